@@ -1,0 +1,1 @@
+//! Shared helpers for firekeep's criterion benchmarks.

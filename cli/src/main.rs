@@ -1,0 +1,3 @@
+//! The `firekeep` command-line tool.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! firekeep KeyProvider on AWS KMS

@@ -1,0 +1,1 @@
+//! Firestore v1 gRPC source and restore target for firekeep

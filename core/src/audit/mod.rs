@@ -1,0 +1,1 @@
+//! The tamper-evident audit trail: events, sinks, hash chain, export and retention.

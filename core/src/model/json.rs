@@ -1,0 +1,1 @@
+//! The Firestore REST JSON mapping of documents (newline-delimited), lossless.

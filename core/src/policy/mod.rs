@@ -1,0 +1,1 @@
+//! Role-based authorization: principals, roles, policies and their evaluation.

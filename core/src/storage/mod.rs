@@ -1,0 +1,70 @@
+//! Where backups are kept: the [`StorageSink`] trait, with in-memory and local-filesystem
+//! implementations. Cloud stores live in `firekeep-object-store`; every implementation runs
+//! the same conformance suite.
+
+use crate::Result;
+use crate::model::Timestamp;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use std::fmt::Debug;
+use std::ops::Range;
+
+/// Metadata of a stored object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// Path of the object relative to the sink's root, `/`-separated.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification time, when the store reports one.
+    pub last_modified: Option<Timestamp>,
+}
+
+/// A streaming upload in progress. Dropping it without `complete` leaves no object.
+#[async_trait]
+pub trait MultipartUpload: Send {
+    /// Appends bytes. Memory stays bounded by the store's part size.
+    async fn write(&mut self, data: Bytes) -> Result<()>;
+    /// Finishes the upload, making the object visible; returns its size.
+    async fn complete(self: Box<Self>) -> Result<u64>;
+    /// Abandons the upload and removes what was sent.
+    async fn abort(self: Box<Self>) -> Result<()>;
+}
+
+/// An object store holding firekeep's objects.
+///
+/// Paths are relative, `/`-separated, without leading `/`. Errors are typed:
+/// `Error::NotFound`, `Error::AlreadyExists`, `Error::PermissionDenied`, otherwise
+/// `Error::Storage`.
+#[async_trait]
+pub trait StorageSink: Send + Sync + Debug {
+    /// Stores an object, replacing any object at the same path atomically.
+    async fn put(&self, path: &str, data: Bytes) -> Result<()>;
+
+    /// Stores an object only if none exists at `path`; otherwise `Error::AlreadyExists`.
+    /// Used for manifests, so a backup id can be committed only once.
+    async fn put_if_absent(&self, path: &str, data: Bytes) -> Result<()>;
+
+    /// Starts a streaming (multipart) upload for a large object.
+    async fn put_multipart(&self, path: &str) -> Result<Box<dyn MultipartUpload>>;
+
+    /// Reads a whole object.
+    async fn get(&self, path: &str) -> Result<Bytes>;
+
+    /// Reads a byte range of an object (for verifying single segments).
+    async fn get_range(&self, path: &str, range: Range<u64>) -> Result<Bytes>;
+
+    /// Metadata of an object.
+    async fn head(&self, path: &str) -> Result<ObjectMeta>;
+
+    /// Every object whose path starts with `prefix`, in no particular order; paged inside.
+    fn list(&self, prefix: &str) -> BoxStream<'static, Result<ObjectMeta>>;
+
+    /// Deletes an object; deleting an absent object succeeds.
+    async fn delete(&self, path: &str) -> Result<()>;
+
+    /// A description for reports and errors (`file:///backups`, `s3://bucket/prefix`), with
+    /// no credentials in it.
+    fn describe(&self) -> String;
+}

@@ -1,0 +1,1 @@
+//! In-process Firestore v1 gRPC server for tests and the demo
