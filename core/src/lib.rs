@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod client;
 pub mod engine;
 pub mod error;
 pub mod format;
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod model;
 pub mod policy;
 pub mod secret;
+pub mod session;
 pub mod source;
 pub mod storage;
 

@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use std::ops::Bound;
 
+#[cfg(feature = "testing")]
+pub mod conformance;
 pub mod memory;
 
 /// Which documents a backup, restore or diff covers.

@@ -10,6 +10,11 @@ use futures::stream::BoxStream;
 use std::fmt::Debug;
 use std::ops::Range;
 
+#[cfg(feature = "testing")]
+pub mod conformance;
+pub mod local;
+pub mod memory;
+
 /// Metadata of a stored object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectMeta {

@@ -1,0 +1,1 @@
+//! The client: every engine operation, authorized and audited through a session.

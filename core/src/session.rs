@@ -1,0 +1,1 @@
+//! The authorizing, auditing entry point: a session holds the principal and the policy.

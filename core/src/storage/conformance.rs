@@ -1,0 +1,1 @@
+//! Shared conformance suite for `StorageSink` implementations.

@@ -1,0 +1,1 @@
+//! Local-filesystem `StorageSink` with atomic writes (temp file, fsync, rename).

@@ -1,0 +1,1 @@
+//! In-memory `StorageSink` for unit tests and embedding.
