@@ -1,0 +1,268 @@
+//! Restore writes: BatchWrite requests under Firestore's limits, preconditions for the
+//! conflict modes, per-write retry of transient statuses, and the 500/50/5 ramp-up.
+
+use crate::connector::Inner;
+use crate::convert::fields_to_proto;
+use crate::proto;
+use crate::retry::{Backoff, code_name, is_retryable};
+use firekeep_core::Result;
+use firekeep_core::model::{Document, DocumentPath};
+use firekeep_core::source::{BatchLimits, ConflictMode, WriteOutcome, WriteResult};
+use prost::Message;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+use tonic::Code;
+
+/// Firestore's "500/50/5" guidance: start at 500 writes/s, grow 50% every 5 minutes.
+#[derive(Debug, Default)]
+pub(crate) struct Ramp {
+    start: Option<Instant>,
+    next_free: Option<Instant>,
+}
+
+const RAMP_START_PER_SEC: f64 = 500.0;
+const RAMP_STEP: Duration = Duration::from_secs(300);
+
+impl Ramp {
+    /// Reserves `n` writes; returns when they may be sent.
+    pub(crate) fn reserve(&mut self, n: usize, now: Instant) -> Instant {
+        let start = *self.start.get_or_insert(now);
+        let steps = (now.duration_since(start).as_secs() / RAMP_STEP.as_secs()).min(50) as i32;
+        let rate = RAMP_START_PER_SEC * 1.5f64.powi(steps);
+        let at = self.next_free.map_or(now, |t| t.max(now));
+        self.next_free = Some(at + Duration::from_secs_f64(n as f64 / rate));
+        at
+    }
+}
+
+fn write_for(doc: &Document, mode: ConflictMode) -> proto::Write {
+    proto::Write {
+        operation: Some(proto::write::Operation::Update(proto::Document {
+            name: doc.name.clone(),
+            fields: fields_to_proto(&doc.fields),
+            create_time: None,
+            update_time: None,
+        })),
+        current_document: match mode {
+            ConflictMode::Overwrite => None,
+            ConflictMode::SkipExisting | ConflictMode::FailIfExists => Some(proto::Precondition {
+                condition_type: Some(proto::precondition::ConditionType::Exists(false)),
+            }),
+        },
+        update_mask: None,
+        update_transforms: Vec::new(),
+    }
+}
+
+/// Splits writes into requests: at most `max_writes` and `max_bytes` each, and never the
+/// same document twice in one request (Firestore rejects that).
+fn split(sizes: &[(usize, &str)], limits: BatchLimits) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut bytes = 0usize;
+    let mut names: HashSet<&str> = HashSet::new();
+    for (i, (size, name)) in sizes.iter().enumerate() {
+        let full = cur.len() >= limits.max_writes
+            || (!cur.is_empty() && bytes + size > limits.max_bytes)
+            || names.contains(name);
+        if full {
+            out.push(std::mem::take(&mut cur));
+            bytes = 0;
+            names.clear();
+        }
+        cur.push(i);
+        bytes += size;
+        names.insert(name);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+pub(crate) async fn write_batch(
+    inner: &Inner,
+    docs: Vec<Document>,
+    mode: ConflictMode,
+) -> Result<Vec<WriteResult>> {
+    let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; docs.len()];
+    let mut writes: Vec<Option<proto::Write>> = Vec::with_capacity(docs.len());
+    for (i, doc) in docs.iter().enumerate() {
+        let ok = DocumentPath::parse_resource_name(&doc.name)
+            .map_err(|e| e.to_string())
+            .and_then(|(db, _)| {
+                if db == inner.config.database {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "document {} belongs to database {db}, not {}; rehome it first",
+                        doc.name, inner.config.database
+                    ))
+                }
+            });
+        match ok {
+            Ok(()) => writes.push(Some(write_for(doc, mode))),
+            Err(message) => {
+                outcomes[i] = Some(WriteOutcome::Failed {
+                    code: "INVALID_ARGUMENT".into(),
+                    message,
+                });
+                writes.push(None);
+            }
+        }
+    }
+    let valid: Vec<usize> = (0..docs.len()).filter(|&i| writes[i].is_some()).collect();
+    let sizes: Vec<(usize, &str)> = valid
+        .iter()
+        .map(|&i| {
+            let w = writes[i].as_ref().expect("valid write");
+            // Field framing adds a few bytes per write on top of the message itself.
+            (w.encoded_len() + 16, docs[i].name.as_str())
+        })
+        .collect();
+    let limits = BatchLimits {
+        max_bytes: 9 * 1024 * 1024,
+        max_writes: 500,
+    };
+    for group in split(&sizes, limits) {
+        let group: Vec<usize> = group.into_iter().map(|j| valid[j]).collect();
+        send(inner, &group, &writes, mode, &mut outcomes).await?;
+    }
+    Ok(docs
+        .into_iter()
+        .zip(outcomes)
+        .map(|(d, o)| WriteResult {
+            name: d.name,
+            outcome: o.expect("every write has an outcome"),
+        })
+        .collect())
+}
+
+/// Sends one request's writes, re-sending the ones that failed transiently.
+async fn send(
+    inner: &Inner,
+    group: &[usize],
+    writes: &[Option<proto::Write>],
+    mode: ConflictMode,
+    outcomes: &mut [Option<WriteOutcome>],
+) -> Result<()> {
+    let mut pending: Vec<usize> = group.to_vec();
+    let mut backoff = Backoff::new(inner.config.retry);
+    loop {
+        if let Some(ramp) = &inner.ramp {
+            let at = ramp
+                .lock()
+                .expect("ramp lock poisoned")
+                .reserve(pending.len(), Instant::now());
+            tokio::time::sleep_until(at.into()).await;
+        }
+        let req = proto::BatchWriteRequest {
+            database: inner.config.database.database_name(),
+            writes: pending
+                .iter()
+                .map(|&i| writes[i].clone().expect("valid write"))
+                .collect(),
+            labels: Default::default(),
+        };
+        let resp = inner
+            .unary("BatchWrite", req, |mut c, r| {
+                Box::pin(async move { c.batch_write(r).await })
+            })
+            .await?;
+        let mut retry = Vec::new();
+        let mut last_transient = None;
+        for (k, &i) in pending.iter().enumerate() {
+            let (code, message) = resp
+                .status
+                .get(k)
+                .map(|s| (Code::from_i32(s.code), s.message.clone()))
+                .unwrap_or((Code::Ok, String::new()));
+            let outcome = match code {
+                Code::Ok => WriteOutcome::Written,
+                c if is_retryable(c) => {
+                    retry.push(i);
+                    last_transient = Some((c, message));
+                    continue;
+                }
+                Code::AlreadyExists | Code::FailedPrecondition
+                    if mode == ConflictMode::SkipExisting =>
+                {
+                    WriteOutcome::Skipped
+                }
+                Code::AlreadyExists | Code::FailedPrecondition
+                    if mode == ConflictMode::FailIfExists =>
+                {
+                    WriteOutcome::Failed {
+                        code: "ALREADY_EXISTS".into(),
+                        message: format!(
+                            "the document already exists (conflict mode fail-if-exists): {message}"
+                        ),
+                    }
+                }
+                c => WriteOutcome::Failed {
+                    code: code_name(c).into(),
+                    message,
+                },
+            };
+            outcomes[i] = Some(outcome);
+        }
+        if retry.is_empty() {
+            return Ok(());
+        }
+        if !backoff.retry().await {
+            let (c, message) = last_transient.expect("a transient status was seen");
+            for i in retry {
+                outcomes[i] = Some(WriteOutcome::Failed {
+                    code: code_name(c).into(),
+                    message: format!("still failing after retries: {message}"),
+                });
+            }
+            return Ok(());
+        }
+        pending = retry;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_respects_limits_and_duplicates() {
+        let limits = BatchLimits {
+            max_writes: 3,
+            max_bytes: 100,
+        };
+        let sizes = [
+            (10, "a"),
+            (10, "b"),
+            (10, "c"),
+            (10, "d"),
+            (95, "e"),
+            (10, "e"),
+            (200, "f"),
+        ];
+        let groups = split(&sizes, limits);
+        assert_eq!(
+            groups,
+            vec![vec![0, 1, 2], vec![3], vec![4], vec![5], vec![6]]
+        );
+    }
+
+    #[test]
+    fn ramp_starts_at_500_per_second_and_grows() {
+        let mut r = Ramp::default();
+        let t0 = Instant::now();
+        assert_eq!(r.reserve(500, t0), t0);
+        let second = r.reserve(500, t0);
+        assert_eq!(second.duration_since(t0), Duration::from_secs(1));
+        // After 5 minutes the rate is 750/s: 750 writes take one second.
+        let mut r = Ramp::default();
+        r.reserve(1, t0);
+        let later = t0 + Duration::from_secs(301);
+        let a = r.reserve(750, later);
+        let b = r.reserve(1, later);
+        assert_eq!(a, later);
+        assert_eq!(b.duration_since(later), Duration::from_secs(1));
+    }
+}
