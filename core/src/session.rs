@@ -214,8 +214,13 @@ impl Session {
 
     /// Authorization only, without side effects (e.g. filtering a list).
     pub fn check(&self, action: Action, resource: &Resource) -> Decision {
-        self.policy
-            .evaluate_at(&self.principal, action, resource, &self.context, (self.clock)())
+        self.policy.evaluate_at(
+            &self.principal,
+            action,
+            resource,
+            &self.context,
+            (self.clock)(),
+        )
     }
 
     /// The only way to run an operation: authorize, run, audit.
@@ -249,14 +254,12 @@ impl Session {
             Ok(value) => {
                 let mut details = op.details.clone();
                 details.extend(value.audit_details());
-                self.record(op.success, &op, details)
-                    .await
-                    .map_err(|e| {
-                        Error::Audit(format!(
-                            "the operation succeeded but could not be audited ({e}); fix the \
+                self.record(op.success, &op, details).await.map_err(|e| {
+                    Error::Audit(format!(
+                        "the operation succeeded but could not be audited ({e}); fix the \
                              audit log before continuing"
-                        ))
-                    })?;
+                    ))
+                })?;
                 Ok(value)
             }
             Err(err) => {
@@ -338,7 +341,9 @@ impl Session {
                 .or_insert_with(|| project.clone().into());
         }
         if let Some(db) = &r.database {
-            details.entry("database").or_insert_with(|| db.clone().into());
+            details
+                .entry("database")
+                .or_insert_with(|| db.clone().into());
         }
         if !r.collections.is_empty() {
             details
@@ -346,10 +351,7 @@ impl Session {
                 .or_insert_with(|| r.collections.clone().into());
         }
         if r.organization != p.organization() {
-            details.insert(
-                "resourceOrganization".into(),
-                r.organization.clone().into(),
-            );
+            details.insert("resourceOrganization".into(), r.organization.clone().into());
         }
         let mut event = AuditEvent::at(now, action, actor, resource, p.organization());
         event.context = EventContext {

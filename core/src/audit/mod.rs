@@ -14,8 +14,8 @@ mod redact;
 mod sinks;
 
 pub use chain::{
-    ChainAnchor, ChainError, ChainErrorKind, ChainHead, ChainVerifier, GENESIS_HASH,
-    event_hash, verify_chain, verify_chain_with_head,
+    ChainAnchor, ChainError, ChainErrorKind, ChainHead, ChainVerifier, GENESIS_HASH, event_hash,
+    verify_chain, verify_chain_with_head,
 };
 pub use export::{
     CSV_COLUMNS, ExportFilter, ExportFormat, csv_cell, export, export_csv, export_json,

@@ -98,10 +98,25 @@ mod tests {
 
     #[test]
     fn secret_keys() {
-        for k in ["passphrase", "api_key", "apiKey", "accessToken", "SECRET", "raw-key", "dek"] {
+        for k in [
+            "passphrase",
+            "api_key",
+            "apiKey",
+            "accessToken",
+            "SECRET",
+            "raw-key",
+            "dek",
+        ] {
             assert!(is_secret_key(k), "{k}");
         }
-        for k in ["key_id", "apiKeyId", "backup_id", "documents", "keyIds", "collections"] {
+        for k in [
+            "key_id",
+            "apiKeyId",
+            "backup_id",
+            "documents",
+            "keyIds",
+            "collections",
+        ] {
             assert!(!is_secret_key(k), "{k}");
         }
     }

@@ -283,7 +283,10 @@ pub fn read_jsonl(path: &Path) -> Result<AuditTrail> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(parse_jsonl(&bytes, path)?.0),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AuditTrail::default()),
-        Err(e) => Err(Error::io(format!("reading audit log {}", path.display()), e)),
+        Err(e) => Err(Error::io(
+            format!("reading audit log {}", path.display()),
+            e,
+        )),
     }
 }
 

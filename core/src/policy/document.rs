@@ -100,7 +100,11 @@ pub struct Conditions {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub require_mfa: Vec<Action>,
     /// The role grants nothing from this instant on.
-    #[serde(default, with = "opt_timestamp", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -122,7 +126,11 @@ pub struct MemberEntry {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub projects: BTreeMap<String, ProjectGrantEntry>,
     /// The whole membership ends at this instant (time-limited access).
-    #[serde(default, with = "opt_timestamp", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -136,7 +144,11 @@ pub struct ProjectGrantEntry {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collections: Vec<String>,
     /// The grant ends at this instant.
-    #[serde(default, with = "opt_timestamp", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -156,7 +168,11 @@ pub struct ApiKeyEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<String>>,
     /// The key stops working at this instant.
-    #[serde(default, with = "opt_timestamp", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -201,7 +217,10 @@ mod opt_timestamp {
         }
 
         // TOML datetimes arrive as a one-entry map holding the datetime's text.
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Timestamp, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Timestamp, A::Error> {
             let Some((_, text)) = map.next_entry::<String, String>()? else {
                 return Err(de::Error::custom("expected a timestamp"));
             };
@@ -264,21 +283,28 @@ pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = &source.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+    let col = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
     (line, col)
 }
 
 /// Finds the line of a value for errors found after parsing: each needle is searched (as a
-/// quoted string) after the previous one, so `["\"bob\"", "\"ghost\""]` finds bob's role.
+/// quoted string, else bare) after the previous one, so `["\"bob\"", "\"ghost\""]` finds bob's role.
 pub(crate) fn locate(source: &str, needles: &[&str]) -> Option<(usize, usize)> {
     let mut pos = 0;
     let mut found = None;
     for needle in needles {
         let candidates = [format!("\"{needle}\""), format!("'{needle}'")];
+        // Quoted first (a value, a JSON key); bare as a fallback (a TOML table header).
         let hit = candidates
             .iter()
             .filter_map(|c| source[pos..].find(c.as_str()).map(|i| pos + i))
-            .min()?;
+            .min()
+            .or_else(|| source[pos..].find(needle).map(|i| pos + i))?;
         found = Some(hit);
         pos = hit + 1;
     }

@@ -258,7 +258,11 @@ fn role_allows(
         return Err(Reason::Expired { what, at });
     }
     if let Some(projects) = &role.projects {
-        if !resource.project.as_ref().is_some_and(|p| projects.contains(p)) {
+        if !resource
+            .project
+            .as_ref()
+            .is_some_and(|p| projects.contains(p))
+        {
             return Err(Reason::ProjectNotAllowed {
                 role: role.name.clone(),
             });
@@ -365,7 +369,10 @@ fn compile(document: PolicyDocument, source: Option<&str>, origin: &str) -> Resu
             origin,
             None,
             "version",
-            &format!("version {} is not supported; use version = 1", document.version),
+            &format!(
+                "version {} is not supported; use version = 1",
+                document.version
+            ),
         ));
     }
 
@@ -412,7 +419,9 @@ fn compile(document: PolicyDocument, source: Option<&str>, origin: &str) -> Resu
         Err(err(
             &[name],
             &format!("roles.{name}.extends"),
-            &format!("`extends` chain is longer than {MAX_EXTENDS_DEPTH} or loops; remove the cycle"),
+            &format!(
+                "`extends` chain is longer than {MAX_EXTENDS_DEPTH} or loops; remove the cycle"
+            ),
         ))
     };
     let names: Vec<String> = BuiltinRole::ALL

@@ -206,7 +206,9 @@ impl FromIterator<Action> for ActionSet {
 
 impl fmt::Debug for ActionSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(Action::as_str)).finish()
+        f.debug_set()
+            .entries(self.iter().map(Action::as_str))
+            .finish()
     }
 }
 
