@@ -86,13 +86,23 @@ impl MotoServer {
 
     fn spawn(&mut self) {
         let exe = moto_server_path().unwrap_or_else(|| panic!("{MISSING}"));
-        let mut cmd = Command::new(&exe);
-        cmd.args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Keep the host's AWS configuration out of moto.
-            .env("AWS_DEFAULT_REGION", REGION);
+        // moto runs under a small shell watchdog that kills it when our end of its stdin
+        // closes: on drop, and also when the test process exits without dropping (statics).
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            r#"exec 3<&0
+               "$FK_MOTO" -H 127.0.0.1 -p "$FK_PORT" >/dev/null 2>&1 </dev/null & m=$!
+               (read _ignored <&3; kill $m 2>/dev/null) &
+               wait $m"#,
+        ])
+        .env("FK_MOTO", &exe)
+        .env("FK_PORT", self.port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Keep the host's AWS configuration out of moto.
+        .env("AWS_DEFAULT_REGION", REGION);
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
@@ -137,7 +147,8 @@ impl MotoServer {
     /// Kills the server (state is lost: moto keeps it in memory).
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
+            // Closing stdin makes the watchdog kill moto and exit.
+            drop(c.stdin.take());
             let _ = c.wait();
         }
     }
