@@ -196,10 +196,66 @@ fn write_f64(out: &mut Vec<u8>, d: f64) {
     }
 }
 
+/// Writes `"` + the same text as [`Timestamp::to_rfc3339`] + `"`, without allocating
+/// (formatting machinery made timestamps most of the encoding time).
 fn write_timestamp(out: &mut Vec<u8>, t: &Timestamp) {
-    out.push(b'"');
-    out.extend_from_slice(t.to_rfc3339().as_bytes());
-    out.push(b'"');
+    let days = t.seconds().div_euclid(86_400);
+    let secs = t.seconds().rem_euclid(86_400) as u32;
+    let (year, month, day) = civil_from_days(days);
+    let mut buf = [0u8; 32];
+    buf[0] = b'"';
+    put_digits(&mut buf[1..5], year as u32);
+    buf[5] = b'-';
+    put_digits(&mut buf[6..8], month);
+    buf[8] = b'-';
+    put_digits(&mut buf[9..11], day);
+    buf[11] = b'T';
+    put_digits(&mut buf[12..14], secs / 3600);
+    buf[14] = b':';
+    put_digits(&mut buf[15..17], secs % 3600 / 60);
+    buf[17] = b':';
+    put_digits(&mut buf[18..20], secs % 60);
+    let mut len = 20;
+    let nanos = t.nanos();
+    if nanos != 0 {
+        buf[len] = b'.';
+        len += 1;
+        // 3, 6 or 9 digits: as few as represent the value exactly.
+        let (value, digits) = if nanos % 1_000_000 == 0 {
+            (nanos / 1_000_000, 3)
+        } else if nanos % 1_000 == 0 {
+            (nanos / 1_000, 6)
+        } else {
+            (nanos, 9)
+        };
+        put_digits(&mut buf[len..len + digits], value);
+        len += digits;
+    }
+    buf[len] = b'Z';
+    buf[len + 1] = b'"';
+    out.extend_from_slice(&buf[..len + 2]);
+}
+
+/// Writes `value` as exactly `dst.len()` decimal digits, zero-padded.
+fn put_digits(dst: &mut [u8], mut value: u32) {
+    for d in dst.iter_mut().rev() {
+        *d = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian), as in `Timestamp`.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// What each byte needs when it appears in a JSON string: 0 = as is, `u` = `\u00XX`,
@@ -361,7 +417,10 @@ impl Visitor<'_> for KeySeed {
 }
 
 fn unexpected_key<E: de::Error>(key: &Key, within: &str) -> E {
-    E::custom(format_args!("unexpected key {:?} in {within}", key.as_str()))
+    E::custom(format_args!(
+        "unexpected key {:?} in {within}",
+        key.as_str()
+    ))
 }
 
 fn duplicate_key<E: de::Error>(key: &Key, within: &str) -> E {
@@ -601,8 +660,9 @@ impl Visitor<'_> for DoubleSeed {
             // proto3 JSON also allows a number in a string; Rust's own parser would
             // accept "inf"/"nan" spellings, so only number characters get that far.
             _ if !s.is_empty()
-                && s.bytes()
-                    .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E')) =>
+                && s.bytes().all(|c| {
+                    c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E')
+                }) =>
             {
                 s.parse()
                     .map_err(|_| E::invalid_value(de::Unexpected::Str(s), &self))
@@ -1000,10 +1060,7 @@ mod tests {
     fn doc(fields: Vec<(&str, Value)>) -> Document {
         Document::new(
             "projects/p/databases/(default)/documents/c/d",
-            fields
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
+            fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         )
     }
 
@@ -1025,6 +1082,34 @@ mod tests {
             r#"{"name":"projects/p/databases/(default)/documents/c/d","fields":{"a":{"arrayValue":{}},"b":{"bytesValue":"/wA="},"i":{"integerValue":"-5"},"m":{"mapValue":{}},"n":{"doubleValue":"NaN"},"s":{"stringValue":"q\"\\\n\u0000é"},"z":{"doubleValue":-0.0}},"updateTime":"1970-01-01T00:00:00.000000001Z"}"#
         );
         assert_eq!(decode_document(json.as_bytes()).unwrap(), d);
+    }
+
+    #[test]
+    fn timestamps_are_written_like_to_rfc3339() {
+        let mut seconds = Timestamp::MIN.seconds();
+        let mut nanos = 0u32;
+        let mut samples = vec![
+            Timestamp::MIN,
+            Timestamp::MAX,
+            Timestamp::new(0, 0).unwrap(),
+        ];
+        // A walk across the whole range with odd steps hits every month, leap days and
+        // all fraction lengths.
+        while seconds < Timestamp::MAX.seconds() {
+            samples.push(Timestamp::new(seconds, nanos).unwrap());
+            seconds += 7_654_321;
+            nanos = match samples.len() % 4 {
+                0 => 0,
+                1 => (nanos + 1_000_000) % 1_000_000_000,
+                2 => (nanos + 123_000) % 1_000_000_000,
+                _ => (nanos + 987_654_321) % 1_000_000_000,
+            };
+        }
+        for t in samples {
+            let mut out = Vec::new();
+            write_timestamp(&mut out, &t);
+            assert_eq!(out, format!("\"{}\"", t.to_rfc3339()).into_bytes());
+        }
     }
 
     #[test]
