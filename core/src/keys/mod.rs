@@ -10,6 +10,15 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
+mod passphrase;
+mod raw;
+
+pub use passphrase::{
+    DEFAULT_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS, MIN_PASSPHRASE_CHARS, MIN_PBKDF2_ITERATIONS,
+    PassphraseKey, SALT_LEN, pbkdf2_hmac_sha256,
+};
+pub use raw::RawKey;
+
 /// What a wrapped data key is bound to (e.g. as an AEAD associated data or a KMS
 /// encryption context), so it cannot be moved to another backup.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,4 +71,17 @@ pub fn random_data_key() -> SecretBytes {
     let mut key = vec![0u8; 32];
     getrandom::fill(&mut key).expect("operating system random number generator failed");
     SecretBytes::new(key)
+}
+
+/// Re-wraps a data key under another provider's key (key rotation). Only the small
+/// wrapped key changes; the data it protects is untouched. Fails, without a result, if
+/// `from` cannot unwrap `wrapped` (wrong key, damaged record, other backup).
+pub async fn rewrap(
+    from: &dyn KeyProvider,
+    to: &dyn KeyProvider,
+    wrapped: &WrappedKey,
+    context: &KeyContext,
+) -> Result<WrappedKey> {
+    let data_key = from.unwrap(wrapped, context).await?;
+    to.wrap(&data_key, context).await
 }
