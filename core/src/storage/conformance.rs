@@ -496,7 +496,11 @@ pub async fn multipart_peak_rss_growth(
     chunk: usize,
 ) -> u64 {
     let d = sink.describe();
-    let before = peak_rss_bytes().expect("peak RSS is read from /proc/self/status (Linux)");
+    // Reset the peak to the current RSS (Linux `clear_refs` 5), so earlier peaks of this
+    // process do not hide this upload's.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = if reset { rss_bytes() } else { peak_rss_bytes() }
+        .expect("RSS is read from /proc/self/status (Linux)");
     let mut up = sink
         .put_multipart(path)
         .await
