@@ -147,21 +147,15 @@ impl StreamHeader {
     }
 }
 
-/// HKDF with the chosen hash.
-pub(crate) fn hkdf(hash: HkdfHash, ikm: &[u8], salt: &[u8], info: &[u8], out: &mut [u8]) {
-    // Output lengths here are at most 32 bytes, far below HKDF's 255*HashLen limit.
-    const OK: &str = "HKDF output length within limits";
-    match hash {
-        HkdfHash::Sha1 => hkdf::Hkdf::<sha1::Sha1>::new(Some(salt), ikm)
-            .expand(info, out)
-            .expect(OK),
-        HkdfHash::Sha256 => hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), ikm)
-            .expand(info, out)
-            .expect(OK),
-        HkdfHash::Sha512 => hkdf::Hkdf::<sha2::Sha512>::new(Some(salt), ikm)
-            .expand(info, out)
-            .expect(OK),
-    }
+/// HKDF (RFC 5869) with the chosen hash, filling `out`. Fails only if `out` is longer
+/// than 255 hash lengths.
+pub fn hkdf(hash: HkdfHash, ikm: &[u8], salt: &[u8], info: &[u8], out: &mut [u8]) -> Result<()> {
+    let r = match hash {
+        HkdfHash::Sha1 => hkdf::Hkdf::<sha1::Sha1>::new(Some(salt), ikm).expand(info, out),
+        HkdfHash::Sha256 => hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), ikm).expand(info, out),
+        HkdfHash::Sha512 => hkdf::Hkdf::<sha2::Sha512>::new(Some(salt), ikm).expand(info, out),
+    };
+    r.map_err(|_| Error::InvalidInput(format!("HKDF output of {} bytes is too long", out.len())))
 }
 
 /// Encrypts and decrypts the segments of one stream (its key is derived once).
@@ -181,7 +175,7 @@ impl SegmentCrypter {
         params.validate()?;
         let mut key = zeroize::Zeroizing::new([0u8; 32]);
         let key = &mut key[..params.key_size];
-        hkdf(params.hkdf_hash, ikm, &header.salt, aad, key);
+        hkdf(params.hkdf_hash, ikm, &header.salt, aad, key)?;
         Ok(SegmentCrypter {
             cipher: Cipher::new(backend, key)?,
             nonce_prefix: header.nonce_prefix,
