@@ -13,10 +13,7 @@ const NAME: &str = "projects/demo/databases/(default)/documents/things/one";
 fn doc_with(fields: Vec<(&str, Value)>) -> Document {
     let mut doc = Document::new(
         NAME,
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
+        fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
     );
     doc.create_time = Some(Timestamp::new(1_700_000_000, 123_456_789).unwrap());
     doc.update_time = Some(Timestamp::new(1_700_000_001, 1).unwrap());
@@ -81,10 +78,19 @@ fn doubles_special_values_are_exact() {
         assert_eq!(double_bits(&back, k), v.to_bits(), "{k} changed");
     }
     let text = String::from_utf8(json).unwrap();
-    assert!(text.contains(r#""neg_zero":{"doubleValue":-0.0}"#), "{text}");
+    assert!(
+        text.contains(r#""neg_zero":{"doubleValue":-0.0}"#),
+        "{text}"
+    );
     assert!(text.contains(r#""nan":{"doubleValue":"NaN"}"#), "{text}");
-    assert!(text.contains(r#""inf":{"doubleValue":"Infinity"}"#), "{text}");
-    assert!(text.contains(r#""neg_inf":{"doubleValue":"-Infinity"}"#), "{text}");
+    assert!(
+        text.contains(r#""inf":{"doubleValue":"Infinity"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""neg_inf":{"doubleValue":"-Infinity"}"#),
+        "{text}"
+    );
     // Integral doubles stay doubles in JSON (a bare `1` would read back as an integer
     // in other tools).
     assert!(text.contains(r#""one":{"doubleValue":1.0}"#), "{text}");
@@ -135,7 +141,12 @@ fn timestamps_to_the_nanosecond_over_the_whole_range() {
         stamps
             .iter()
             .enumerate()
-            .map(|(i, t)| (["a", "b", "c", "d", "e", "f", "g", "h"][i], Value::Timestamp(*t)))
+            .map(|(i, t)| {
+                (
+                    ["a", "b", "c", "d", "e", "f", "g", "h"][i],
+                    Value::Timestamp(*t),
+                )
+            })
             .collect(),
     );
     doc.create_time = Some(Timestamp::MIN);
@@ -176,7 +187,9 @@ fn references_geopoints_null_and_booleans() {
     let doc = doc_with(vec![
         (
             "ref",
-            Value::Reference("projects/demo/databases/(default)/documents/users/ünï/posts/1".into()),
+            Value::Reference(
+                "projects/demo/databases/(default)/documents/users/ünï/posts/1".into(),
+            ),
         ),
         (
             "geo",
@@ -281,7 +294,13 @@ fn many_documents_stream_through_one_part() {
         .map(|i| {
             let mut d = doc_with(vec![
                 ("i", Value::Integer(i)),
-                ("s", Value::String(format!("document number {i} {}", "x".repeat(i as usize % 97)))),
+                (
+                    "s",
+                    Value::String(format!(
+                        "document number {i} {}",
+                        "x".repeat(i as usize % 97)
+                    )),
+                ),
                 ("d", Value::Double(i as f64 * -0.5)),
             ]);
             d.name = format!("projects/demo/databases/(default)/documents/c/{i:05}");
@@ -295,7 +314,10 @@ fn many_documents_stream_through_one_part() {
     assert_eq!(enc.document_count(), 3000);
     let json_bytes = enc.json_bytes();
     let part = enc.finish().unwrap();
-    assert!((part.len() as u64) < json_bytes / 3, "zstd should compress repetitive JSON");
+    assert!(
+        (part.len() as u64) < json_bytes / 3,
+        "zstd should compress repetitive JSON"
+    );
 
     // The streaming decoder yields the same documents, from a slice and from a reader.
     let streamed: Vec<Document> = PartDecoder::new(&part)
@@ -313,7 +335,11 @@ fn many_documents_stream_through_one_part() {
     let plain = zstd::decode_all(&part[..]).unwrap();
     assert_eq!(plain.len() as u64, json_bytes);
     assert_eq!(plain.iter().filter(|&&b| b == b'\n').count(), 3000);
-    for line in plain.split(|&b| b == b'\n').filter(|l| !l.is_empty()).take(5) {
+    for line in plain
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(5)
+    {
         let v: serde_json::Value = serde_json::from_slice(line).unwrap();
         assert!(v["fields"]["i"]["integerValue"].is_string());
     }
@@ -327,7 +353,10 @@ fn empty_part_and_compression_levels() {
     for level in [1, 3, 19] {
         let mut enc = PartEncoder::with_level(level).unwrap();
         enc.push(&doc).unwrap();
-        assert_eq!(decode_part(&enc.finish().unwrap()).unwrap(), vec![doc.clone()]);
+        assert_eq!(
+            decode_part(&enc.finish().unwrap()).unwrap(),
+            vec![doc.clone()]
+        );
     }
     let err = PartEncoder::with_level(99).unwrap_err();
     assert_eq!(err.code(), "ERR_INVALID_CONFIG");
@@ -340,7 +369,10 @@ fn corrupt_parts_are_errors_not_panics() {
         .collect();
     let part = encode_part(&docs).unwrap();
     for cut in [0, 1, 4, part.len() / 2, part.len() - 1] {
-        assert!(decode_part(&part[..cut]).is_err() || cut == 0, "cut at {cut}");
+        assert!(
+            decode_part(&part[..cut]).is_err() || cut == 0,
+            "cut at {cut}"
+        );
     }
     assert!(decode_part(b"not zstd at all").is_err());
     // Valid zstd but not documents.
@@ -379,15 +411,13 @@ fn arb_scalar() -> impl Strategy<Value = Value> {
         arb_timestamp().prop_map(Value::Timestamp),
         any::<String>().prop_map(Value::String),
         proptest::collection::vec(any::<u8>(), 0..64).prop_map(Value::Bytes),
-        "[a-z]{1,8}/[^/]{1,8}".prop_map(|p| Value::Reference(
-            format!("projects/p/databases/(default)/documents/{p}")
-        )),
-        (arb_double(), arb_double()).prop_map(|(latitude, longitude)| Value::GeoPoint(
-            GeoPoint {
-                latitude,
-                longitude
-            }
-        )),
+        "[a-z]{1,8}/[^/]{1,8}".prop_map(|p| Value::Reference(format!(
+            "projects/p/databases/(default)/documents/{p}"
+        ))),
+        (arb_double(), arb_double()).prop_map(|(latitude, longitude)| Value::GeoPoint(GeoPoint {
+            latitude,
+            longitude
+        })),
     ]
 }
 
