@@ -1,1 +1,460 @@
 //! The client: every engine operation, authorized and audited through a session.
+//!
+//! This is what the CLI and the language bindings call. Each method builds the
+//! [`Operation`] (permission, resource, audit actions, non-secret details) and runs the
+//! engine inside [`Session::perform`], so a denied call never touches storage or Firestore
+//! and every outcome — success, failure, denial — lands in the audit trail.
+
+use crate::audit::AuditAction;
+use crate::engine::{
+    self, BackupOptions, BackupReport, BackupSummary, CancellationToken, DiffOptions, DiffReport,
+    ProgressFn, PrunePlan, PruneReport, Repository, RestoreOptions, RestoreReport, Retention,
+    RotateReport, VerifyReport,
+};
+use crate::keys::KeyProvider;
+use crate::model::Timestamp;
+use crate::policy::{Action, Resource, ResourceKind};
+use crate::session::{AuditDetails, Operation, Session};
+use crate::source::{FirestoreSource, FirestoreTarget, Scope};
+use crate::{Error, Result};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// A session, a repository and a key provider: everything an operation needs.
+#[derive(Clone)]
+pub struct Client {
+    session: Session,
+    repo: Repository,
+    keys: Arc<dyn KeyProvider>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("organization", &self.session.organization())
+            .field("repository", &self.repo.describe())
+            .field("key_id", &self.keys.key_id())
+            .finish()
+    }
+}
+
+fn scope_json(scope: &Scope) -> Value {
+    serde_json::to_value(scope).unwrap_or(Value::Null)
+}
+
+impl Client {
+    /// A client acting as the session's principal on `repo`, with data keys wrapped by
+    /// `keys`.
+    pub fn new(session: Session, repo: Repository, keys: Arc<dyn KeyProvider>) -> Self {
+        Client {
+            session,
+            repo,
+            keys,
+        }
+    }
+
+    /// The session (principal, policy, audit sink).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The repository.
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// The key provider.
+    pub fn keys(&self) -> &Arc<dyn KeyProvider> {
+        &self.keys
+    }
+
+    /// A resource in this session's organization.
+    fn org(&self) -> Resource {
+        Resource::organization(self.session.organization())
+    }
+
+    fn op(
+        &self,
+        action: Action,
+        resource: Resource,
+        ok: AuditAction,
+        fail: AuditAction,
+    ) -> Operation {
+        Operation::new(action, resource, ok, fail).detail("repository", self.repo.describe())
+    }
+
+    /// Takes a backup of `opts.scope` from `source` (permission: create backups on the
+    /// source database). Audited as `backup.created` / `backup.failed`.
+    pub async fn backup(
+        &self,
+        source: Arc<dyn FirestoreSource>,
+        opts: &BackupOptions,
+        progress: Option<ProgressFn>,
+        cancel: &CancellationToken,
+    ) -> Result<BackupReport> {
+        let db = source.database().clone();
+        let resource = self
+            .org()
+            .in_project(&db.project)
+            .in_database(&db.database)
+            .with_collections(opts.scope.collections.clone())
+            .kind(ResourceKind::Backup);
+        let mut op = self
+            .op(
+                Action::CreateBackup,
+                resource,
+                AuditAction::BackupCreated,
+                AuditAction::BackupFailed,
+            )
+            .detail("scope", scope_json(&opts.scope))
+            .detail("key_id", self.keys.key_id());
+        if let Some(t) = opts.read_time {
+            op = op.detail("requested_read_time", t.to_rfc3339());
+        }
+        self.session
+            .perform(op, || {
+                engine::backup(
+                    source,
+                    &self.repo,
+                    self.keys.as_ref(),
+                    opts,
+                    progress,
+                    cancel,
+                )
+            })
+            .await
+    }
+
+    /// Complete backups, newest first (permission: view backups). Audited as
+    /// `backup.listed`.
+    pub async fn list(&self) -> Result<Vec<BackupSummary>> {
+        let op = self.op(
+            Action::ViewBackups,
+            self.org().kind(ResourceKind::Backup),
+            AuditAction::BackupListed,
+            AuditAction::BackupListFailed,
+        );
+        self.session
+            .perform(op, || engine::list(&self.repo, self.keys.as_ref()))
+            .await
+    }
+
+    /// Verifies every part of a backup (permission: verify backups). A backup with bad or
+    /// missing parts fails with `Error::Integrity` naming each of them, audited as
+    /// `backup.verify_failed`; use [`Client::verify_report`] for the full report.
+    pub async fn verify(
+        &self,
+        backup_id: &str,
+        progress: Option<ProgressFn>,
+        cancel: &CancellationToken,
+    ) -> Result<VerifyReport> {
+        let report = self.verify_report(backup_id, progress, cancel).await?;
+        report.into_result()?;
+        Ok(report)
+    }
+
+    /// Like [`Client::verify`], but returns the report even when parts are bad (the audit
+    /// event still records `backup.verify_failed` with the problems). `Err` only when the
+    /// backup cannot be opened at all or the caller may not verify.
+    pub async fn verify_report(
+        &self,
+        backup_id: &str,
+        progress: Option<ProgressFn>,
+        cancel: &CancellationToken,
+    ) -> Result<VerifyReport> {
+        let op = self.op(
+            Action::VerifyBackup,
+            self.org().backup(backup_id),
+            AuditAction::BackupVerified,
+            AuditAction::BackupVerifyFailed,
+        );
+        let mut bad: Option<VerifyReport> = None;
+        let outcome = self
+            .session
+            .perform(op, || async {
+                let report =
+                    engine::verify(&self.repo, self.keys.as_ref(), backup_id, progress, cancel)
+                        .await?;
+                match report.into_result() {
+                    Ok(()) => Ok(report),
+                    Err(e) => {
+                        bad = Some(report);
+                        Err(e)
+                    }
+                }
+            })
+            .await;
+        match (outcome, bad) {
+            (Ok(report), _) => Ok(report),
+            // The failure is audited; hand the caller the report to print.
+            (Err(Error::Integrity { .. }), Some(report)) => Ok(report),
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    /// Restores a backup into `target` (permission: restore backups into the target
+    /// database and collections). Audited as `backup.restored` / `backup.restore_failed`.
+    pub async fn restore(
+        &self,
+        backup_id: &str,
+        target: Arc<dyn FirestoreTarget>,
+        opts: &RestoreOptions,
+        progress: Option<ProgressFn>,
+        cancel: &CancellationToken,
+    ) -> Result<RestoreReport> {
+        let db = target.database().clone();
+        let resource = self
+            .org()
+            .in_project(&db.project)
+            .in_database(&db.database)
+            .with_collections(opts.scope.collections.clone())
+            .of(ResourceKind::Backup, backup_id);
+        let op = self
+            .op(
+                Action::RestoreBackup,
+                resource,
+                AuditAction::BackupRestored,
+                AuditAction::BackupRestoreFailed,
+            )
+            .detail("target_project", db.project.clone())
+            .detail("target_database", db.database.clone())
+            .detail("scope", scope_json(&opts.scope))
+            .detail("dry_run", opts.dry_run)
+            .detail(
+                "conflict",
+                serde_json::to_value(opts.conflict).unwrap_or(Value::Null),
+            );
+        self.session
+            .perform(op, || {
+                engine::restore(
+                    &self.repo,
+                    self.keys.as_ref(),
+                    backup_id,
+                    target,
+                    opts,
+                    progress,
+                    cancel,
+                )
+            })
+            .await
+    }
+
+    /// Compares two backups (permission: view backups). Audited as `backup.diffed`.
+    pub async fn diff_backups(
+        &self,
+        from: &str,
+        to: &str,
+        opts: &DiffOptions,
+        cancel: &CancellationToken,
+    ) -> Result<DiffReport> {
+        let op = self
+            .op(
+                Action::ViewBackups,
+                self.org().backup(from),
+                AuditAction::BackupDiffed,
+                AuditAction::BackupDiffFailed,
+            )
+            .detail("from", from)
+            .detail("to", to);
+        self.session
+            .perform(op, || {
+                engine::diff_backups(&self.repo, self.keys.as_ref(), from, to, opts, cancel)
+            })
+            .await
+    }
+
+    /// Compares a backup with the live database (permission: view backups of the source
+    /// database). Audited as `backup.diffed`.
+    pub async fn diff_with_source(
+        &self,
+        backup_id: &str,
+        source: Arc<dyn FirestoreSource>,
+        read_time: Option<Timestamp>,
+        opts: &DiffOptions,
+        cancel: &CancellationToken,
+    ) -> Result<DiffReport> {
+        let db = source.database().clone();
+        let resource = self
+            .org()
+            .in_project(&db.project)
+            .in_database(&db.database)
+            .of(ResourceKind::Backup, backup_id);
+        let op = self
+            .op(
+                Action::ViewBackups,
+                resource,
+                AuditAction::BackupDiffed,
+                AuditAction::BackupDiffFailed,
+            )
+            .detail("from", backup_id)
+            .detail("to", format!("live:{}/{}", db.project, db.database));
+        self.session
+            .perform(op, || {
+                engine::diff_backup_with_source(
+                    &self.repo,
+                    self.keys.as_ref(),
+                    backup_id,
+                    source,
+                    read_time,
+                    opts,
+                    cancel,
+                )
+            })
+            .await
+    }
+
+    /// Plans a prune without deleting anything (permission: view backups). Audited as
+    /// `backup.listed` with the plan's counts.
+    pub async fn plan_prune(&self, retention: &Retention, now: Timestamp) -> Result<PrunePlan> {
+        let op = self
+            .op(
+                Action::ViewBackups,
+                self.org().kind(ResourceKind::Backup),
+                AuditAction::BackupListed,
+                AuditAction::BackupListFailed,
+            )
+            .detail("prune_plan", true)
+            .detail(
+                "retention",
+                serde_json::to_value(retention).unwrap_or(Value::Null),
+            );
+        self.session
+            .perform(op, || engine::plan_prune(&self.repo, retention, now))
+            .await
+    }
+
+    /// Applies a prune plan (permission: delete backups). Audited as `backup.pruned` /
+    /// `backup.prune_failed`, listing every deleted backup id.
+    pub async fn apply_prune(&self, plan: &PrunePlan) -> Result<PruneReport> {
+        let op = self
+            .op(
+                Action::DeleteBackup,
+                self.org().kind(ResourceKind::Backup),
+                AuditAction::BackupPruned,
+                AuditAction::BackupPruneFailed,
+            )
+            .detail("planned_removals", json!(plan.remove))
+            .detail("planned_orphans", json!(plan.orphans));
+        self.session
+            .perform(op, || engine::apply_prune(&self.repo, plan))
+            .await
+    }
+
+    /// Re-wraps every backup's data key from this client's key provider to `to`
+    /// (permission: manage keys). Audited as `key.rotated` / `key.rotate_failed`. Use a new
+    /// client with `to` afterwards.
+    pub async fn rotate_key(
+        &self,
+        to: &dyn KeyProvider,
+        cancel: &CancellationToken,
+    ) -> Result<RotateReport> {
+        let op = self
+            .op(
+                Action::ManageKeys,
+                self.org().of(ResourceKind::Key, self.keys.key_id()),
+                AuditAction::KeyRotated,
+                AuditAction::KeyRotateFailed,
+            )
+            .detail("from_key_id", self.keys.key_id())
+            .detail("to_key_id", to.key_id());
+        self.session
+            .perform(op, || {
+                engine::rotate_key(&self.repo, self.keys.as_ref(), to, cancel)
+            })
+            .await
+    }
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+impl AuditDetails for BackupReport {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "backup_id": self.backup_id,
+            "read_time": self.read_time.to_rfc3339(),
+            "project": self.project,
+            "database": self.database,
+            "documents": self.documents,
+            "bytes": self.bytes,
+            "stored_bytes": self.stored_bytes,
+            "parts": self.parts,
+            "key_id": self.key_id,
+            "duration_ms": self.duration.as_millis() as u64,
+        }))
+    }
+}
+
+impl AuditDetails for BackupSummary {}
+
+impl AuditDetails for VerifyReport {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "backup_id": self.backup_id,
+            "parts": self.parts,
+            "parts_ok": self.parts_ok,
+            "documents": self.documents,
+            "problems": self.problems.iter().map(|p| json!({"object": p.object, "kind": p.kind})).collect::<Vec<_>>(),
+        }))
+    }
+}
+
+impl AuditDetails for RestoreReport {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "backup_id": self.backup_id,
+            "dry_run": self.dry_run,
+            "documents": self.documents,
+            "written": self.written,
+            "skipped": self.skipped,
+            "failed": self.failed.len(),
+            "duration_ms": self.duration.as_millis() as u64,
+        }))
+    }
+}
+
+impl AuditDetails for DiffReport {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+        }))
+    }
+}
+
+impl AuditDetails for PrunePlan {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "keep": self.keep.len(),
+            "remove": self.remove,
+            "orphans": self.orphans,
+        }))
+    }
+}
+
+impl AuditDetails for PruneReport {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "removed": self.removed.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+            "orphans_removed": self.orphans.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+            "objects_deleted": self.removed.iter().chain(&self.orphans).map(|b| b.objects).sum::<usize>(),
+            "bytes_freed": self.removed.iter().chain(&self.orphans).map(|b| b.bytes).sum::<u64>(),
+            "skipped": self.skipped,
+        }))
+    }
+}
+
+impl AuditDetails for RotateReport {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "rotated": self.rotated,
+            "already_rotated": self.already_rotated.len(),
+        }))
+    }
+}

@@ -1,1 +1,54 @@
 //! Backup, verify, restore, list, diff, prune and key rotation over the core's traits.
+//!
+//! The engine only talks to the four traits ([`FirestoreSource`], [`FirestoreTarget`],
+//! [`StorageSink`], [`KeyProvider`]) and runs on any executor: it needs no async runtime.
+//! CPU work (JSON, zstd, AES-GCM, SHA-256) runs on a small pool of std threads, bridged to
+//! the async side with `futures` channels, so reading, encoding and uploading overlap.
+//!
+//! Storage layout (see docs/architecture.md): every backup lives under
+//! `<prefix>/backups/<backup-id>/` as `key.json` (the wrapped data key, not secret),
+//! `parts/<seq>.fkp` (sealed, zstd-compressed NDJSON documents) and `manifest.fkm` (the
+//! sealed manifest, written last with put-if-absent). Object names reveal nothing of the
+//! data. A backup exists once its manifest does.
+//!
+//! The operations here do not authorize or audit; [`crate::client::Client`] wraps each of
+//! them in the session's authorize → run → audit path, and is what applications call.
+
+mod backup;
+mod codec;
+mod diff;
+mod manifest;
+mod pool;
+mod progress;
+mod prune;
+mod repo;
+mod restore;
+mod rotate;
+mod verify;
+
+pub use backup::{
+    BackupOptions, BackupReport, DEFAULT_PART_TARGET_BYTES, DEFAULT_SEGMENT_SIZE, backup,
+};
+pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
+pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
+pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
+pub use prune::{
+    KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, plan_prune,
+};
+pub use repo::{
+    BackupSummary, Repository, backup_id_time, list, new_backup_id, read_manifest,
+};
+pub use restore::{FailedDocument, RestoreOptions, RestoreReport, restore};
+pub use rotate::{RotateReport, rotate_key};
+pub use verify::{PartProblem, VerifyReport, verify};
+
+/// Version of the manifest layout this engine writes and reads.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// The engine's version, recorded in every manifest.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Serializes a timestamp as RFC 3339 (reports are JSON for the CLI and bindings).
+fn ser_ts<S: serde::Serializer>(t: &crate::model::Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339())
+}

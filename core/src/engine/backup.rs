@@ -1,0 +1,476 @@
+//! `backup`: one read time, documents batched into parts, parts encoded and sealed on worker
+//! threads while reading continues, uploaded, then the manifest last with put-if-absent.
+
+use super::codec;
+use super::manifest::{CollectionTotals, Manifest, PartEntry, Totals};
+use super::pool::{Pool, default_parallelism};
+use super::progress::{CancellationToken, Phase, ProgressFn, Tracker};
+use super::repo::{KEY, MANIFEST, Repository, new_backup_id};
+use crate::keys::{KeyContext, KeyProvider};
+use crate::model::{Document, DocumentPath, Timestamp};
+use crate::secret::SecretBytes;
+use crate::source::{FirestoreSource, NameRange, Scope};
+use crate::{Error, Result};
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// Default uncompressed size of a part (NDJSON before zstd).
+pub const DEFAULT_PART_TARGET_BYTES: usize = 8 * 1024 * 1024;
+/// Default ciphertext segment size of sealed objects (1 MiB, Tink's default).
+pub const DEFAULT_SEGMENT_SIZE: u32 = 1 << 20;
+
+/// How to take a backup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupOptions {
+    /// Which documents (default: the whole database with subcollections).
+    pub scope: Scope,
+    /// Read time of the snapshot; `None` takes the source's current snapshot time. A past
+    /// time gives a point-in-time backup (Firestore: within 1 hour, or whole minutes within
+    /// 7 days with PITR enabled).
+    pub read_time: Option<Timestamp>,
+    /// Target uncompressed size of one part, in bytes (default 8 MiB). A part holds at least
+    /// one document, so a part can exceed it by one document.
+    pub part_target_bytes: usize,
+    /// Ciphertext segment size of every sealed object (default 1 MiB; 4 KiB ..= 8 MiB).
+    pub segment_size: u32,
+    /// Zstd compression level (default 3; 1 ..= 19).
+    pub zstd_level: i32,
+    /// Worker threads for encoding and sealing, and partitions read in parallel; 0 means
+    /// one per core.
+    pub parallelism: usize,
+    /// Uploads in flight at once (default 4).
+    pub upload_concurrency: usize,
+    /// Free-form labels recorded in the manifest (e.g. `schedule=nightly`). Encrypted.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            scope: Scope::database(),
+            read_time: None,
+            part_target_bytes: DEFAULT_PART_TARGET_BYTES,
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            zstd_level: 3,
+            parallelism: 0,
+            upload_concurrency: 4,
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+impl BackupOptions {
+    fn validate(&self) -> Result<()> {
+        if self.part_target_bytes < 1024 || self.part_target_bytes > 256 * 1024 * 1024 {
+            return Err(Error::InvalidConfig(format!(
+                "part_target_bytes {} is out of range: choose 1 KiB ..= 256 MiB",
+                self.part_target_bytes
+            )));
+        }
+        if !(4096..=8 * 1024 * 1024).contains(&self.segment_size) {
+            return Err(Error::InvalidConfig(format!(
+                "segment_size {} is out of range: choose 4 KiB ..= 8 MiB",
+                self.segment_size
+            )));
+        }
+        if !(1..=19).contains(&self.zstd_level) {
+            return Err(Error::InvalidConfig(format!(
+                "zstd_level {} is out of range: choose 1 ..= 19",
+                self.zstd_level
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What a backup did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct BackupReport {
+    /// The new backup's id.
+    pub backup_id: String,
+    /// The read time every document was read at.
+    #[serde(serialize_with = "super::ser_ts")]
+    pub read_time: Timestamp,
+    /// When the backup started.
+    #[serde(serialize_with = "super::ser_ts")]
+    pub started_at: Timestamp,
+    /// How long it took.
+    pub duration: Duration,
+    /// Source project id.
+    pub project: String,
+    /// Source database id.
+    pub database: String,
+    /// Documents backed up.
+    pub documents: u64,
+    /// Uncompressed bytes.
+    pub bytes: u64,
+    /// Stored bytes (parts and manifest).
+    pub stored_bytes: u64,
+    /// Number of parts.
+    pub parts: usize,
+    /// Documents and bytes per top-level collection.
+    pub collections: BTreeMap<String, CollectionTotals>,
+    /// Provider key id the data key is wrapped under.
+    pub key_id: String,
+    /// Where it was stored.
+    pub repository: String,
+}
+
+/// Documents on their way to a worker.
+struct Batch {
+    seq: u32,
+    docs: Vec<Document>,
+}
+
+/// A part ready to upload.
+struct SealedPart {
+    entry: PartEntry,
+    first_path: DocumentPath,
+    collections: BTreeMap<String, CollectionTotals>,
+    data: Bytes,
+}
+
+/// Takes a backup of `opts.scope` from `source` into `repo`, its data key wrapped by `keys`.
+///
+/// On any failure or cancellation no manifest is written and the objects written so far
+/// are deleted (best effort; `prune` removes what a crash leaves behind).
+pub async fn backup(
+    source: Arc<dyn FirestoreSource>,
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    opts: &BackupOptions,
+    progress: Option<ProgressFn>,
+    cancel: &CancellationToken,
+) -> Result<BackupReport> {
+    opts.validate()?;
+    cancel.check()?;
+    let mut tracker = Tracker::new(progress, Phase::Preparing);
+    tracker.emit_now();
+    let started_at = Timestamp::now();
+    let id = new_backup_id(started_at);
+    let read_time = match opts.read_time {
+        Some(t) => t,
+        None => source.snapshot_time().await?,
+    };
+    let ctx = KeyContext {
+        backup_id: id.clone(),
+    };
+    let (dek, wrapped) = keys.generate_data_key(&ctx).await?;
+    let key_json = serde_json::to_vec_pretty(&wrapped)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode the wrapped key: {e}")))?;
+    repo.sink()
+        .put_if_absent(&repo.object_path(&id, KEY), Bytes::from(key_json))
+        .await?;
+
+    let result = run(
+        source.as_ref(),
+        repo,
+        &id,
+        read_time,
+        started_at,
+        dek,
+        &wrapped.key_id,
+        opts,
+        &mut tracker,
+        cancel,
+    )
+    .await;
+    match result {
+        Ok(report) => Ok(report),
+        Err(e) => {
+            cleanup(repo, &id).await;
+            Err(e)
+        }
+    }
+}
+
+/// Deletes every object of an unfinished backup. Best effort: errors are ignored because
+/// the original error matters more, and `prune` removes leftovers.
+async fn cleanup(repo: &Repository, id: &str) {
+    let prefix = repo.backup_dir(id);
+    let Ok(objects) = repo.sink().list(&prefix).try_collect::<Vec<_>>().await else {
+        return;
+    };
+    for meta in objects {
+        let _ = repo.sink().delete(&meta.path).await;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    source: &dyn FirestoreSource,
+    repo: &Repository,
+    id: &str,
+    read_time: Timestamp,
+    started_at: Timestamp,
+    dek: SecretBytes,
+    key_id: &str,
+    opts: &BackupOptions,
+    tracker: &mut Tracker,
+    cancel: &CancellationToken,
+) -> Result<BackupReport> {
+    let parallelism = if opts.parallelism == 0 {
+        default_parallelism()
+    } else {
+        opts.parallelism
+    };
+    let pool = Pool::new(parallelism, "backup")?;
+    let dek = Arc::new(dek);
+    let scope = &opts.scope;
+
+    // An estimate for progress only: a failure to count must not fail the backup.
+    tracker.total_documents = source
+        .count_documents(scope, read_time)
+        .await
+        .ok()
+        .flatten();
+    let ranges = if parallelism > 1 {
+        let mut r = source.partition(scope, read_time, parallelism).await?;
+        if r.is_empty() {
+            r.push(NameRange::all());
+        }
+        r
+    } else {
+        vec![NameRange::all()]
+    };
+    tracker.set_phase(Phase::Backup);
+
+    let seq = Arc::new(AtomicU32::new(0));
+    let batch_streams: Vec<BoxStream<'static, Result<Batch>>> = ranges
+        .into_iter()
+        .map(|range| {
+            batches(
+                source.stream_documents(scope, range, read_time),
+                opts.part_target_bytes,
+                seq.clone(),
+                cancel.clone(),
+            )
+        })
+        .collect();
+    let batches = stream::select_all(batch_streams);
+
+    let level = opts.zstd_level;
+    let segment_size = opts.segment_size;
+    let sealed = batches
+        .map(|batch| {
+            let dek = dek.clone();
+            let id = id.to_string();
+            let job = batch.map(|b| pool.run(move || seal_part(b, &id, &dek, level, segment_size)));
+            async move { job?.await }
+        })
+        .buffer_unordered(parallelism + 1);
+
+    let sink = repo.sink().clone();
+    let uploads = sealed
+        .map(|part| {
+            let sink = sink.clone();
+            async move {
+                let part = part?;
+                cancel.check()?;
+                sink.put(&repo.object_path(id, &part.entry.object), part.data.clone())
+                    .await?;
+                Ok::<_, Error>(part)
+            }
+        })
+        .buffer_unordered(opts.upload_concurrency.max(1));
+
+    let mut parts: Vec<(DocumentPath, PartEntry)> = Vec::new();
+    let mut totals = Totals::default();
+    let mut uploads = std::pin::pin!(uploads);
+    while let Some(part) = uploads.next().await {
+        let part = part?;
+        totals.documents += part.entry.documents;
+        totals.bytes += part.entry.plain_bytes;
+        totals.stored_bytes += part.entry.size;
+        for (c, t) in part.collections {
+            let e = totals.collections.entry(c).or_default();
+            e.documents += t.documents;
+            e.bytes += t.bytes;
+        }
+        tracker.documents = totals.documents;
+        tracker.bytes = totals.stored_bytes;
+        tracker.parts += 1;
+        // One event per stored part: parts are coarse (MiBs), so this is not chatty.
+        tracker.emit_now();
+        parts.push((part.first_path, part.entry));
+    }
+
+    // Parallel partitions finish in any order: the manifest lists parts in name order.
+    parts.sort_by(|a, b| a.0.cmp(&b.0));
+    for w in parts.windows(2) {
+        let last = DocumentPath::parse(&w[0].1.last)?;
+        if last >= w[1].0 {
+            return Err(Error::Firestore {
+                code: "INTERNAL".into(),
+                message: format!(
+                    "the source returned overlapping or unordered document ranges ({} .. {} and {} ..); \
+                     the backup was discarded",
+                    w[0].1.first, w[0].1.last, w[1].1.first
+                ),
+            });
+        }
+    }
+
+    cancel.check()?;
+    tracker.set_phase(Phase::Finishing);
+    let database = source.database();
+    let manifest = Manifest {
+        manifest_version: super::MANIFEST_VERSION,
+        engine_version: super::ENGINE_VERSION.to_string(),
+        backup_id: id.to_string(),
+        started_at: started_at.to_rfc3339(),
+        completed_at: Timestamp::now().to_rfc3339(),
+        read_time: read_time.to_rfc3339(),
+        project: database.project.clone(),
+        database: database.database.clone(),
+        scope: scope.clone(),
+        data_key_id: codec::data_key_id(&dek),
+        key_id: key_id.to_string(),
+        zstd_level: level,
+        segment_size,
+        labels: opts.labels.clone(),
+        totals: totals.clone(),
+        parts: parts.into_iter().map(|(_, e)| e).collect(),
+    };
+    let json = serde_json::to_vec(&manifest)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode the manifest: {e}")))?;
+    let sealed = codec::seal_object(&dek, id, MANIFEST, segment_size, &json)?;
+    let manifest_size = sealed.len() as u64;
+    repo.sink()
+        .put_if_absent(&repo.object_path(id, MANIFEST), Bytes::from(sealed))
+        .await?;
+    tracker.set_phase(Phase::Done);
+
+    Ok(BackupReport {
+        backup_id: id.to_string(),
+        read_time,
+        started_at,
+        duration: tracker.elapsed(),
+        project: database.project.clone(),
+        database: database.database.clone(),
+        documents: totals.documents,
+        bytes: totals.bytes,
+        stored_bytes: totals.stored_bytes + manifest_size,
+        parts: manifest.parts.len(),
+        collections: totals.collections,
+        key_id: key_id.to_string(),
+        repository: repo.describe(),
+    })
+}
+
+/// Groups a document stream into batches of about `target` uncompressed bytes.
+fn batches(
+    docs: BoxStream<'static, Result<Document>>,
+    target: usize,
+    seq: Arc<AtomicU32>,
+    cancel: CancellationToken,
+) -> BoxStream<'static, Result<Batch>> {
+    stream::unfold(Some(docs), move |state| {
+        let seq = seq.clone();
+        let cancel = cancel.clone();
+        async move {
+            let mut docs = state?;
+            let mut batch = Vec::new();
+            let mut size = 0usize;
+            loop {
+                if let Err(e) = cancel.check() {
+                    return Some((Err(e), None));
+                }
+                match docs.next().await {
+                    Some(Ok(doc)) => {
+                        size += codec::estimate_size(&doc);
+                        batch.push(doc);
+                        if size >= target {
+                            let seq = seq.fetch_add(1, Ordering::Relaxed);
+                            return Some((Ok(Batch { seq, docs: batch }), Some(docs)));
+                        }
+                    }
+                    Some(Err(e)) => return Some((Err(e), None)),
+                    None if batch.is_empty() => return None,
+                    None => {
+                        let seq = seq.fetch_add(1, Ordering::Relaxed);
+                        return Some((Ok(Batch { seq, docs: batch }), None));
+                    }
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// The object name of part `seq`.
+pub(crate) fn part_object(seq: u32) -> String {
+    format!("parts/{seq:08}.fkp")
+}
+
+/// Encodes, compresses and seals one batch (on a worker thread).
+fn seal_part(
+    batch: Batch,
+    id: &str,
+    dek: &SecretBytes,
+    level: i32,
+    segment_size: u32,
+) -> Result<SealedPart> {
+    let object = part_object(batch.seq);
+    let mut paths = Vec::with_capacity(batch.docs.len());
+    for doc in &batch.docs {
+        let (_, path) = doc.path()?;
+        if let Some(prev) = paths.last() {
+            if &path <= prev {
+                return Err(Error::Firestore {
+                    code: "INTERNAL".into(),
+                    message: format!(
+                        "the source returned documents out of order ({prev} then {path}); \
+                         the backup was discarded"
+                    ),
+                });
+            }
+        }
+        paths.push(path);
+    }
+    let encoded = codec::encode_part(&batch.docs, level)?;
+    let mut collections: BTreeMap<String, CollectionTotals> = BTreeMap::new();
+    for (path, size) in paths.iter().zip(&encoded.sizes) {
+        // Lookup before insert: most consecutive documents share a collection.
+        let root = path.root_collection();
+        match collections.get_mut(root) {
+            Some(t) => {
+                t.documents += 1;
+                t.bytes += *size as u64;
+            }
+            None => {
+                collections.insert(
+                    root.to_string(),
+                    CollectionTotals {
+                        documents: 1,
+                        bytes: *size as u64,
+                    },
+                );
+            }
+        }
+    }
+    let sealed = codec::seal_object(dek, id, &object, segment_size, &encoded.compressed)?;
+    let (first, last) = match (paths.first(), paths.last()) {
+        (Some(f), Some(l)) => (f.clone(), l.clone()),
+        _ => return Err(Error::InvalidInput("internal error: empty part".into())),
+    };
+    let entry = PartEntry {
+        object,
+        size: sealed.len() as u64,
+        sha256: codec::sha256_hex(&sealed),
+        documents: batch.docs.len() as u64,
+        plain_bytes: encoded.sizes.iter().map(|s| *s as u64).sum(),
+        first: first.to_string(),
+        last: last.to_string(),
+    };
+    Ok(SealedPart {
+        entry,
+        first_path: first,
+        collections,
+        data: Bytes::from(sealed),
+    })
+}

@@ -1,0 +1,318 @@
+//! Retention in restic's terms, planned first and then applied: every object of each
+//! dropped backup is deleted (manifest first, so a half-deleted backup is never listed),
+//! orphaned objects of unfinished backups too, and the folders are checked empty after.
+
+use super::repo::{MANIFEST, Repository, backup_id_time};
+use crate::model::Timestamp;
+use crate::{Error, Result};
+use futures::TryStreamExt;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Which backups to keep (restic's `forget` policy). A backup is kept when any rule keeps
+/// it; the rest are removed. Buckets are UTC calendar hours, days, ISO weeks (Monday
+/// first), months and years of each backup's start time (from its id); within each bucket
+/// the newest backup is kept.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Retention {
+    /// Keep the newest N backups.
+    #[serde(default)]
+    pub keep_last: usize,
+    /// Keep the newest backup of each of the last N hours that have backups.
+    #[serde(default)]
+    pub keep_hourly: usize,
+    /// ... of each of the last N days.
+    #[serde(default)]
+    pub keep_daily: usize,
+    /// ... of each of the last N weeks.
+    #[serde(default)]
+    pub keep_weekly: usize,
+    /// ... of each of the last N months.
+    #[serde(default)]
+    pub keep_monthly: usize,
+    /// ... of each of the last N years.
+    #[serde(default)]
+    pub keep_yearly: usize,
+    /// Keep every backup started within this long before the newest backup (as restic:
+    /// relative to the newest backup, not to now, so a stalled schedule deletes nothing).
+    #[serde(default)]
+    pub keep_within: Option<Duration>,
+    /// Objects of unfinished backups (no manifest) are removed once nothing in their folder
+    /// changed for this long (default 1 hour), so a backup still running is left alone.
+    #[serde(default = "default_grace")]
+    pub orphan_grace: Duration,
+}
+
+fn default_grace() -> Duration {
+    Duration::from_secs(3600)
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            keep_last: 0,
+            keep_hourly: 0,
+            keep_daily: 0,
+            keep_weekly: 0,
+            keep_monthly: 0,
+            keep_yearly: 0,
+            keep_within: None,
+            orphan_grace: default_grace(),
+        }
+    }
+}
+
+/// Days since 1970-01-01 to (year, month 1..=12, day). Howard Hinnant's civil_from_days.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The bucket of a time for each calendar rule: (hour, day, week, month, year).
+fn buckets(t: Timestamp) -> [i64; 5] {
+    let secs = t.seconds();
+    let days = secs.div_euclid(86_400);
+    let (y, m, _) = civil_from_days(days);
+    // 1970-01-01 was a Thursday; +3 makes weeks start on Monday.
+    let week = (days + 3).div_euclid(7);
+    [secs.div_euclid(3600), days, week, y * 12 + i64::from(m), y]
+}
+
+impl Retention {
+    /// Whether no rule is set (such a policy would remove everything, so it is refused).
+    pub fn is_empty(&self) -> bool {
+        self.keep_last == 0
+            && self.keep_hourly == 0
+            && self.keep_daily == 0
+            && self.keep_weekly == 0
+            && self.keep_monthly == 0
+            && self.keep_yearly == 0
+            && self.keep_within.is_none()
+    }
+
+    /// Applies the rules to backups `(id, start time)` in any order. Returns the kept ones
+    /// (newest first) with the rules that keep them, and the removed ids (newest first).
+    pub fn evaluate(
+        &self,
+        backups: &[(String, Timestamp)],
+    ) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+        let mut sorted: Vec<&(String, Timestamp)> = backups.iter().collect();
+        sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+        let newest = sorted.first().map(|b| b.1);
+        let names = ["hourly", "daily", "weekly", "monthly", "yearly"];
+        let mut left = [
+            self.keep_hourly,
+            self.keep_daily,
+            self.keep_weekly,
+            self.keep_monthly,
+            self.keep_yearly,
+        ];
+        let mut last: [Option<i64>; 5] = [None; 5];
+        let mut keep = Vec::new();
+        let mut remove = Vec::new();
+        for (i, (id, t)) in sorted.iter().enumerate() {
+            let mut reasons = Vec::new();
+            if i < self.keep_last {
+                reasons.push("last".to_string());
+            }
+            let b = buckets(*t);
+            for r in 0..5 {
+                if left[r] > 0 && last[r] != Some(b[r]) {
+                    last[r] = Some(b[r]);
+                    left[r] -= 1;
+                    reasons.push(names[r].to_string());
+                }
+            }
+            if let (Some(within), Some(newest)) = (self.keep_within, newest) {
+                let limit = newest.unix_millis() - within.as_millis() as i64;
+                if t.unix_millis() >= limit {
+                    reasons.push("within".to_string());
+                }
+            }
+            if reasons.is_empty() {
+                remove.push(id.clone());
+            } else {
+                keep.push((id.clone(), reasons));
+            }
+        }
+        (keep, remove)
+    }
+}
+
+/// A kept backup and the rules that keep it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct KeptBackup {
+    /// Backup id.
+    pub id: String,
+    /// Rules keeping it (`last`, `hourly`, `daily`, `weekly`, `monthly`, `yearly`,
+    /// `within`, `unrecognised-id`).
+    pub reasons: Vec<String>,
+}
+
+/// What `apply_prune` will delete.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PrunePlan {
+    /// Backups kept, newest first.
+    pub keep: Vec<KeptBackup>,
+    /// Complete backups to delete, newest first.
+    pub remove: Vec<String>,
+    /// Folders of unfinished backups (no manifest) older than the grace period.
+    pub orphans: Vec<String>,
+    /// Objects and bytes the plan deletes.
+    pub objects: usize,
+    /// Stored bytes the plan frees.
+    pub bytes: u64,
+}
+
+/// One deleted backup (or orphan folder).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PrunedBackup {
+    /// Backup id.
+    pub id: String,
+    /// Objects deleted.
+    pub objects: usize,
+    /// Bytes freed.
+    pub bytes: u64,
+}
+
+/// What `apply_prune` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PruneReport {
+    /// Complete backups deleted.
+    pub removed: Vec<PrunedBackup>,
+    /// Orphan folders deleted.
+    pub orphans: Vec<PrunedBackup>,
+    /// Orphans skipped because a manifest appeared since planning (a backup finished).
+    pub skipped: Vec<String>,
+}
+
+/// Plans a prune: which complete backups `retention` keeps and removes, and which orphaned
+/// folders (no manifest, unchanged for `retention.orphan_grace` before `now`) go too.
+/// Needs no key: backup times come from their ids.
+pub async fn plan_prune(
+    repo: &Repository,
+    retention: &Retention,
+    now: Timestamp,
+) -> Result<PrunePlan> {
+    if retention.is_empty() {
+        return Err(Error::InvalidConfig(
+            "the retention policy keeps nothing; set at least one of keep-last, keep-hourly, \
+             keep-daily, keep-weekly, keep-monthly, keep-yearly or keep-within"
+                .into(),
+        ));
+    }
+    let scan = repo.scan().await?;
+    let mut dated = Vec::new();
+    let mut keep = Vec::new();
+    let mut orphans = Vec::new();
+    let mut sizes: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
+    let grace_ms = retention.orphan_grace.as_millis() as i64;
+    for (id, objs) in &scan {
+        sizes.insert(
+            id,
+            (
+                objs.objects.len(),
+                objs.objects.iter().map(|o| o.size).sum(),
+            ),
+        );
+        if objs.manifest {
+            match backup_id_time(id) {
+                Some(t) => dated.push((id.clone(), t)),
+                // Never delete what we cannot date.
+                None => keep.push(KeptBackup {
+                    id: id.clone(),
+                    reasons: vec!["unrecognised-id".into()],
+                }),
+            }
+        } else {
+            let newest = objs
+                .objects
+                .iter()
+                .filter_map(|o| o.last_modified)
+                .max()
+                .or_else(|| backup_id_time(id));
+            let old = newest.is_none_or(|t| now.unix_millis() - t.unix_millis() >= grace_ms);
+            if old {
+                orphans.push(id.clone());
+            }
+        }
+    }
+    let (kept, remove) = retention.evaluate(&dated);
+    keep.extend(
+        kept.into_iter()
+            .map(|(id, reasons)| KeptBackup { id, reasons }),
+    );
+    keep.sort_by(|a, b| b.id.cmp(&a.id));
+    let (mut objects, mut bytes) = (0, 0);
+    for id in remove.iter().chain(&orphans) {
+        let (n, b) = sizes.get(id.as_str()).copied().unwrap_or_default();
+        objects += n;
+        bytes += b;
+    }
+    Ok(PrunePlan {
+        keep,
+        remove,
+        orphans,
+        objects,
+        bytes,
+    })
+}
+
+/// Deletes every object of one backup folder (manifest first) and checks none is left.
+async fn delete_backup(repo: &Repository, id: &str) -> Result<PrunedBackup> {
+    let dir = repo.backup_dir(id);
+    let sink = repo.sink();
+    let mut objects: Vec<_> = sink.list(&dir).try_collect().await?;
+    // Manifest first: from then on the backup is not listed, whatever happens next.
+    objects.sort_by_key(|o| !o.path.ends_with(MANIFEST));
+    let bytes = objects.iter().map(|o| o.size).sum();
+    for o in &objects {
+        sink.delete(&o.path).await?;
+    }
+    let left: Vec<_> = sink.list(&dir).try_collect().await?;
+    if !left.is_empty() {
+        return Err(Error::Storage(format!(
+            "deleted backup {id} but {} object(s) remain (first: {}); run prune again, and check \
+             the storage's delete permissions or object lock",
+            left.len(),
+            left[0].path
+        )));
+    }
+    Ok(PrunedBackup {
+        id: id.to_string(),
+        objects: objects.len(),
+        bytes,
+    })
+}
+
+/// Applies a plan from [`plan_prune`]: deletes the backups it removes and its orphans,
+/// and verifies nothing of them is left.
+pub async fn apply_prune(repo: &Repository, plan: &PrunePlan) -> Result<PruneReport> {
+    let mut report = PruneReport::default();
+    for id in &plan.remove {
+        super::repo::validate_backup_id(id)?;
+        report.removed.push(delete_backup(repo, id).await?);
+    }
+    for id in &plan.orphans {
+        super::repo::validate_backup_id(id)?;
+        // A backup that was still running at planning time may have finished since.
+        match repo.sink().head(&repo.object_path(id, MANIFEST)).await {
+            Ok(_) => {
+                report.skipped.push(id.clone());
+                continue;
+            }
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        report.orphans.push(delete_backup(repo, id).await?);
+    }
+    Ok(report)
+}

@@ -1,0 +1,326 @@
+//! The repository: where backups live in a sink, how their objects are named, and `list`.
+
+use super::codec;
+use super::manifest::Manifest;
+use crate::keys::{KeyContext, KeyProvider, WrappedKey};
+use crate::model::Timestamp;
+use crate::secret::SecretBytes;
+use crate::source::Scope;
+use crate::storage::{ObjectMeta, StorageSink};
+use crate::{Error, Result};
+use futures::TryStreamExt;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Object name of the manifest inside a backup folder.
+pub(crate) const MANIFEST: &str = "manifest.fkm";
+/// Object name of the wrapped data key inside a backup folder.
+pub(crate) const KEY: &str = "key.json";
+
+/// The layout of backups in a storage sink: `<prefix>/firekeep/v1/backups/<id>/...`.
+#[derive(Clone, Debug)]
+pub struct Repository {
+    sink: Arc<dyn StorageSink>,
+    root: String,
+}
+
+impl Repository {
+    /// Backups at the root of `sink` (under `firekeep/v1/`).
+    pub fn new(sink: Arc<dyn StorageSink>) -> Self {
+        Repository {
+            sink,
+            root: "firekeep/v1".into(),
+        }
+    }
+
+    /// Backups under `prefix` in `sink` (several repositories can share a bucket).
+    pub fn with_prefix(sink: Arc<dyn StorageSink>, prefix: &str) -> Result<Self> {
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|s| s == "." || s == "..") {
+            return Err(Error::InvalidConfig(format!(
+                "repository prefix {prefix:?} may not contain '.' or '..' segments"
+            )));
+        }
+        let root = if prefix.is_empty() {
+            "firekeep/v1".to_string()
+        } else {
+            format!("{prefix}/firekeep/v1")
+        };
+        Ok(Repository { sink, root })
+    }
+
+    /// The storage sink.
+    pub fn sink(&self) -> &Arc<dyn StorageSink> {
+        &self.sink
+    }
+
+    /// Where the repository is, for reports (no credentials).
+    pub fn describe(&self) -> String {
+        format!("{} ({})", self.sink.describe(), self.root)
+    }
+
+    /// Prefix of every backup folder.
+    pub(crate) fn backups_prefix(&self) -> String {
+        format!("{}/backups/", self.root)
+    }
+
+    /// Folder of one backup, with a trailing `/`.
+    pub(crate) fn backup_dir(&self, id: &str) -> String {
+        format!("{}/backups/{id}/", self.root)
+    }
+
+    /// Full path of an object (`manifest.fkm`, `key.json`, `parts/...`) of a backup.
+    pub fn object_path(&self, id: &str, object: &str) -> String {
+        format!("{}/backups/{id}/{object}", self.root)
+    }
+
+    /// Every object of every backup folder, grouped by backup id (complete or not).
+    pub(crate) async fn scan(&self) -> Result<BTreeMap<String, BackupObjects>> {
+        let prefix = self.backups_prefix();
+        let mut out: BTreeMap<String, BackupObjects> = BTreeMap::new();
+        let mut stream = self.sink.list(&prefix);
+        while let Some(meta) = stream.try_next().await? {
+            let Some(rest) = meta.path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let Some((id, object)) = rest.split_once('/') else {
+                continue;
+            };
+            let entry = out.entry(id.to_string()).or_default();
+            match object {
+                MANIFEST => entry.manifest = true,
+                KEY => entry.key = true,
+                _ => {}
+            }
+            entry.objects.push(meta);
+        }
+        Ok(out)
+    }
+
+    /// Ids of complete backups (those with a manifest), oldest first.
+    pub(crate) async fn complete_ids(&self) -> Result<Vec<String>> {
+        Ok(self
+            .scan()
+            .await?
+            .into_iter()
+            .filter(|(_, o)| o.manifest)
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// Reads and unwraps a backup's data key.
+    pub(crate) async fn read_key(
+        &self,
+        id: &str,
+        keys: &dyn KeyProvider,
+    ) -> Result<(WrappedKey, SecretBytes)> {
+        let path = self.object_path(id, KEY);
+        let raw = self.sink.get(&path).await.map_err(|e| match e {
+            Error::NotFound(_) => Error::NotFound(format!(
+                "backup {id} has no key.json in {}; it is incomplete or was pruned",
+                self.describe()
+            )),
+            other => other,
+        })?;
+        let wrapped: WrappedKey = serde_json::from_slice(&raw).map_err(|e| {
+            Error::integrity(
+                format!("backup {id} key.json"),
+                format!("not a wrapped key: {e}"),
+            )
+        })?;
+        let ctx = KeyContext {
+            backup_id: id.to_string(),
+        };
+        let dek = keys.unwrap(&wrapped, &ctx).await?;
+        Ok((wrapped, dek))
+    }
+
+    /// Opens a complete backup: its key and manifest.
+    pub(crate) async fn open_backup(&self, id: &str, keys: &dyn KeyProvider) -> Result<Opened> {
+        validate_backup_id(id)?;
+        let manifest_path = self.object_path(id, MANIFEST);
+        // Check for the manifest first: a missing backup is "not found", not a key error.
+        let sealed = self.sink.get(&manifest_path).await.map_err(|e| match e {
+            Error::NotFound(_) => Error::NotFound(format!(
+                "backup {id} in {}: no manifest (it does not exist or never completed); \
+                 `list` shows the complete backups",
+                self.describe()
+            )),
+            other => other,
+        })?;
+        let (wrapped, dek) = self.read_key(id, keys).await?;
+        let plain = codec::open_object(&dek, id, MANIFEST, &sealed)
+            .map_err(|e| name_object(e, id, MANIFEST))?;
+        let manifest = Manifest::from_json(id, &plain)?;
+        Ok(Opened {
+            id: id.to_string(),
+            wrapped,
+            dek,
+            manifest,
+            manifest_size: sealed.len() as u64,
+        })
+    }
+}
+
+/// Rewrites an integrity error so it names the backup and object.
+pub(crate) fn name_object(e: Error, id: &str, object: &str) -> Error {
+    match e {
+        Error::Integrity { detail, .. } => {
+            Error::integrity(format!("backup {id} object {object}"), detail)
+        }
+        other => other,
+    }
+}
+
+/// The objects found in one backup folder.
+#[derive(Debug, Default)]
+pub(crate) struct BackupObjects {
+    pub manifest: bool,
+    pub key: bool,
+    pub objects: Vec<ObjectMeta>,
+}
+
+/// An opened complete backup.
+pub(crate) struct Opened {
+    pub id: String,
+    pub wrapped: WrappedKey,
+    pub dek: SecretBytes,
+    pub manifest: Manifest,
+    pub manifest_size: u64,
+}
+
+/// A complete backup, as `list` shows it (read from its manifest only).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct BackupSummary {
+    /// Backup id.
+    pub id: String,
+    /// When the backup started (from the id).
+    #[serde(serialize_with = "super::ser_ts")]
+    pub created_at: Timestamp,
+    /// The read time of the snapshot.
+    #[serde(serialize_with = "super::ser_ts")]
+    pub read_time: Timestamp,
+    /// Source project id.
+    pub project: String,
+    /// Source database id.
+    pub database: String,
+    /// The scope backed up.
+    pub scope: Scope,
+    /// Documents.
+    pub documents: u64,
+    /// Uncompressed bytes.
+    pub bytes: u64,
+    /// Stored bytes (parts and manifest).
+    pub stored_bytes: u64,
+    /// Number of parts.
+    pub parts: usize,
+    /// Id of the provider key the data key is wrapped under now.
+    pub key_id: String,
+    /// Documents per top-level collection.
+    pub collections: BTreeMap<String, u64>,
+    /// User labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl BackupSummary {
+    pub(crate) fn from_opened(o: &Opened) -> Result<Self> {
+        let m = &o.manifest;
+        Ok(BackupSummary {
+            id: o.id.clone(),
+            created_at: backup_id_time(&o.id).unwrap_or(Timestamp::MIN),
+            read_time: m.read_time()?,
+            project: m.project.clone(),
+            database: m.database.clone(),
+            scope: m.scope.clone(),
+            documents: m.totals.documents,
+            bytes: m.totals.bytes,
+            stored_bytes: m.totals.stored_bytes + o.manifest_size,
+            parts: m.parts.len(),
+            key_id: o.wrapped.key_id.clone(),
+            collections: m
+                .totals
+                .collections
+                .iter()
+                .map(|(k, v)| (k.clone(), v.documents))
+                .collect(),
+            labels: m.labels.clone(),
+        })
+    }
+}
+
+/// Complete backups (those with a manifest), newest first, read from their manifests only
+/// (no part is downloaded). Fails on the first backup whose key or manifest cannot be read,
+/// e.g. `Error::KeyMismatch` naming the key id it needs.
+pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<Vec<BackupSummary>> {
+    let mut ids = repo.complete_ids().await?;
+    ids.reverse();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let opened = repo.open_backup(&id, keys).await?;
+        out.push(BackupSummary::from_opened(&opened)?);
+    }
+    Ok(out)
+}
+
+/// The manifest of a complete backup (every part with its size, hash, count and name
+/// range, totals, read time, scope), decrypted and checked.
+pub async fn read_manifest(
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    backup_id: &str,
+) -> Result<Manifest> {
+    Ok(repo.open_backup(backup_id, keys).await?.manifest)
+}
+
+/// A new backup id for a backup starting at `at`: `bk_YYYYMMDDTHHMMSS.mmmZ_` + 8 random hex
+/// digits. Ids sort by time (as strings), and name nothing of the data.
+pub fn new_backup_id(at: Timestamp) -> String {
+    let stamp: String = at
+        .to_rfc3339_millis()
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
+    let mut rnd = [0u8; 4];
+    getrandom::fill(&mut rnd).expect("operating system random number generator failed");
+    let hex: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+    format!("bk_{stamp}_{hex}")
+}
+
+/// The start time encoded in a backup id, if it is one firekeep made.
+pub fn backup_id_time(id: &str) -> Option<Timestamp> {
+    let rest = id.strip_prefix("bk_")?;
+    let (stamp, _) = rest.split_once('_')?;
+    // 20261123T175943.123Z
+    let b = stamp.as_bytes();
+    if b.len() != 20 || b[8] != b'T' || b[15] != b'.' || b[19] != b'Z' {
+        return None;
+    }
+    let s = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[9..11],
+        &stamp[11..13],
+        &stamp[13..19]
+    );
+    Timestamp::parse_rfc3339(&s).ok()
+}
+
+/// Refuses ids that could escape the backup folder.
+pub(crate) fn validate_backup_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        && id != "."
+        && id != "..";
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{id:?} is not a backup id (like bk_20260101T000000.000Z_0a1b2c3d); `list` shows them"
+        )))
+    }
+}

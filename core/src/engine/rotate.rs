@@ -1,0 +1,78 @@
+//! `rotate_key`: re-wrap every backup's data key under a new key provider. Data is not
+//! re-encrypted; only each `key.json` is replaced (atomically), after checking that the
+//! data key opens the backup's manifest.
+
+use super::codec;
+use super::progress::CancellationToken;
+use super::repo::{KEY, MANIFEST, Repository, name_object};
+use crate::keys::{KeyContext, KeyProvider};
+use crate::{Error, Result};
+use bytes::Bytes;
+
+/// What a key rotation did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RotateReport {
+    /// Key id the data keys were wrapped under.
+    pub from_key_id: String,
+    /// Key id they are wrapped under now.
+    pub to_key_id: String,
+    /// Backups whose data key was re-wrapped.
+    pub rotated: Vec<String>,
+    /// Backups already wrapped under the new key (a resumed rotation).
+    pub already_rotated: Vec<String>,
+}
+
+/// Re-wraps the data key of every complete backup from `from` to `to`.
+///
+/// Stops at the first backup it cannot rotate (e.g. `Error::KeyMismatch` when `from` is
+/// not its key). Rotation is resumable: running it again skips backups already under `to`.
+pub async fn rotate_key(
+    repo: &Repository,
+    from: &dyn KeyProvider,
+    to: &dyn KeyProvider,
+    cancel: &CancellationToken,
+) -> Result<RotateReport> {
+    let mut report = RotateReport {
+        from_key_id: from.key_id().to_string(),
+        to_key_id: to.key_id().to_string(),
+        ..Default::default()
+    };
+    for id in repo.complete_ids().await? {
+        cancel.check()?;
+        let path = repo.object_path(&id, KEY);
+        let raw = repo.sink().get(&path).await?;
+        let wrapped: crate::keys::WrappedKey = serde_json::from_slice(&raw).map_err(|e| {
+            Error::integrity(
+                format!("backup {id} key.json"),
+                format!("not a wrapped key: {e}"),
+            )
+        })?;
+        if wrapped.key_id == to.key_id() && wrapped.provider == to.kind() {
+            report.already_rotated.push(id);
+            continue;
+        }
+        let ctx = KeyContext {
+            backup_id: id.clone(),
+        };
+        let dek = from.unwrap(&wrapped, &ctx).await?;
+        // Prove the data key is this backup's before replacing the only copy of its wrapping.
+        let sealed = repo.sink().get(&repo.object_path(&id, MANIFEST)).await?;
+        codec::open_object(&dek, &id, MANIFEST, &sealed)
+            .map_err(|e| name_object(e, &id, MANIFEST))?;
+        let rewrapped = to.wrap(&dek, &ctx).await?;
+        // Check the new wrapping opens before it replaces the old one.
+        let check = to.unwrap(&rewrapped, &ctx).await?;
+        if check.expose() != dek.expose() {
+            return Err(Error::KeyProvider(format!(
+                "key provider {} did not return the data key it wrapped; rotation stopped \
+                 before backup {id}",
+                to.key_id()
+            )));
+        }
+        let json = serde_json::to_vec_pretty(&rewrapped)
+            .map_err(|e| Error::InvalidInput(format!("cannot encode the wrapped key: {e}")))?;
+        repo.sink().put(&path, Bytes::from(json)).await?;
+        report.rotated.push(id);
+    }
+    Ok(report)
+}

@@ -1,0 +1,317 @@
+//! `verify`: every part of a backup downloaded, hashed, decrypted, decoded and checked
+//! against the manifest, without touching Firestore.
+
+use super::codec;
+use super::manifest::PartEntry;
+use super::pool::{Pool, default_parallelism};
+use super::progress::{CancellationToken, Phase, ProgressFn, Tracker};
+use super::repo::{KEY, MANIFEST, Opened, Repository};
+use crate::keys::KeyProvider;
+use crate::model::{Document, DocumentPath};
+use crate::secret::SecretBytes;
+use crate::{Error, Result};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Something wrong with one part.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PartProblem {
+    /// The part's object name in the backup (`parts/00000003.fkp`).
+    pub object: String,
+    /// Its full storage path.
+    pub path: String,
+    /// Machine-readable kind: `missing`, `size`, `hash`, `decrypt`, `decode`, `count`,
+    /// `range`, `order`, `storage`.
+    pub kind: String,
+    /// What was wrong.
+    pub detail: String,
+}
+
+/// The outcome of verifying a backup.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    /// Backup id.
+    pub backup_id: String,
+    /// Parts in the manifest.
+    pub parts: usize,
+    /// Parts that passed every check.
+    pub parts_ok: usize,
+    /// Documents found in good parts.
+    pub documents: u64,
+    /// Stored bytes checked.
+    pub bytes: u64,
+    /// Every bad or missing part, in manifest order.
+    pub problems: Vec<PartProblem>,
+    /// Objects in the backup's folder the manifest does not list (not an error, but odd).
+    pub unexpected_objects: Vec<String>,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl VerifyReport {
+    /// Whether every part passed.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// `Ok(())` when every part passed, else an `Error::Integrity` naming every bad part.
+    pub fn into_result(&self) -> Result<()> {
+        if self.problems.is_empty() {
+            return Ok(());
+        }
+        Err(problems_error(&self.backup_id, &self.problems))
+    }
+}
+
+/// One `Error::Integrity` naming every bad part.
+pub(crate) fn problems_error(id: &str, problems: &[PartProblem]) -> Error {
+    let object = if problems.len() == 1 {
+        format!("backup {id} part {}", problems[0].object)
+    } else {
+        format!("backup {id} ({} parts)", problems.len())
+    };
+    let detail = problems
+        .iter()
+        .map(|p| format!("{}: {} ({})", p.object, p.detail, p.kind))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Error::integrity(object, detail)
+}
+
+/// Checks a downloaded part against its manifest entry and returns its documents. Pure
+/// CPU: runs on a worker thread.
+pub(crate) fn check_part(
+    id: &str,
+    dek: &SecretBytes,
+    entry: &PartEntry,
+    sealed: &[u8],
+) -> std::result::Result<Vec<Document>, (String, String)> {
+    let fail = |kind: &str, detail: String| Err((kind.to_string(), detail));
+    if sealed.len() as u64 != entry.size {
+        return fail(
+            "size",
+            format!(
+                "stored object is {} bytes, the manifest says {}",
+                sealed.len(),
+                entry.size
+            ),
+        );
+    }
+    let hash = codec::sha256_hex(sealed);
+    if hash != entry.sha256 {
+        return fail(
+            "hash",
+            "SHA-256 of the stored object does not match the manifest (changed or replaced)"
+                .to_string(),
+        );
+    }
+    let plain = match codec::open_object(dek, id, &entry.object, sealed) {
+        Ok(p) => p,
+        Err(Error::Integrity { detail, .. }) => return fail("decrypt", detail),
+        Err(e) => return fail("decrypt", e.to_string()),
+    };
+    let docs = match codec::decode_part(&plain) {
+        Ok(d) => d,
+        Err(e) => return fail("decode", e.to_string()),
+    };
+    if docs.len() as u64 != entry.documents {
+        return fail(
+            "count",
+            format!(
+                "holds {} documents, the manifest says {}",
+                docs.len(),
+                entry.documents
+            ),
+        );
+    }
+    let mut prev: Option<DocumentPath> = None;
+    for d in &docs {
+        let path = match d.path() {
+            Ok((_, p)) => p,
+            Err(e) => return fail("decode", e.to_string()),
+        };
+        if prev.as_ref().is_some_and(|p| &path <= p) {
+            return fail(
+                "order",
+                format!("documents are not in name order at {path}"),
+            );
+        }
+        prev = Some(path);
+    }
+    let first = docs
+        .first()
+        .and_then(|d| d.path().ok())
+        .map(|(_, p)| p.to_string());
+    let last = prev.map(|p| p.to_string());
+    if first.as_deref() != Some(entry.first.as_str())
+        || last.as_deref() != Some(entry.last.as_str())
+    {
+        return fail(
+            "range",
+            format!(
+                "holds {} .. {}, the manifest says {} .. {}",
+                first.unwrap_or_default(),
+                last.unwrap_or_default(),
+                entry.first,
+                entry.last
+            ),
+        );
+    }
+    Ok(docs)
+}
+
+/// Downloads and checks parts, `concurrency` at a time, yielding `(index, result)` in
+/// manifest order. The caller decides what a problem means.
+pub(crate) fn fetch_parts<'a>(
+    repo: &'a Repository,
+    opened: &'a Opened,
+    pool: &'a Pool,
+    indices: Vec<usize>,
+    concurrency: usize,
+) -> impl futures::Stream<Item = (usize, std::result::Result<Vec<Document>, PartProblem>)> + Send + 'a
+{
+    let dek = Arc::new(opened.dek.clone());
+    stream::iter(indices)
+        .map(move |i| {
+            let entry = opened.manifest.parts[i].clone();
+            let path = repo.object_path(&opened.id, &entry.object);
+            let id = opened.id.clone();
+            let dek = dek.clone();
+            async move {
+                let problem = |kind: &str, detail: String| PartProblem {
+                    object: entry.object.clone(),
+                    path: path.clone(),
+                    kind: kind.to_string(),
+                    detail,
+                };
+                let sealed = match repo.sink().get(&path).await {
+                    Ok(b) => b,
+                    Err(Error::NotFound(_)) => {
+                        return (
+                            i,
+                            Err(problem(
+                                "missing",
+                                "the part is missing from storage".into(),
+                            )),
+                        );
+                    }
+                    Err(e) => return (i, Err(problem("storage", e.to_string()))),
+                };
+                let entry2 = entry.clone();
+                let checked = pool
+                    .run(move || Ok(check_part(&id, &dek, &entry2, &sealed)))
+                    .await;
+                match checked {
+                    Ok(Ok(docs)) => (i, Ok(docs)),
+                    Ok(Err((kind, detail))) => (i, Err(problem(&kind, detail))),
+                    Err(e) => (i, Err(problem("internal", e.to_string()))),
+                }
+            }
+        })
+        .buffered(concurrency)
+}
+
+/// Verifies every part of backup `backup_id`.
+///
+/// Returns `Err` only when the backup cannot be opened at all (no manifest, wrong key,
+/// damaged manifest or key); bad or missing parts are listed in the report's `problems`
+/// (see [`VerifyReport::into_result`]).
+pub async fn verify(
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    backup_id: &str,
+    progress: Option<ProgressFn>,
+    cancel: &CancellationToken,
+) -> Result<VerifyReport> {
+    let mut tracker = Tracker::new(progress, Phase::Preparing);
+    tracker.emit_now();
+    cancel.check()?;
+    let opened = repo.open_backup(backup_id, keys).await?;
+    let m = &opened.manifest;
+    tracker.total_documents = Some(m.totals.documents);
+    tracker.total_parts = Some(m.parts.len() as u64);
+    tracker.set_phase(Phase::Verify);
+
+    let mut problems = Vec::new();
+    // Manifest-level checks: part ranges in order and not overlapping.
+    let mut prev_last: Option<DocumentPath> = None;
+    for entry in &m.parts {
+        let first = DocumentPath::parse(&entry.first).ok();
+        if let (Some(prev), Some(first)) = (&prev_last, &first) {
+            if first <= prev {
+                problems.push(PartProblem {
+                    object: entry.object.clone(),
+                    path: repo.object_path(backup_id, &entry.object),
+                    kind: "order".into(),
+                    detail: "its range overlaps the previous part's".into(),
+                });
+            }
+        }
+        prev_last = DocumentPath::parse(&entry.last).ok();
+    }
+
+    let parallelism = default_parallelism();
+    let pool = Pool::new(parallelism, "verify")?;
+    let mut documents = 0u64;
+    let mut parts_ok = 0usize;
+    let mut fetched = std::pin::pin!(fetch_parts(
+        repo,
+        &opened,
+        &pool,
+        (0..m.parts.len()).collect(),
+        parallelism + 1,
+    ));
+    while let Some((i, result)) = fetched.next().await {
+        cancel.check()?;
+        tracker.parts += 1;
+        tracker.bytes += m.parts[i].size;
+        match result {
+            Ok(docs) => {
+                parts_ok += 1;
+                documents += docs.len() as u64;
+                tracker.documents = documents;
+            }
+            Err(p) => problems.push(p),
+        }
+        tracker.emit();
+    }
+
+    let listed: BTreeSet<String> = m.parts.iter().map(|p| p.object.clone()).collect();
+    let dir = repo.backup_dir(backup_id);
+    let mut unexpected: Vec<String> = repo
+        .sink()
+        .list(&dir)
+        .try_filter_map(|meta| {
+            let name = meta
+                .path
+                .strip_prefix(&dir)
+                .unwrap_or(&meta.path)
+                .to_string();
+            let known = name == MANIFEST || name == KEY || listed.contains(&name);
+            futures::future::ready(Ok((!known).then_some(name)))
+        })
+        .try_collect()
+        .await?;
+    unexpected.sort();
+    // Keep problems in manifest order, parts with several problems together.
+    let order: std::collections::HashMap<&str, usize> = m
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.object.as_str(), i))
+        .collect();
+    problems.sort_by_key(|p| order.get(p.object.as_str()).copied().unwrap_or(usize::MAX));
+    tracker.set_phase(Phase::Done);
+    Ok(VerifyReport {
+        backup_id: backup_id.to_string(),
+        parts: m.parts.len(),
+        parts_ok,
+        documents,
+        bytes: tracker.bytes,
+        problems,
+        unexpected_objects: unexpected,
+        duration: tracker.elapsed(),
+    })
+}
