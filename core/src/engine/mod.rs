@@ -35,9 +35,7 @@ pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
 pub use prune::{
     KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, plan_prune,
 };
-pub use repo::{
-    BackupSummary, Repository, backup_id_time, list, new_backup_id, read_manifest,
-};
+pub use repo::{BackupSummary, Repository, backup_id_time, list, new_backup_id, read_manifest};
 pub use restore::{FailedDocument, RestoreOptions, RestoreReport, restore};
 pub use rotate::{RotateReport, rotate_key};
 pub use verify::{PartProblem, VerifyReport, verify};
