@@ -93,11 +93,11 @@ impl PassphraseKey {
         iterations: u32,
     ) -> Result<Self> {
         let passphrase = passphrase.into();
-        let chars = passphrase.expose().chars().count();
-        if chars < MIN_PASSPHRASE_CHARS {
+        // The message leaves out even the length of the refused passphrase.
+        if passphrase.expose().chars().count() < MIN_PASSPHRASE_CHARS {
             return Err(Error::InvalidConfig(format!(
-                "the passphrase is too short ({chars} characters): use at least \
-                 {MIN_PASSPHRASE_CHARS}; a phrase of several random words is best"
+                "the passphrase is too short: use at least {MIN_PASSPHRASE_CHARS} characters; \
+                 a phrase of several random words is best"
             )));
         }
         check_iterations(iterations)?;
