@@ -1,0 +1,219 @@
+//! Keys: wrong key and wrong passphrase are reported as such (by key id), rotation re-wraps
+//! every data key so the new key restores and the old one fails, and rotation resumes.
+
+mod engine_common;
+
+use engine_common::*;
+use firekeep_core::Error;
+use firekeep_core::engine::{self, RestoreOptions};
+use firekeep_core::keys::{KeyProvider, PassphraseKey};
+use firekeep_core::source::memory::MemoryFirestore;
+use std::sync::Arc;
+
+const ITER: u32 = 100_000;
+
+#[test]
+fn wrong_raw_key_is_a_key_mismatch_naming_the_key_id() {
+    let (_, repo) = memory_repo();
+    let right = raw_key(1);
+    let wrong = raw_key(2);
+    let rep = block_on(engine::backup(
+        Arc::new(sample_source(5)),
+        &repo,
+        &right,
+        &small_parts(),
+        None,
+        &no_cancel(),
+    ))
+    .unwrap();
+    for err in [
+        block_on(engine::list(&repo, &wrong)).unwrap_err(),
+        block_on(engine::verify(
+            &repo,
+            &wrong,
+            &rep.backup_id,
+            None,
+            &no_cancel(),
+        ))
+        .unwrap_err(),
+        block_on(engine::restore(
+            &repo,
+            &wrong,
+            &rep.backup_id,
+            Arc::new(MemoryFirestore::new(target_db())),
+            &RestoreOptions::default(),
+            None,
+            &no_cancel(),
+        ))
+        .unwrap_err(),
+    ] {
+        match &err {
+            Error::KeyMismatch { expected, actual } => {
+                assert_eq!(expected, right.key_id());
+                assert_eq!(actual, wrong.key_id());
+            }
+            other => panic!("expected KeyMismatch, got {other}"),
+        }
+        assert!(err.to_string().contains(right.key_id()));
+    }
+}
+
+#[test]
+fn wrong_passphrase_is_a_key_mismatch() {
+    let (_, repo) = memory_repo();
+    let right = PassphraseKey::with_iterations("correct horse battery staple", ITER).unwrap();
+    let rep = block_on(engine::backup(
+        Arc::new(sample_source(5)),
+        &repo,
+        &right,
+        &small_parts(),
+        None,
+        &no_cancel(),
+    ))
+    .unwrap();
+    // Same salt as stored, other passphrase: the derived key id differs.
+    let wrong =
+        PassphraseKey::with_params("incorrect horse battery staple", right.salt(), ITER).unwrap();
+    let err = block_on(engine::verify(
+        &repo,
+        &wrong,
+        &rep.backup_id,
+        None,
+        &no_cancel(),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::KeyMismatch { expected, .. } if expected == right.key_id()),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("incorrect horse"));
+    // The right passphrase with a fresh instance (new salt) still opens it: the salt is stored.
+    let again = PassphraseKey::with_iterations("correct horse battery staple", ITER).unwrap();
+    assert!(
+        block_on(engine::verify(
+            &repo,
+            &again,
+            &rep.backup_id,
+            None,
+            &no_cancel()
+        ))
+        .unwrap()
+        .is_ok()
+    );
+}
+
+#[test]
+fn rotate_then_restore_with_new_key_and_fail_with_old() {
+    let (store, repo) = memory_repo();
+    let old = PassphraseKey::with_iterations("old passphrase 12345", ITER).unwrap();
+    let new = raw_key(9);
+    let source = sample_source(10);
+    let a = block_on(engine::backup(
+        Arc::new(source.clone()),
+        &repo,
+        &old,
+        &small_parts(),
+        None,
+        &no_cancel(),
+    ))
+    .unwrap();
+    let b = block_on(engine::backup(
+        Arc::new(source.clone()),
+        &repo,
+        &old,
+        &small_parts(),
+        None,
+        &no_cancel(),
+    ))
+    .unwrap();
+    let parts_before: Vec<_> = store
+        .paths()
+        .into_iter()
+        .filter(|p| !p.ends_with("key.json"))
+        .map(|p| (store.get_sync(&p).unwrap(), p))
+        .collect();
+
+    let report = block_on(engine::rotate_key(&repo, &old, &new, &no_cancel())).unwrap();
+    assert_eq!(
+        report.rotated,
+        vec![a.backup_id.clone(), b.backup_id.clone()]
+    );
+    assert_eq!(report.to_key_id, new.key_id());
+    // Data untouched: every part and manifest byte-identical.
+    for (bytes, p) in &parts_before {
+        assert_eq!(&store.get_sync(p).unwrap(), bytes, "{p} changed");
+    }
+    let listed = block_on(engine::list(&repo, &new)).unwrap();
+    assert!(listed.iter().all(|s| s.key_id == new.key_id()));
+    let target = MemoryFirestore::new(target_db());
+    let r = block_on(engine::restore(
+        &repo,
+        &new,
+        &a.backup_id,
+        Arc::new(target.clone()),
+        &RestoreOptions::default(),
+        None,
+        &no_cancel(),
+    ))
+    .unwrap();
+    assert_eq!(r.written, a.documents);
+    let err = block_on(engine::verify(
+        &repo,
+        &old,
+        &a.backup_id,
+        None,
+        &no_cancel(),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::KeyMismatch { expected, .. } if expected == new.key_id()),
+        "{err}"
+    );
+
+    // Resuming (running again) skips what is done; rotating with a wrong `from` fails.
+    let again = block_on(engine::rotate_key(&repo, &old, &new, &no_cancel())).unwrap();
+    assert!(again.rotated.is_empty());
+    assert_eq!(again.already_rotated.len(), 2);
+    let err = block_on(engine::rotate_key(&repo, &raw_key(3), &old, &no_cancel())).unwrap_err();
+    assert!(matches!(err, Error::KeyMismatch { .. }), "{err}");
+}
+
+#[test]
+fn key_json_moved_between_backups_does_not_open() {
+    let (store, repo) = memory_repo();
+    let key = raw_key(1);
+    let a = block_on(engine::backup(
+        Arc::new(sample_source(5)),
+        &repo,
+        &key,
+        &small_parts(),
+        None,
+        &no_cancel(),
+    ))
+    .unwrap();
+    let b = block_on(engine::backup(
+        Arc::new(sample_source(6)),
+        &repo,
+        &key,
+        &small_parts(),
+        None,
+        &no_cancel(),
+    ))
+    .unwrap();
+    let ka = store
+        .get_sync(&repo.object_path(&a.backup_id, "key.json"))
+        .unwrap();
+    store.put_sync(&repo.object_path(&b.backup_id, "key.json"), ka);
+    let err = block_on(engine::verify(
+        &repo,
+        &key,
+        &b.backup_id,
+        None,
+        &no_cancel(),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Integrity { .. } | Error::KeyMismatch { .. }),
+        "{err}"
+    );
+}
