@@ -1,0 +1,440 @@
+//! The connector against the in-process Firestore v1 server: the shared conformance suite,
+//! fidelity, subcollections, missing parents, 1 MiB documents, point-in-time reads, faults,
+//! PartitionQuery and its fallback, read-time validation and credential errors.
+
+use firekeep_core::Error;
+use firekeep_core::model::{DatabaseId, Document, DocumentPath, Timestamp, Value};
+use firekeep_core::source::{
+    ConflictMode, FirestoreSource, FirestoreTarget, NameRange, Scope, WriteOutcome, conformance,
+};
+use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector, RetryConfig};
+use firekeep_firestore_server::{FirestoreServer, Method, RunningServer, sample};
+use futures::TryStreamExt;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tonic::Code;
+
+fn db(name: &str) -> DatabaseId {
+    DatabaseId::new("firekeep-test", name).unwrap()
+}
+
+fn fast_retry() -> RetryConfig {
+    RetryConfig {
+        max_attempts: 8,
+        initial_backoff: Duration::from_millis(2),
+        max_backoff: Duration::from_millis(20),
+    }
+}
+
+async fn connect(server: &RunningServer, database: &DatabaseId, page: i32) -> FirestoreConnector {
+    let mut cfg = ConnectorConfig::emulator(database.clone(), server.emulator_host());
+    cfg.retry = fast_retry();
+    cfg.page_size = page;
+    FirestoreConnector::connect(cfg).await.expect("connect")
+}
+
+async fn read_all(c: &FirestoreConnector, scope: &Scope, rt: Timestamp) -> Vec<Document> {
+    c.stream_documents(scope, NameRange::all(), rt)
+        .try_collect()
+        .await
+        .expect("read")
+}
+
+fn names(docs: &[Document]) -> Vec<String> {
+    docs.iter().map(|d| d.name.clone()).collect()
+}
+
+#[tokio::test]
+async fn conformance_suite_passes() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    // Small pages so the suite's reads cross page boundaries.
+    let c = connect(&server, &db("conformance"), 3).await;
+    conformance::run_all(&c).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn demo_data_reads_exactly_and_restores_exactly() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let src_db = db("source");
+    server.seed(sample::demo_database(&src_db, 300));
+    let src = connect(&server, &src_db, 50).await;
+    let rt = src.snapshot_time().await.unwrap();
+    let docs = read_all(&src, &Scope::database(), rt).await;
+    // Bit-exact, times included, against the server's own view.
+    assert_eq!(docs, server.documents(&src_db, Some(rt)));
+    let depth3 = docs
+        .iter()
+        .filter(|d| d.path().unwrap().1.depth() == 2)
+        .count();
+    assert!(depth3 > 0, "demo data has three levels of collections");
+    assert_eq!(
+        src.count_documents(&Scope::database(), rt).await.unwrap(),
+        Some(docs.len() as u64)
+    );
+
+    // Restore into another database through BatchWrite, in target-sized batches.
+    let dst_db = db("restored");
+    let dst = connect(&server, &dst_db, 50).await;
+    let limits = dst.batch_limits();
+    let rehomed: Vec<Document> = docs.iter().map(|d| d.rehome(&dst_db).unwrap()).collect();
+    for chunk in rehomed.chunks(limits.max_writes) {
+        let r = dst
+            .write_batch(chunk.to_vec(), ConflictMode::FailIfExists)
+            .await
+            .unwrap();
+        assert!(
+            r.iter().all(|r| r.outcome == WriteOutcome::Written),
+            "{r:?}"
+        );
+    }
+    let rt2 = dst.snapshot_time().await.unwrap();
+    let back = read_all(&dst, &Scope::database(), rt2).await;
+    assert_eq!(back.len(), docs.len());
+    for (a, b) in docs.iter().zip(&back) {
+        assert_eq!(a.path().unwrap().1, b.path().unwrap().1);
+        assert!(
+            a.fields == b.fields,
+            "fields of {} differ after restore",
+            a.name
+        );
+    }
+
+    // Parents that exist only through subcollections: invisible to queries, found by
+    // ListDocuments with show_missing and by ListCollectionIds.
+    let ghosts: Vec<Document> = src
+        .list_documents(None, "ghosts", true, rt)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        !ghosts.is_empty(),
+        "missing parents listed with show_missing"
+    );
+    for g in &ghosts {
+        assert!(g.create_time.is_none() && g.fields.is_empty(), "{g:?}");
+        let (_, p) = g.path().unwrap();
+        assert!(
+            !docs.iter().any(|d| d.name == g.name),
+            "missing parent read as a document"
+        );
+        let ids = src.list_collection_ids(Some(&p), rt).await.unwrap();
+        assert_eq!(ids, vec!["items".to_string()]);
+    }
+    let shown: Vec<Document> = src
+        .list_documents(None, "ghosts", false, rt)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        shown.is_empty(),
+        "without show_missing, ghost parents are not listed"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_mib_document_round_trips() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let d = db("big");
+    let c = connect(&server, &d, 10).await;
+    let name = d.document_name(&DocumentPath::parse("big/one").unwrap());
+    // Firestore's limit is 1 MiB including field names and the document name.
+    let payload: String = "x".repeat(1024 * 1024 - 1024);
+    let doc = Document::new(
+        name.clone(),
+        BTreeMap::from([("payload".to_string(), Value::String(payload))]),
+    );
+    let small = Document::new(
+        d.document_name(&DocumentPath::parse("big/two").unwrap()),
+        BTreeMap::new(),
+    );
+    let r = c
+        .write_batch(vec![doc.clone(), small], ConflictMode::Overwrite)
+        .await
+        .unwrap();
+    assert!(
+        r.iter().all(|r| r.outcome == WriteOutcome::Written),
+        "{r:?}"
+    );
+    let rt = c.snapshot_time().await.unwrap();
+    let docs = read_all(&c, &Scope::database(), rt).await;
+    assert_eq!(docs.len(), 2);
+    assert!(docs[0].fields == doc.fields);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn past_read_time_sees_the_old_state() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let d = db("pitr");
+    let c = connect(&server, &d, 2).await;
+    let docs: Vec<Document> = (0..5)
+        .map(|i| {
+            Document::new(
+                d.document_name(&DocumentPath::parse(&format!("c/d{i}")).unwrap()),
+                BTreeMap::from([("v".to_string(), Value::Integer(i))]),
+            )
+        })
+        .collect();
+    c.write_batch(docs.clone(), ConflictMode::Overwrite)
+        .await
+        .unwrap();
+    let t1 = c.snapshot_time().await.unwrap();
+    let changed: Vec<Document> = docs
+        .iter()
+        .map(|doc| Document::new(doc.name.clone(), BTreeMap::new()))
+        .collect();
+    c.write_batch(changed, ConflictMode::Overwrite)
+        .await
+        .unwrap();
+    let old = read_all(&c, &Scope::database(), t1).await;
+    assert_eq!(old.len(), 5);
+    for (o, want) in old.iter().zip(&docs) {
+        assert_eq!(o.fields, want.fields);
+    }
+    let now = c.snapshot_time().await.unwrap();
+    assert!(
+        read_all(&c, &Scope::database(), now)
+            .await
+            .iter()
+            .all(|d| d.fields.is_empty())
+    );
+
+    // Firestore's rules are checked before calling: the future, sub-microsecond times,
+    // and old times that are not whole minutes are refused with an explanation.
+    let future = now.add_seconds(3600).unwrap();
+    let nanos = Timestamp::new(t1.seconds(), t1.nanos() / 1000 * 1000 + 1).unwrap();
+    // Two hours ago and one second past a whole minute.
+    let s = now.seconds() - 7200;
+    let two_hours = Timestamp::new(s - s.rem_euclid(60) + 1, 0).unwrap();
+    for (rt, needle) in [
+        (future, "future"),
+        (nanos, "microsecond"),
+        (two_hours, "whole minute"),
+    ] {
+        let calls = server.faults().calls(Method::RunQuery);
+        let err = c
+            .stream_documents(&Scope::database(), NameRange::all(), rt)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+        assert_eq!(
+            server.faults().calls(Method::RunQuery),
+            calls,
+            "no call was made"
+        );
+    }
+    server.shutdown().await;
+}
+
+async fn seeded(server: &RunningServer, name: &str, n: usize) -> (DatabaseId, Vec<Document>) {
+    let d = db(name);
+    server.seed(sample::demo_database(&d, n));
+    let docs = server.documents(&d, None);
+    (d, docs)
+}
+
+#[tokio::test]
+async fn cut_streams_and_unavailable_bursts_lose_and_repeat_nothing() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let (d, want) = seeded(&server, "faults", 400).await;
+    let c = connect(&server, &d, 40).await;
+    let rt = c.snapshot_time().await.unwrap();
+
+    // Cut the stream repeatedly while reading, and fail some page openings.
+    let mut stream = c.stream_documents(&Scope::database(), NameRange::all(), rt);
+    let mut got = Vec::new();
+    server.faults().cut_stream_after(Method::RunQuery, 7);
+    while let Some(doc) = stream.try_next().await.expect("read survives faults") {
+        got.push(doc);
+        match got.len() {
+            100 => server.faults().cut_stream_after(Method::RunQuery, 13),
+            200 => server
+                .faults()
+                .fail_next_calls(Method::RunQuery, 3, Code::Unavailable),
+            300 => server
+                .faults()
+                .fail_next_calls(Method::RunQuery, 2, Code::Internal),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        names(&got),
+        names(&want),
+        "nothing lost, nothing repeated, in order"
+    );
+    assert_eq!(got, want);
+
+    // A non-retryable code fails at once, with the server's message.
+    let before = server.faults().calls(Method::RunQuery);
+    server
+        .faults()
+        .fail_nth_call(Method::RunQuery, 1, Code::PermissionDenied);
+    let err = c
+        .stream_documents(&Scope::database(), NameRange::all(), rt)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Firestore { code, .. } => assert_eq!(code, "PERMISSION_DENIED"),
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(
+        server.faults().calls(Method::RunQuery),
+        before + 1,
+        "no retry"
+    );
+
+    // Bounded attempts: a long burst of UNAVAILABLE ends in an error, not a hang.
+    server
+        .faults()
+        .fail_next_calls(Method::ListCollectionIds, 100, Code::Unavailable);
+    let err = c.list_collection_ids(None, rt).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Firestore { code, .. } if code == "UNAVAILABLE"),
+        "{err}"
+    );
+    server.faults().clear();
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_server_and_write_bursts() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let (d, want) = seeded(&server, "slow", 120).await;
+    let c = connect(&server, &d, 30).await;
+    let rt = c.snapshot_time().await.unwrap();
+    server.faults().latency(Duration::from_millis(30));
+    let started = Instant::now();
+    let got = read_all(&c, &Scope::database(), rt).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(30 * 3),
+        "latency applied"
+    );
+    assert_eq!(got, want);
+    server.faults().latency(Duration::ZERO);
+
+    // BatchWrite: a burst of UNAVAILABLE RPCs, retried; every document written once.
+    let dst = db("slow-restore");
+    let w = connect(&server, &dst, 30).await;
+    let docs: Vec<Document> = want.iter().map(|x| x.rehome(&dst).unwrap()).collect();
+    server
+        .faults()
+        .fail_next_calls(Method::BatchWrite, 3, Code::Unavailable);
+    let r = w
+        .write_batch(docs.clone(), ConflictMode::FailIfExists)
+        .await
+        .unwrap();
+    assert!(
+        r.iter().all(|r| r.outcome == WriteOutcome::Written),
+        "{r:?}"
+    );
+    let back = server.documents(&dst, None);
+    assert_eq!(back.len(), docs.len());
+    // Restoring again with skip-existing skips everything.
+    let r = w
+        .write_batch(docs, ConflictMode::SkipExisting)
+        .await
+        .unwrap();
+    assert!(
+        r.iter().all(|r| r.outcome == WriteOutcome::Skipped),
+        "{r:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn partition_query_and_fallback_give_the_same_set() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let (d, want) = seeded(&server, "parts", 500).await;
+    let c = connect(&server, &d, 64).await;
+    let rt = c.snapshot_time().await.unwrap();
+    let parts = c.partition(&Scope::database(), rt, 6).await.unwrap();
+    assert!(
+        parts.len() > 1 && parts.len() <= 6,
+        "{} partitions",
+        parts.len()
+    );
+    // Read the partitions concurrently, then join in order.
+    let reads = parts.into_iter().map(|r| {
+        c.stream_documents(&Scope::database(), r, rt)
+            .try_collect::<Vec<_>>()
+    });
+    let joined: Vec<Document> = futures::future::try_join_all(reads)
+        .await
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(names(&joined), names(&want));
+
+    let plain = FirestoreServer::builder()
+        .partition_query(false)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    plain.seed(want.clone());
+    let c2 = connect(&plain, &d, 64).await;
+    let rt2 = c2.snapshot_time().await.unwrap();
+    let parts = c2.partition(&Scope::database(), rt2, 6).await.unwrap();
+    assert_eq!(
+        parts,
+        vec![NameRange::all()],
+        "UNIMPLEMENTED falls back to one range"
+    );
+    let got = read_all(&c2, &Scope::database(), rt2).await;
+    assert_eq!(names(&got), names(&want));
+    server.shutdown().await;
+    plain.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_credentials_files_say_what_to_fix() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.json");
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "this is not json").unwrap();
+    let badkey = dir.path().join("badkey.json");
+    let secret_marker = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-SECRET-MATERIAL";
+    std::fs::write(
+        &badkey,
+        serde_json::json!({
+            "type": "service_account",
+            "project_id": "p",
+            "private_key_id": "k1",
+            "private_key": format!("-----BEGIN PRIVATE KEY-----\n{secret_marker}\n-----END PRIVATE KEY-----\n"),
+            "client_email": "sa@p.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": "http://127.0.0.1:9/token"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let user = dir.path().join("user.json");
+    std::fs::write(&user, r#"{"type":"external_account"}"#).unwrap();
+    for (path, needle) in [
+        (&missing, "could not read service-account key file"),
+        (&garbage, "not a Google credentials JSON file"),
+        (&badkey, "not a usable service-account key"),
+        (&user, "external_account"),
+    ] {
+        let mut cfg =
+            ConnectorConfig::new(db("creds"), Credentials::ServiceAccountFile(path.clone()));
+        cfg.endpoint = Some(server.endpoint());
+        let err = FirestoreConnector::connect(cfg).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::InvalidConfig(_)), "{msg}");
+        assert!(msg.contains(needle), "{msg}");
+        assert!(
+            msg.contains(&path.display().to_string()),
+            "names the file: {msg}"
+        );
+        assert!(!msg.contains(secret_marker), "key material leaked: {msg}");
+    }
+    server.shutdown().await;
+}
