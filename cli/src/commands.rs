@@ -1,0 +1,581 @@
+//! The commands: each builds what it needs from the context, calls the client (which
+//! authorizes and audits), and prints a table or one JSON document.
+
+use crate::args::{AuditCommand, AuditFormat, Cli, Command, Conflict};
+use crate::config::{self, Settings};
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult, exit};
+use crate::output::{Output, bytes, count, table};
+use crate::progress::Progress;
+use crate::secrets::Prompt;
+use firekeep_core::Error;
+use firekeep_core::audit::{
+    AuditAction, ExportFilter, ExportFormat, export, filter_events, read_jsonl,
+};
+use firekeep_core::client::Client;
+use firekeep_core::engine::{
+    BackupOptions, BackupReport, BackupSummary, CancellationToken, DiffOptions, DiffReport,
+    PrunePlan, RestoreOptions, Retention, VerifyReport,
+};
+use firekeep_core::model::{DatabaseId, Timestamp};
+use firekeep_core::policy::{Action, Resource, ResourceKind};
+use firekeep_core::session::{AuditDetails, Operation};
+use firekeep_core::source::ConflictMode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Runs a parsed command line; returns the exit code.
+pub async fn run(cli: Cli, from_env: &dyn Fn(&str) -> bool) -> CliResult<i32> {
+    let out = Output {
+        json: cli.global.json,
+    };
+    if let Command::Demo(args) = &cli.command {
+        let cancel = ctrl_c_cancels(out);
+        return crate::demo::run(args, out, cancel).await;
+    }
+    let (file, _path) = config::load_file(cli.global.config.as_deref())?;
+    let settings: Settings = config::merge(&cli.global, &file, from_env);
+    let ctx = Ctx {
+        settings,
+        file,
+        out,
+        cancel: ctrl_c_cancels(out),
+    };
+    match cli.command {
+        Command::Backup(a) => backup(&ctx, a).await,
+        Command::List => list(&ctx).await,
+        Command::Verify(a) => verify(&ctx, &a.backup).await,
+        Command::Restore(a) => restore(&ctx, a).await,
+        Command::Diff(a) => diff(&ctx, a).await,
+        Command::Prune(a) => prune(&ctx, a).await,
+        Command::RotateKey(a) => {
+            let to = ctx.new_key_provider(
+                a.new_passphrase_file.as_deref(),
+                a.new_key_file.as_deref(),
+                from_env,
+            )?;
+            rotate_key(&ctx, to).await
+        }
+        Command::Audit(AuditCommand::Verify) => audit_verify(&ctx).await,
+        Command::Audit(AuditCommand::Export(a)) => audit_export(&ctx, a).await,
+        Command::Demo(_) => unreachable!("handled above"),
+    }
+}
+
+/// The first Ctrl-C cancels the running operation (it stops at its next check point and
+/// cleans up); a second one exits at once.
+pub fn ctrl_c_cancels(out: Output) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            token.cancel();
+            out.note("cancelling (press Ctrl-C again to exit at once)...");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(exit::CANCELLED);
+            }
+        }
+    });
+    cancel
+}
+
+async fn resolve_id(client: &Client, id: &str) -> CliResult<String> {
+    if id != "latest" {
+        return Ok(id.to_string());
+    }
+    let list = client.list().await?;
+    list.first().map(|b| b.id.clone()).ok_or_else(|| {
+        firekeep_core::Error::NotFound(
+            "the repository has no complete backup yet; run `firekeep backup` first".into(),
+        )
+        .into()
+    })
+}
+
+async fn backup(ctx: &Ctx, a: crate::args::BackupArgs) -> CliResult<i32> {
+    let mut opts = BackupOptions {
+        scope: config::backup_scope(&a.scope, &ctx.file.backup),
+        ..BackupOptions::default()
+    };
+    if let Some(t) = &a.read_time {
+        opts.read_time = Some(Timestamp::parse_rfc3339(t)?);
+    }
+    if let Some(mib) = ctx.file.backup.part_size_mib {
+        if !(mib.is_finite() && mib > 0.0) {
+            return Err(CliError::usage(format!(
+                "[backup] part_size_mib = {mib} must be a positive number of MiB"
+            )));
+        }
+        opts.part_target_bytes = (mib * 1024.0 * 1024.0) as usize;
+    }
+    if let Some(p) = ctx.file.backup.parallelism {
+        opts.parallelism = p;
+    }
+    for label in &a.labels {
+        let (k, v) = label
+            .split_once('=')
+            .ok_or_else(|| CliError::usage(format!("--label {label:?}: write KEY=VALUE")))?;
+        opts.labels.insert(k.to_string(), v.to_string());
+    }
+    let database = ctx.database()?;
+    let client = ctx.client(true, Prompt::Confirm).await?;
+    let source = ctx.firestore(database).await?;
+    let progress = Progress::new(ctx.settings.progress);
+    let report = client
+        .backup(source, &opts, progress.callback(), &ctx.cancel)
+        .await?;
+    progress.finish();
+    ctx.out.result(
+        &serde_json::to_value(&report).expect("report serializes"),
+        || backup_text(&report),
+    );
+    Ok(exit::OK)
+}
+
+/// Human text of a backup report.
+pub fn backup_text(r: &BackupReport) -> String {
+    let mut s = format!(
+        "backup {} of {}/{} complete\n  read time {}\n  {} documents, {} ({} stored in {} parts) in {:.1}s\n  key id {}\n\n",
+        r.backup_id,
+        r.project,
+        r.database,
+        r.read_time.to_rfc3339(),
+        count(r.documents),
+        bytes(r.bytes),
+        bytes(r.stored_bytes),
+        r.parts,
+        r.duration.as_secs_f64(),
+        r.key_id,
+    );
+    let rows: Vec<Vec<String>> = r
+        .collections
+        .iter()
+        .map(|(c, t)| vec![c.clone(), count(t.documents), bytes(t.bytes)])
+        .collect();
+    s.push_str(&table(&["COLLECTION", "DOCUMENTS", "BYTES"], &rows));
+    s
+}
+
+async fn list(ctx: &Ctx) -> CliResult<i32> {
+    let client = ctx.client(false, Prompt::Once).await?;
+    let backups = client.list().await?;
+    ctx.out
+        .result(&json!({ "backups": backups }), || list_text(&backups));
+    Ok(exit::OK)
+}
+
+fn list_text(backups: &[BackupSummary]) -> String {
+    if backups.is_empty() {
+        return "no backups yet".into();
+    }
+    let rows: Vec<Vec<String>> = backups
+        .iter()
+        .map(|b| {
+            vec![
+                b.id.clone(),
+                b.read_time.to_rfc3339(),
+                format!("{}/{}", b.project, b.database),
+                count(b.documents),
+                bytes(b.stored_bytes),
+                b.key_id.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID",
+            "READ TIME",
+            "DATABASE",
+            "DOCUMENTS",
+            "STORED",
+            "KEY ID",
+        ],
+        &rows,
+    )
+}
+
+async fn verify(ctx: &Ctx, id: &str) -> CliResult<i32> {
+    let client = ctx.client(false, Prompt::Once).await?;
+    let id = resolve_id(&client, id).await?;
+    let progress = Progress::new(ctx.settings.progress);
+    let report = client
+        .verify_report(&id, progress.callback(), &ctx.cancel)
+        .await?;
+    progress.finish();
+    ctx.out.result(
+        &serde_json::to_value(&report).expect("report serializes"),
+        || verify_text(&report),
+    );
+    Ok(if report.is_ok() {
+        exit::OK
+    } else {
+        exit::INTEGRITY
+    })
+}
+
+/// Human text of a verify report.
+pub fn verify_text(r: &VerifyReport) -> String {
+    let mut s = if r.is_ok() {
+        format!(
+            "backup {} OK: {} parts, {} documents, {} checked in {:.1}s\n",
+            r.backup_id,
+            r.parts,
+            count(r.documents),
+            bytes(r.bytes),
+            r.duration.as_secs_f64()
+        )
+    } else {
+        format!(
+            "backup {} FAILED verification: {} of {} parts OK\n",
+            r.backup_id, r.parts_ok, r.parts
+        )
+    };
+    for p in &r.problems {
+        s.push_str(&format!(
+            "  {} ({}): {}: {}\n",
+            p.object, p.path, p.kind, p.detail
+        ));
+    }
+    for o in &r.unexpected_objects {
+        s.push_str(&format!("  unexpected object {o}\n"));
+    }
+    s
+}
+
+async fn restore(ctx: &Ctx, a: crate::args::RestoreArgs) -> CliResult<i32> {
+    let project = a
+        .target_project
+        .clone()
+        .or_else(|| ctx.settings.project.clone())
+        .ok_or_else(|| CliError::usage("no target project; use --target-project or --project"))?;
+    let database = a
+        .target_database
+        .clone()
+        .unwrap_or_else(|| ctx.settings.database.clone());
+    let target_db = DatabaseId::new(project, database)?;
+    let client = ctx.client(false, Prompt::Once).await?;
+    let id = resolve_id(&client, &a.backup).await?;
+    let opts = RestoreOptions {
+        scope: config::restore_scope(&a.scope),
+        conflict: match a.conflict {
+            Conflict::Overwrite => ConflictMode::Overwrite,
+            Conflict::Skip => ConflictMode::SkipExisting,
+            Conflict::Fail => ConflictMode::FailIfExists,
+        },
+        dry_run: a.dry_run,
+        ..RestoreOptions::default()
+    };
+    let target = ctx.firestore(target_db).await?;
+    let progress = Progress::new(ctx.settings.progress);
+    let report = client
+        .restore(&id, target, &opts, progress.callback(), &ctx.cancel)
+        .await?;
+    progress.finish();
+    ctx.out.result(
+        &serde_json::to_value(&report).expect("report serializes"),
+        || {
+            let mut s = format!(
+                "{} {} into {}/{}: {} documents, {} written, {} skipped, {} failed in {:.1}s\n",
+                if report.dry_run {
+                    "dry run of restore"
+                } else {
+                    "restored"
+                },
+                report.backup_id,
+                report.project,
+                report.database,
+                count(report.documents),
+                count(report.written),
+                count(report.skipped),
+                count(report.failed.len() as u64),
+                report.duration.as_secs_f64()
+            );
+            for f in &report.failed {
+                s.push_str(&format!("  {}: {} {}\n", f.name, f.code, f.message));
+            }
+            s
+        },
+    );
+    Ok(if report.failed.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}
+
+async fn diff(ctx: &Ctx, a: crate::args::DiffArgs) -> CliResult<i32> {
+    let client = ctx.client(false, Prompt::Once).await?;
+    let from = resolve_id(&client, &a.from).await?;
+    let opts = DiffOptions::default();
+    let report = match &a.to {
+        Some(to) => {
+            let to = resolve_id(&client, to).await?;
+            client.diff_backups(&from, &to, &opts, &ctx.cancel).await?
+        }
+        None => {
+            let source = ctx.firestore(ctx.database()?).await?;
+            client
+                .diff_with_source(&from, source, None, &opts, &ctx.cancel)
+                .await?
+        }
+    };
+    ctx.out.result(
+        &serde_json::to_value(&report).expect("report serializes"),
+        || diff_text(&report),
+    );
+    Ok(if a.exit_code && !report.is_empty() {
+        exit::DIFFERENCES
+    } else {
+        exit::OK
+    })
+}
+
+/// Human text of a diff report.
+pub fn diff_text(r: &DiffReport) -> String {
+    let mut s = format!(
+        "{} → {}: {} added, {} removed, {} changed, {} unchanged\n",
+        r.from,
+        r.to,
+        count(r.added),
+        count(r.removed),
+        count(r.changed),
+        count(r.unchanged)
+    );
+    for (sign, names) in [
+        ("+", &r.added_names),
+        ("-", &r.removed_names),
+        ("~", &r.changed_names),
+    ] {
+        for n in names {
+            s.push_str(&format!("  {sign} {n}\n"));
+        }
+    }
+    if r.truncated {
+        s.push_str("  (list truncated)\n");
+    }
+    s
+}
+
+async fn prune(ctx: &Ctx, a: crate::args::PruneArgs) -> CliResult<i32> {
+    let r = config::retention(&a, &ctx.file.retention);
+    let count_of = |v: Option<u32>| v.unwrap_or(0) as usize;
+    let mut retention = Retention {
+        keep_last: count_of(r.keep_last),
+        keep_hourly: count_of(r.keep_hourly),
+        keep_daily: count_of(r.keep_daily),
+        keep_weekly: count_of(r.keep_weekly),
+        keep_monthly: count_of(r.keep_monthly),
+        keep_yearly: count_of(r.keep_yearly),
+        keep_within: r
+            .keep_within
+            .as_deref()
+            .map(config::parse_duration)
+            .transpose()?,
+        ..Retention::default()
+    };
+    if let Some(g) = &a.orphan_grace {
+        retention.orphan_grace = config::parse_duration(g)?;
+    }
+    // Pruning reads no backup contents: no key is needed (or asked for).
+    let storage = ctx.open_storage(false).await?;
+    let client = Client::new(
+        ctx.session()?,
+        firekeep_core::engine::Repository::new(storage),
+        Arc::new(NoKey),
+    );
+    let plan = client.plan_prune(&retention, Timestamp::now()).await?;
+    if a.dry_run {
+        ctx.out
+            .result(&json!({ "dry_run": true, "plan": plan }), || {
+                plan_text(&plan) + "dry run: nothing deleted\n"
+            });
+        return Ok(exit::OK);
+    }
+    let report = client.apply_prune(&plan).await?;
+    ctx.out.result(
+        &json!({ "dry_run": false, "plan": plan, "report": report }),
+        || {
+            format!(
+                "{}removed {} backups and {} unfinished backups\n",
+                plan_text(&plan),
+                report.removed.len(),
+                report.orphans.len()
+            )
+        },
+    );
+    Ok(exit::OK)
+}
+
+fn plan_text(plan: &PrunePlan) -> String {
+    let mut s = String::new();
+    for k in &plan.keep {
+        s.push_str(&format!("keep    {}  ({})\n", k.id, k.reasons.join(", ")));
+    }
+    for r in &plan.remove {
+        s.push_str(&format!("remove  {r}\n"));
+    }
+    for o in &plan.orphans {
+        s.push_str(&format!("remove  {o}  (unfinished: no manifest)\n"));
+    }
+    s
+}
+
+async fn rotate_key(ctx: &Ctx, to: Arc<dyn firekeep_core::keys::KeyProvider>) -> CliResult<i32> {
+    let client = ctx.client(false, Prompt::Once).await?;
+    let report = client.rotate_key(to.as_ref(), &ctx.cancel).await?;
+    ctx.out.result(
+        &serde_json::to_value(&report).expect("report serializes"),
+        || {
+            format!(
+                "re-wrapped {} backups from key {} to key {} ({} already under the new key)\n",
+                report.rotated.len(),
+                report.from_key_id,
+                report.to_key_id,
+                report.already_rotated.len()
+            )
+        },
+    );
+    Ok(exit::OK)
+}
+
+async fn audit_verify(ctx: &Ctx) -> CliResult<i32> {
+    let session = ctx.session()?;
+    let path = ctx.audit_path();
+    let op = Operation::new(
+        Action::ViewAuditLogs,
+        Resource::organization(session.organization()).kind(ResourceKind::AuditLog),
+        AuditAction::AuditVerified,
+        AuditAction::OperationFailed,
+    )
+    .detail("file", path.display().to_string());
+    let p = path.clone();
+    let (events, head) = session
+        .perform(op, || async move {
+            let trail = read_jsonl(&p)?;
+            let head = trail.verify().map_err(|e| {
+                Error::integrity(
+                    format!("audit log {} (event #{})", p.display(), e.index + 1),
+                    e.to_string(),
+                )
+            })?;
+            let mut details = serde_json::Map::new();
+            details.insert("events".into(), trail.events.len().into());
+            details.insert("head".into(), json!(head));
+            Ok(details)
+        })
+        .await
+        .map(|d| (d["events"].as_u64().unwrap_or(0), d["head"].clone()))?;
+    ctx.out.result(
+        &json!({"ok": true, "file": path.display().to_string(), "events": events, "head": head}),
+        || {
+            format!(
+                "audit log {} OK: {} events, chain intact (head {})",
+                path.display(),
+                events,
+                head["hash"].as_str().unwrap_or("?")
+            )
+        },
+    );
+    Ok(exit::OK)
+}
+
+async fn audit_export(ctx: &Ctx, a: crate::args::AuditExportArgs) -> CliResult<i32> {
+    let filter = ExportFilter {
+        from: a
+            .since
+            .as_deref()
+            .map(Timestamp::parse_rfc3339)
+            .transpose()?,
+        to: a
+            .until
+            .as_deref()
+            .map(Timestamp::parse_rfc3339)
+            .transpose()?,
+        actions: a.actions.clone(),
+    };
+    let format = match a.format {
+        AuditFormat::Json => ExportFormat::Json,
+        AuditFormat::Csv => ExportFormat::Csv,
+    };
+    let session = ctx.session()?;
+    let path = ctx.audit_path();
+    let op = Operation::new(
+        Action::ExportAuditLogs,
+        Resource::organization(session.organization()).kind(ResourceKind::AuditLog),
+        AuditAction::AuditExported,
+        AuditAction::OperationFailed,
+    )
+    .detail("format", format!("{:?}", a.format).to_lowercase());
+    let p = path.clone();
+    // The export is taken before this export's own event is appended.
+    let (text, n) = session
+        .perform(op, || async move {
+            let trail = read_jsonl(&p)?;
+            let n = filter_events(&trail.events, &filter).len();
+            Ok(Exported(export(&trail.events, &filter, format), n))
+        })
+        .await
+        .map(|e| (e.0, e.1))?;
+    match &a.output {
+        Some(file) => {
+            std::fs::write(file, text.as_bytes())
+                .map_err(|e| CliError::file("writing export", file, e))?;
+            ctx.out.result(
+                &json!({"events": n, "file": file.display().to_string()}),
+                || format!("exported {n} events to {}", file.display()),
+            );
+        }
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            if !text.ends_with('\n') {
+                let _ = stdout.write_all(b"\n");
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// An export's text and event count; only the count goes into the audit event.
+struct Exported(String, usize);
+
+impl AuditDetails for Exported {
+    fn audit_details(&self) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("events".into(), self.1.into());
+        m
+    }
+}
+
+/// A key provider for operations that read no backup contents (prune): any use is a bug.
+#[derive(Debug)]
+struct NoKey;
+
+#[async_trait::async_trait]
+impl firekeep_core::keys::KeyProvider for NoKey {
+    fn kind(&self) -> &'static str {
+        "none"
+    }
+    fn key_id(&self) -> &str {
+        "none"
+    }
+    async fn wrap(
+        &self,
+        _: &firekeep_core::secret::SecretBytes,
+        _: &firekeep_core::keys::KeyContext,
+    ) -> firekeep_core::Result<firekeep_core::keys::WrappedKey> {
+        Err(firekeep_core::Error::InvalidConfig(
+            "this operation needs no key and must not wrap one".into(),
+        ))
+    }
+    async fn unwrap(
+        &self,
+        _: &firekeep_core::keys::WrappedKey,
+        _: &firekeep_core::keys::KeyContext,
+    ) -> firekeep_core::Result<firekeep_core::secret::SecretBytes> {
+        Err(firekeep_core::Error::InvalidConfig(
+            "this operation needs no key and must not unwrap one".into(),
+        ))
+    }
+}

@@ -1,0 +1,326 @@
+//! What one invocation works with: merged settings, the repository, the key, the session
+//! (principal + policy + audit trail) and the Firestore connection.
+
+use crate::config::{FileConfig, Settings, Source};
+use crate::error::{CliError, CliResult};
+use crate::output::Output;
+use crate::secrets::{self, Candidate, KeySecret, Prompt};
+use firekeep_core::Error;
+use firekeep_core::audit::{AuditSink, FsyncPolicy, JsonlAuditSink};
+use firekeep_core::client::Client;
+use firekeep_core::engine::{CancellationToken, Repository};
+use firekeep_core::keys::{KeyProvider, PassphraseKey, RawKey};
+use firekeep_core::model::DatabaseId;
+use firekeep_core::policy::{Policy, Principal, PrincipalKind};
+use firekeep_core::session::Session;
+use firekeep_core::storage::StorageSink;
+use firekeep_core::storage::local::LocalStorage;
+use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where the repository lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoLocation {
+    /// A local folder.
+    Local(PathBuf),
+    /// An object-store URL (`s3://`, `gs://`, `az://`).
+    Remote(String),
+}
+
+/// Parses `--repo`: a path, `file:///path`, or an object-store URL.
+pub fn parse_repo(repo: &str) -> CliResult<RepoLocation> {
+    if let Some(path) = repo.strip_prefix("file://") {
+        if !path.starts_with('/') {
+            return Err(CliError::usage(format!(
+                "{repo:?}: a file URL needs an absolute path, like file:///var/backups"
+            )));
+        }
+        return Ok(RepoLocation::Local(PathBuf::from(path)));
+    }
+    if let Some((scheme, _)) = repo.split_once("://") {
+        return match scheme {
+            "s3" | "gs" | "az" | "azure" => Ok(RepoLocation::Remote(repo.to_string())),
+            _ => Err(CliError::usage(format!(
+                "repository URL scheme {scheme:?} is not supported; use a path, file:///path, \
+                 s3://, gs:// or az://"
+            ))),
+        };
+    }
+    if repo.is_empty() {
+        return Err(CliError::usage("--repo is empty"));
+    }
+    Ok(RepoLocation::Local(PathBuf::from(repo)))
+}
+
+/// The state of one invocation.
+pub struct Ctx {
+    /// Merged global settings.
+    pub settings: Settings,
+    /// The config file (for `[backup]` and `[retention]`).
+    pub file: FileConfig,
+    /// Output mode.
+    pub out: Output,
+    /// Cancelled by Ctrl-C.
+    pub cancel: CancellationToken,
+}
+
+impl Ctx {
+    /// The repository location; an error saying how to set it if missing.
+    pub fn repo_location(&self) -> CliResult<RepoLocation> {
+        let repo = self.settings.repo.as_deref().ok_or_else(|| {
+            CliError::usage(
+                "no repository given; use --repo PATH, set FIREKEEP_REPO, or put repo = \"...\" \
+                 in firekeep.toml",
+            )
+        })?;
+        parse_repo(repo)
+    }
+
+    /// Opens the storage. `create`: make a missing local folder (backup); otherwise a
+    /// missing repository is `NotFound`.
+    pub async fn open_storage(&self, create: bool) -> CliResult<Arc<dyn StorageSink>> {
+        match self.repo_location()? {
+            RepoLocation::Local(path) => {
+                if !path.is_dir() {
+                    if create {
+                        std::fs::create_dir_all(&path)
+                            .map_err(|e| CliError::file("creating repository", &path, e))?;
+                    } else {
+                        return Err(Error::NotFound(format!(
+                            "repository {} does not exist; check --repo (a backup creates it)",
+                            path.display()
+                        ))
+                        .into());
+                    }
+                }
+                Ok(Arc::new(LocalStorage::new(&path)?))
+            }
+            RepoLocation::Remote(url) => open_remote(&url).await,
+        }
+    }
+
+    /// The audit log file: explicit, else `audit.jsonl` in a local repository, else
+    /// `./firekeep-audit.jsonl`.
+    pub fn audit_path(&self) -> PathBuf {
+        if let Some(p) = &self.settings.audit_log {
+            return p.clone();
+        }
+        match self.repo_location() {
+            Ok(RepoLocation::Local(dir)) if dir.is_dir() => dir.join("audit.jsonl"),
+            _ => PathBuf::from("firekeep-audit.jsonl"),
+        }
+    }
+
+    /// The audit sink.
+    pub fn audit_sink(&self) -> CliResult<Arc<JsonlAuditSink>> {
+        let path = self.audit_path();
+        Ok(Arc::new(JsonlAuditSink::open(
+            &path,
+            FsyncPolicy::PerBatch,
+        )?))
+    }
+
+    /// The session: the principal under the policy, auditing to the audit log.
+    pub fn session(&self) -> CliResult<Session> {
+        let audit: Arc<dyn AuditSink> = self.audit_sink()?;
+        let org = self.settings.organization.clone();
+        let session = match &self.settings.policy {
+            None => {
+                // No policy: whoever runs the CLI on their own data is its Owner.
+                let user = match &self.settings.principal {
+                    Some(p) => p.strip_prefix("user:").unwrap_or(p).to_string(),
+                    None => local_user(),
+                };
+                Session::local_owner(&org, &user, audit)
+            }
+            Some(path) => {
+                let policy = Policy::from_file(path)?;
+                let principal = self.principal(&policy)?;
+                Session::new(principal, Arc::new(policy), audit)
+            }
+        };
+        Ok(session)
+    }
+
+    fn principal(&self, policy: &Policy) -> CliResult<Principal> {
+        let org = self.settings.organization.clone();
+        let raw = self.settings.principal.clone().ok_or_else(|| {
+            CliError::usage(
+                "a policy is set but no principal; use --principal user:EMAIL (or FIREKEEP_PRINCIPAL)",
+            )
+        })?;
+        let principal = parse_principal(&org, &raw)?;
+        // `user:alice@example.com` names the member whose e-mail that is.
+        if principal.kind() == PrincipalKind::User && principal.id().contains('@') {
+            let found = policy
+                .document()
+                .members
+                .iter()
+                .find(|m| m.organization == org && m.email.as_deref() == Some(principal.id()));
+            if let Some(m) = found {
+                return Ok(Principal::user(&org, &m.id).with_email(principal.id()));
+            }
+        }
+        Ok(principal)
+    }
+
+    /// The key provider from the global key options (prompting if allowed).
+    pub fn key_provider(&self, prompt: Prompt) -> CliResult<Arc<dyn KeyProvider>> {
+        let mut candidates = Vec::new();
+        if let Some((p, s)) = &self.settings.passphrase_file {
+            candidates.push((Candidate::PassphraseFile(p.clone()), *s));
+        }
+        if let Some((p, s)) = &self.settings.key_file {
+            candidates.push((Candidate::KeyFile(p.clone()), *s));
+        }
+        candidates.extend(secrets::env_candidates(
+            secrets::ENV_PASSPHRASE,
+            secrets::ENV_KEY,
+        ));
+        let secret = secrets::resolve(candidates, prompt, "Passphrase", "the repository key")?;
+        provider(secret)
+    }
+
+    /// The new key for `rotate-key`.
+    pub fn new_key_provider(
+        &self,
+        passphrase_file: Option<&Path>,
+        key_file: Option<&Path>,
+        from_env: &dyn Fn(&str) -> bool,
+    ) -> CliResult<Arc<dyn KeyProvider>> {
+        let level = |id: &str| {
+            if from_env(id) {
+                Source::Env
+            } else {
+                Source::Flag
+            }
+        };
+        let mut candidates = Vec::new();
+        if let Some(p) = passphrase_file {
+            candidates.push((
+                Candidate::PassphraseFile(p.to_path_buf()),
+                level("new_passphrase_file"),
+            ));
+        }
+        if let Some(p) = key_file {
+            candidates.push((Candidate::KeyFile(p.to_path_buf()), level("new_key_file")));
+        }
+        candidates.extend(secrets::env_candidates(
+            secrets::ENV_NEW_PASSPHRASE,
+            secrets::ENV_NEW_KEY,
+        ));
+        let secret =
+            secrets::resolve(candidates, Prompt::Confirm, "New passphrase", "the new key")?;
+        provider(secret)
+    }
+
+    /// A client: session + repository + key; every operation authorized and audited.
+    pub async fn client(&self, create: bool, prompt: Prompt) -> CliResult<Client> {
+        let storage = self.open_storage(create).await?;
+        let session = self.session()?;
+        let keys = self.key_provider(prompt)?;
+        Ok(Client::new(session, Repository::new(storage), keys))
+    }
+
+    /// The configured database (`--project`, `--database`).
+    pub fn database(&self) -> CliResult<DatabaseId> {
+        let project = self.settings.project.clone().ok_or_else(|| {
+            CliError::usage(
+                "no Firestore project given; use --project ID, set FIREKEEP_PROJECT, or put \
+                 project = \"...\" in firekeep.toml",
+            )
+        })?;
+        Ok(DatabaseId::new(project, self.settings.database.clone())?)
+    }
+
+    /// Connects to a Firestore database: the emulator if configured, else a service-account
+    /// file, else application default credentials.
+    pub async fn firestore(&self, database: DatabaseId) -> CliResult<Arc<FirestoreConnector>> {
+        let config = if let Some(host) = &self.settings.emulator_host {
+            ConnectorConfig::emulator(database, host.clone())
+        } else if let Some(file) = &self.settings.credentials {
+            ConnectorConfig::new(database, Credentials::ServiceAccountFile(file.clone()))
+        } else {
+            ConnectorConfig::from_env(&database.project, &database.database)?
+        };
+        Ok(Arc::new(FirestoreConnector::connect(config).await?))
+    }
+}
+
+/// Builds a key provider from a secret.
+pub fn provider(secret: KeySecret) -> CliResult<Arc<dyn KeyProvider>> {
+    Ok(match secret {
+        KeySecret::Passphrase(p) => Arc::new(PassphraseKey::new(p)?),
+        KeySecret::Raw(k) => Arc::new(RawKey::from_secret_base64(&k)?),
+    })
+}
+
+/// `user:alice@example.com`, `user:alice`, or `apikey:ID` (with the API key's secret in
+/// `FIREKEEP_API_KEY`).
+pub fn parse_principal(org: &str, raw: &str) -> CliResult<Principal> {
+    let (kind, id) = raw.split_once(':').unwrap_or(("user", raw));
+    if id.is_empty() {
+        return Err(CliError::usage(format!(
+            "principal {raw:?} has an empty id"
+        )));
+    }
+    match kind {
+        "user" => {
+            let p = Principal::user(org, id);
+            Ok(if id.contains('@') {
+                p.with_email(id)
+            } else {
+                p
+            })
+        }
+        "apikey" | "api-key" | "api_key" => {
+            let p = Principal::api_key(org, id);
+            Ok(match std::env::var("FIREKEEP_API_KEY") {
+                Ok(secret) if !secret.is_empty() => p.with_secret(secret.into()),
+                _ => p,
+            })
+        }
+        _ => Err(CliError::usage(format!(
+            "principal {raw:?}: write user:EMAIL or apikey:ID"
+        ))),
+    }
+}
+
+fn local_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "local".to_string())
+}
+
+async fn open_remote(url: &str) -> CliResult<Arc<dyn StorageSink>> {
+    Err(CliError::usage(format!(
+        "{url}: object-store repositories are not built into this firekeep yet; use a local \
+         path or file:///path"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_urls() {
+        assert_eq!(
+            parse_repo("file:///var/b").unwrap(),
+            RepoLocation::Local("/var/b".into())
+        );
+        assert_eq!(
+            parse_repo("rel/dir").unwrap(),
+            RepoLocation::Local("rel/dir".into())
+        );
+        assert_eq!(
+            parse_repo("s3://bucket/p").unwrap(),
+            RepoLocation::Remote("s3://bucket/p".into())
+        );
+        assert_eq!(parse_repo("ftp://x").unwrap_err().exit_code(), 2);
+        assert_eq!(parse_repo("file://relative").unwrap_err().exit_code(), 2);
+    }
+}
