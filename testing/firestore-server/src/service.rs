@@ -750,34 +750,42 @@ impl Firestore for Service {
             }
             names.extend(chunk.into_iter().map(|d| d.name));
         }
-        let k = (req.partition_count as usize).min(names.len().max(1));
-        let points: Vec<String> = (1..k).map(|i| names[i * names.len() / k].clone()).collect();
-        let start: usize = if req.page_token.is_empty() {
+        // partition_count is the number of split points wanted (partitions - 1).
+        let k = (req.partition_count as usize).min(names.len().saturating_sub(1));
+        let points: Vec<String> = (1..=k)
+            .map(|i| names[i * names.len() / (k + 1)].clone())
+            .collect();
+        let size = if req.page_size > 0 {
+            req.page_size as usize
+        } else {
+            points.len().max(1)
+        };
+        let pages: Vec<&[String]> = points.chunks(size).collect();
+        let served: usize = if req.page_token.is_empty() {
             0
         } else {
             req.page_token
                 .parse()
                 .map_err(|_| Status::invalid_argument("page_token is not valid"))?
         };
-        let size = if req.page_size > 0 {
-            req.page_size as usize
-        } else {
-            usize::MAX
-        };
-        let end = start.saturating_add(size).min(points.len());
-        let mut partitions: Vec<pb::Cursor> = points
-            .get(start..end)
-            .unwrap_or_default()
+        // Each page is ordered, but pages come last-first: Firestore does not promise order
+        // across pages, so clients must sort.
+        let page = pages
+            .len()
+            .checked_sub(served + 1)
+            .and_then(|i| pages.get(i))
+            .copied()
+            .unwrap_or_default();
+        let partitions: Vec<pb::Cursor> = page
             .iter()
             .map(|n| pb::Cursor {
                 values: vec![query::reference(n)],
-                before: false,
+                // As split points: `end_at` excludes the point and `start_at` includes it.
+                before: true,
             })
             .collect();
-        // Firestore does not promise ordered cursors; returning them reversed keeps clients honest.
-        partitions.reverse();
-        let next_page_token = if end < points.len() {
-            end.to_string()
+        let next_page_token = if served + 1 < pages.len() {
+            (served + 1).to_string()
         } else {
             String::new()
         };

@@ -192,3 +192,50 @@ async fn commit_batch_write_and_get_document() {
     assert_eq!(missing.code(), tonic::Code::NotFound);
     assert_eq!(server.documents(&db, None).len(), 2);
 }
+
+#[tokio::test]
+async fn read_times_see_the_past_and_refuse_the_future() {
+    let (server, mut client) = start().await;
+    let db = db();
+    let t1 = server.seed(vec![doc(&db, "h/a", &[("v", Value::Integer(1))])]);
+    server.seed(vec![
+        doc(&db, "h/a", &[("v", Value::Integer(2))]),
+        doc(&db, "h/b", &[]),
+    ]);
+    let old = run(&mut client, &root(&db), all_query("h", false), Some(t1))
+        .await
+        .unwrap();
+    assert_eq!(names(&old), vec![name(&db, "h/a")]);
+    assert_eq!(old[0].fields["v"], Value::Integer(1));
+    let now = run(&mut client, &root(&db), all_query("h", false), None)
+        .await
+        .unwrap();
+    assert_eq!(now.len(), 2);
+    assert_eq!(now[0].fields["v"], Value::Integer(2));
+    assert_eq!(now[0].create_time, Some(t1), "create time survives updates");
+
+    let started = std::time::Instant::now();
+    let future = firekeep_core::model::Timestamp::now()
+        .add_seconds(5)
+        .unwrap();
+    let err = run(&mut client, &root(&db), all_query("h", false), Some(future))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("future"), "{}", err.message());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let ns = firekeep_core::model::Timestamp::new(t1.seconds(), t1.nanos() + 1).unwrap();
+    let err = run(&mut client, &root(&db), all_query("h", false), Some(ns))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let old = t1.add_seconds(-7200).unwrap();
+    let err = run(&mut client, &root(&db), all_query("h", false), Some(old))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+}
