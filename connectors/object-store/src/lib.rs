@@ -391,6 +391,11 @@ impl ObjectStoreSink {
                         .add_seconds(i64::from(lock.days) * 86_400)?
                         .to_rfc3339();
                     let mut headers = object_store::HeaderMap::new();
+                    // S3 wants this (or Content-MD5) beside the checksum on locked uploads.
+                    headers.insert(
+                        "x-amz-sdk-checksum-algorithm",
+                        object_store::HeaderValue::from_static("SHA256"),
+                    );
                     headers.insert(
                         "x-amz-object-lock-mode",
                         object_store::HeaderValue::from_static(lock.mode.header_value()),
@@ -629,6 +634,15 @@ fn map_error(store: &str, op: &str, path: &str, e: object_store::Error) -> Error
             "{op} {path} in {store} was refused ({detail}); check the credentials (options or \
              AWS_*/GOOGLE_*/AZURE_* environment) and the bucket policy"
         )),
+        // Listing reports HTTP failures as generic errors; the status is only in the text.
+        E::Generic { .. }
+            if detail.contains("status code: 403") || detail.contains("status code: 401") =>
+        {
+            Error::PermissionDenied(format!(
+                "{op} {path} in {store} was refused ({detail}); check the credentials (options \
+                 or AWS_*/GOOGLE_*/AZURE_* environment) and the bucket policy"
+            ))
+        }
         E::InvalidPath { .. } => Error::InvalidInput(format!("{op} {path}: {detail}")),
         E::NotImplemented { .. } | E::NotSupported { .. } => Error::Storage(format!(
             "{op} {path}: {store} does not support this ({detail})"
