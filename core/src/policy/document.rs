@@ -64,6 +64,13 @@ impl Default for PolicyDocument {
     }
 }
 
+impl PolicyDocument {
+    /// The document as pretty-printed JSON (a policy file `Policy::from_json` reads back).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a policy document always encodes")
+    }
+}
+
 fn version_one() -> u32 {
     1
 }
