@@ -71,7 +71,10 @@ fuzz_target!(|data: &[u8]| {
         let mut got = Vec::new();
         let ok = r.read_to_end(&mut got).is_ok();
         // Whatever comes out must be a prefix of the one plaintext ever sealed.
-        assert!(pt.starts_with(&got), "released plaintext that was never sealed");
+        assert!(
+            pt.starts_with(&got),
+            "released plaintext that was never sealed"
+        );
         if ok {
             assert!(original, "streaming reader accepted a modified object");
         }
