@@ -124,6 +124,8 @@ pub struct BackupReport {
 struct Batch {
     seq: u32,
     docs: Vec<Document>,
+    /// Estimated NDJSON size, to size the encoding buffer once.
+    size_hint: usize,
 }
 
 /// A part ready to upload.
@@ -132,6 +134,9 @@ struct SealedPart {
     first_path: DocumentPath,
     collections: BTreeMap<String, CollectionTotals>,
     data: Bytes,
+    /// The documents, handed back so they are freed on the thread that allocated them
+    /// (cross-thread frees are slow with the system allocator).
+    docs: Vec<Document>,
 }
 
 /// Takes a backup of `opts.scope` from `source` into `repo`, its data key wrapped by `keys`.
@@ -255,11 +260,15 @@ async fn run(
 
     let level = opts.zstd_level;
     let segment_size = opts.segment_size;
+    // `projects/p/databases/d/documents/`: every document name starts with it.
+    let root = format!("{}/", source.database().documents_root());
     let sealed = batches
         .map(|batch| {
             let dek = dek.clone();
             let id = id.to_string();
-            let job = batch.map(|b| pool.run(move || seal_part(b, &id, &dek, level, segment_size)));
+            let root = root.clone();
+            let job = batch
+                .map(|b| pool.run(move || seal_part(b, &root, &id, &dek, level, segment_size)));
             async move { job?.await }
         })
         .buffer_unordered(parallelism + 1);
@@ -269,7 +278,9 @@ async fn run(
         .map(|part| {
             let sink = sink.clone();
             async move {
-                let part = part?;
+                let mut part = part?;
+                // Free the documents here, on the task that read (allocated) them.
+                drop(std::mem::take(&mut part.docs));
                 cancel.check()?;
                 sink.put(&repo.object_path(id, &part.entry.object), part.data.clone())
                     .await?;
@@ -369,12 +380,16 @@ fn batches(
     seq: Arc<AtomicU32>,
     cancel: CancellationToken,
 ) -> BoxStream<'static, Result<Batch>> {
+    let last_len = Arc::new(std::sync::atomic::AtomicUsize::new(64));
     stream::unfold(Some(docs), move |state| {
         let seq = seq.clone();
         let cancel = cancel.clone();
+        let last_len = last_len.clone();
         async move {
             let mut docs = state?;
-            let mut batch = Vec::new();
+            // Sized like the previous batch: growing a large Vec by doubling makes the
+            // allocator consolidate, which shows up on the reading thread.
+            let mut batch = Vec::with_capacity(last_len.load(Ordering::Relaxed));
             let mut size = 0usize;
             loop {
                 if let Err(e) = cancel.check() {
@@ -386,14 +401,29 @@ fn batches(
                         batch.push(doc);
                         if size >= target {
                             let seq = seq.fetch_add(1, Ordering::Relaxed);
-                            return Some((Ok(Batch { seq, docs: batch }), Some(docs)));
+                            last_len.store(batch.len() + batch.len() / 8, Ordering::Relaxed);
+                            return Some((
+                                Ok(Batch {
+                                    seq,
+                                    docs: batch,
+                                    size_hint: size,
+                                }),
+                                Some(docs),
+                            ));
                         }
                     }
                     Some(Err(e)) => return Some((Err(e), None)),
                     None if batch.is_empty() => return None,
                     None => {
                         let seq = seq.fetch_add(1, Ordering::Relaxed);
-                        return Some((Ok(Batch { seq, docs: batch }), None));
+                        return Some((
+                            Ok(Batch {
+                                seq,
+                                docs: batch,
+                                size_hint: size,
+                            }),
+                            None,
+                        ));
                     }
                 }
             }
@@ -410,52 +440,72 @@ pub(crate) fn part_object(seq: u32) -> String {
 /// Encodes, compresses and seals one batch (on a worker thread).
 fn seal_part(
     batch: Batch,
+    root: &str,
     id: &str,
     dek: &SecretBytes,
     level: i32,
     segment_size: u32,
 ) -> Result<SealedPart> {
     let object = part_object(batch.seq);
-    let mut paths = Vec::with_capacity(batch.docs.len());
+    let out_of_order = |prev: &str, next: &str| Error::Firestore {
+        code: "INTERNAL".into(),
+        message: format!(
+            "the source returned documents out of order ({prev} then {next}); the backup was \
+             discarded"
+        ),
+    };
+    let bad_name = |name: &str| {
+        Error::InvalidInput(format!(
+            "the source returned a document named {name:?}, which is not a document of the \
+             database being backed up"
+        ))
+    };
+    // Order and per-collection totals from the names as strings: no per-document parse.
+    let mut prev: Option<&str> = None;
     for doc in &batch.docs {
-        let (_, path) = doc.path()?;
-        if let Some(prev) = paths.last() {
-            if &path <= prev {
-                return Err(Error::Firestore {
-                    code: "INTERNAL".into(),
-                    message: format!(
-                        "the source returned documents out of order ({prev} then {path}); \
-                         the backup was discarded"
-                    ),
-                });
+        let rel = codec::relative_name(&doc.name, root).ok_or_else(|| bad_name(&doc.name))?;
+        if let Some(p) = prev {
+            if codec::cmp_relative(p, rel) != std::cmp::Ordering::Less {
+                return Err(out_of_order(p, rel));
             }
         }
-        paths.push(path);
+        prev = Some(rel);
     }
-    let encoded = codec::encode_part(&batch.docs, level)?;
+    let encoded = codec::encode_part(&batch.docs, level, batch.size_hint)?;
     let mut collections: BTreeMap<String, CollectionTotals> = BTreeMap::new();
-    for (path, size) in paths.iter().zip(&encoded.sizes) {
-        // Lookup before insert: most consecutive documents share a collection.
-        let root = path.root_collection();
-        match collections.get_mut(root) {
-            Some(t) => {
+    let mut current: Option<(&str, CollectionTotals)> = None;
+    for (doc, size) in batch.docs.iter().zip(&encoded.sizes) {
+        let rel = codec::relative_name(&doc.name, root).unwrap_or_default();
+        let root = rel.split('/').next().unwrap_or_default();
+        match &mut current {
+            Some((c, t)) if *c == root => {
                 t.documents += 1;
                 t.bytes += *size as u64;
             }
-            None => {
-                collections.insert(
-                    root.to_string(),
+            _ => {
+                if let Some((c, t)) = current.take() {
+                    let e = collections.entry(c.to_string()).or_default();
+                    e.documents += t.documents;
+                    e.bytes += t.bytes;
+                }
+                current = Some((
+                    root,
                     CollectionTotals {
                         documents: 1,
                         bytes: *size as u64,
                     },
-                );
+                ));
             }
         }
     }
+    if let Some((c, t)) = current {
+        let e = collections.entry(c.to_string()).or_default();
+        e.documents += t.documents;
+        e.bytes += t.bytes;
+    }
     let sealed = codec::seal_object(dek, id, &object, segment_size, &encoded.compressed)?;
-    let (first, last) = match (paths.first(), paths.last()) {
-        (Some(f), Some(l)) => (f.clone(), l.clone()),
+    let (first, last) = match (batch.docs.first(), batch.docs.last()) {
+        (Some(f), Some(l)) => (f.path()?.1, l.path()?.1),
         _ => return Err(Error::InvalidInput("internal error: empty part".into())),
     };
     let entry = PartEntry {
@@ -472,5 +522,6 @@ fn seal_part(
         first_path: first,
         collections,
         data: Bytes::from(sealed),
+        docs: batch.docs,
     })
 }
