@@ -196,6 +196,18 @@ impl SegmentCrypter {
             .seal_in_place(&self.nonce(index, last), &[], plaintext)
     }
 
+    /// Verifies `tag` and decrypts `ciphertext` in place.
+    pub(crate) fn open_detached(
+        &self,
+        index: u32,
+        last: bool,
+        ciphertext: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> std::result::Result<(), ()> {
+        self.cipher
+            .open_in_place(&self.nonce(index, last), &[], ciphertext, tag)
+    }
+
     /// Decrypts `ciphertext ‖ tag` in place; returns the plaintext length.
     pub(crate) fn open(
         &self,
@@ -330,16 +342,18 @@ pub fn decrypt(
     let header = StreamHeader::parse(params, &body[params.first_segment_offset..])?;
     let crypter = SegmentCrypter::new(backend, params, ikm, aad, &header)?;
     let mut out = vec![0u8; layout.plaintext_len() as usize];
-    let mut seg_buf = Vec::with_capacity(params.ciphertext_segment_size);
     for i in 0..layout.segment_count() {
+        // Copy the ciphertext straight into its plaintext slot and decrypt there.
         let r = layout.segment_range(i);
-        seg_buf.clear();
-        seg_buf.extend_from_slice(&body[r.start as usize..r.end as usize]);
-        let n = crypter
-            .open(i as u32, i + 1 == layout.segment_count(), &mut seg_buf)
-            .map_err(|_| segment_error("stream", i))?;
+        let (ct, tag) =
+            body[r.start as usize..r.end as usize].split_at((r.end - r.start) as usize - TAG_LEN);
         let p = layout.plaintext_range(i);
-        out[p.start as usize..p.end as usize].copy_from_slice(&seg_buf[..n]);
+        let slot = &mut out[p.start as usize..p.end as usize];
+        slot.copy_from_slice(ct);
+        let tag: &[u8; TAG_LEN] = tag.try_into().expect("16-byte tag");
+        crypter
+            .open_detached(i as u32, i + 1 == layout.segment_count(), slot, tag)
+            .map_err(|_| segment_error("stream", i))?;
     }
     Ok(out)
 }
