@@ -288,6 +288,26 @@ impl Query {
         }
     }
 
+    /// `__name__` comparisons that every result must satisfy (top-level AND), as keys.
+    fn name_filters(&self) -> Vec<(field_filter::Operator, Key)> {
+        let prefix = format!("{}/documents/", self.database);
+        let mut out = Vec::new();
+        let conds: Vec<&Cond> = match &self.filter {
+            Some(Cond::And(c)) => c.iter().collect(),
+            Some(c) => vec![c],
+            None => Vec::new(),
+        };
+        for c in conds {
+            if let Cond::Field(FieldRef::Name, op, v) = c
+                && let Some(ValueType::ReferenceValue(r)) = &v.value_type
+                && let Some(rel) = r.strip_prefix(&prefix)
+            {
+                out.push((*op, rel.split('/').map(str::to_owned).collect()));
+            }
+        }
+        out
+    }
+
     /// The key range the collection selector covers.
     fn selector_range(&self) -> (Bound<Key>, Bound<Key>) {
         if self.all_descendants {
@@ -383,6 +403,22 @@ impl Query {
                         lo = tighter_lower(lo, b)
                     } else {
                         hi = tighter_upper(hi, b)
+                    }
+                }
+                // `__name__` range filters narrow the walk too (they are still checked per
+                // document; the bounds only skip keys that cannot match).
+                for (op, k) in self.name_filters() {
+                    use field_filter::Operator as O;
+                    match op {
+                        O::Equal => {
+                            lo = tighter_lower(lo, Bound::Included(k.clone()));
+                            hi = tighter_upper(hi, Bound::Included(k));
+                        }
+                        O::LessThan => hi = tighter_upper(hi, Bound::Excluded(k)),
+                        O::LessThanOrEqual => hi = tighter_upper(hi, Bound::Included(k)),
+                        O::GreaterThan => lo = tighter_lower(lo, Bound::Excluded(k)),
+                        O::GreaterThanOrEqual => lo = tighter_lower(lo, Bound::Included(k)),
+                        _ => {}
                     }
                 }
                 Mode::Scan { lo, hi, desc }
