@@ -644,3 +644,37 @@ fn audit_action_vocabulary_is_stable() {
     let unique: std::collections::HashSet<&&str> = names.iter().collect();
     assert_eq!(unique.len(), names.len());
 }
+
+#[test]
+fn concurrent_appends_keep_one_valid_chain() {
+    let dir = TempDir::new("concurrent");
+    let path = dir.0.join("audit.jsonl");
+    let sink = Arc::new(JsonlAuditSink::open(&path, FsyncPolicy::PerBatch).unwrap());
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                for b in 0..25 {
+                    let batch: Vec<AuditEvent> = (0..4)
+                        .map(|i| event_at(base_time(), t * 1000 + b * 10 + i))
+                        .collect();
+                    block_on(sink.append(&batch)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let trail = read_jsonl(&path).unwrap();
+    assert_eq!(trail.events.len(), 400);
+    assert_eq!(trail.verify().unwrap(), sink.head().unwrap());
+    // Batches are never interleaved: each batch's four events are contiguous.
+    for chunk in trail.events.chunks(4) {
+        let ids: Vec<usize> = chunk
+            .iter()
+            .map(|e| e.resource.id.trim_start_matches("bk_").parse().unwrap())
+            .collect();
+        assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
+    }
+}
