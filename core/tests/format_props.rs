@@ -251,6 +251,14 @@ fn boundary_lengths_round_trip() {
             let pt = data(len, len as u64);
             let obj = format::seal(&k, &header(&k, "p", seg), &pt).unwrap();
             assert_roundtrip(&k, &obj, &pt);
+            let r = SegmentReader::new(&k, &obj, obj.len() as u64).unwrap();
+            for i in 0..r.segment_count() {
+                let pr = r.plaintext_range(i);
+                if pr.start < pr.end {
+                    assert_eq!(r.segment_for_offset(pr.start), i);
+                    assert_eq!(r.segment_for_offset(pr.end - 1), i);
+                }
+            }
         }
     }
 }
