@@ -47,7 +47,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "FIREKEEP_NO_PROGRESS")]
     pub no_progress: bool,
 
-    /// Backup repository: a local path, file:///path, or an object-store URL.
+    /// Backup repository: a local path, file:///path, s3://bucket/prefix, gs://bucket/prefix
+    /// or az://container/prefix.
     #[arg(
         long,
         short = 'r',
@@ -69,6 +70,16 @@ pub struct GlobalArgs {
     /// File holding a raw 32-byte key as base64 (`openssl rand -base64 32`). Or set FIREKEEP_KEY.
     #[arg(long, global = true, env = "FIREKEEP_KEY_FILE", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+
+    /// AWS KMS key (key id, key ARN or alias/NAME) that wraps the data keys; region,
+    /// credentials and endpoint come from the usual AWS_* variables.
+    #[arg(long, global = true, env = "FIREKEEP_KMS_KEY", value_name = "ARN")]
+    pub kms_key: Option<String>,
+
+    /// Object-store option KEY=VALUE (repeatable), e.g. endpoint=https://minio:9000,
+    /// region=auto, allow_http=true. Credentials belong in the provider's variables (AWS_*, ...).
+    #[arg(long = "storage-option", global = true, value_name = "KEY=VALUE")]
+    pub storage_options: Vec<String>,
 
     /// Google Cloud project id of the Firestore database.
     #[arg(long, short = 'p', global = true, env = "FIREKEEP_PROJECT")]
@@ -263,6 +274,9 @@ pub struct RotateKeyArgs {
     /// File holding the new raw key (base64 of 32 bytes).
     #[arg(long, env = "FIREKEEP_NEW_KEY_FILE", value_name = "FILE")]
     pub new_key_file: Option<PathBuf>,
+    /// The new AWS KMS key (key id, ARN or alias/NAME).
+    #[arg(long, env = "FIREKEEP_NEW_KMS_KEY", value_name = "ARN")]
+    pub new_kms_key: Option<String>,
 }
 
 /// Audit export format.

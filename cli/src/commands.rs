@@ -49,11 +49,14 @@ pub async fn run(cli: Cli, from_env: &dyn Fn(&str) -> bool) -> CliResult<i32> {
         Command::Diff(a) => diff(&ctx, a).await,
         Command::Prune(a) => prune(&ctx, a).await,
         Command::RotateKey(a) => {
-            let to = ctx.new_key_provider(
-                a.new_passphrase_file.as_deref(),
-                a.new_key_file.as_deref(),
-                from_env,
-            )?;
+            let to = ctx
+                .new_key_provider(
+                    a.new_passphrase_file.as_deref(),
+                    a.new_key_file.as_deref(),
+                    a.new_kms_key.as_deref(),
+                    from_env,
+                )
+                .await?;
             rotate_key(&ctx, to).await
         }
         Command::Audit(AuditCommand::Verify) => audit_verify(&ctx).await,

@@ -23,6 +23,8 @@ pub struct FileConfig {
     pub passphrase_file: Option<PathBuf>,
     /// Raw key file.
     pub key_file: Option<PathBuf>,
+    /// AWS KMS key.
+    pub kms_key: Option<String>,
     /// Project id.
     pub project: Option<String>,
     /// Database id.
@@ -39,6 +41,10 @@ pub struct FileConfig {
     pub organization: Option<String>,
     /// Audit log file.
     pub audit_log: Option<PathBuf>,
+    /// `[storage]` object-store options (endpoint, region, ...), overridden per key by
+    /// `--storage-option`.
+    #[serde(default)]
+    pub storage: std::collections::BTreeMap<String, String>,
     /// `[backup]` defaults.
     #[serde(default)]
     pub backup: BackupConfig,
@@ -94,6 +100,10 @@ pub struct Settings {
     pub passphrase_file: Option<(PathBuf, Source)>,
     /// Key file, with where it came from.
     pub key_file: Option<(PathBuf, Source)>,
+    /// AWS KMS key, with where it came from.
+    pub kms_key: Option<(String, Source)>,
+    /// Object-store options (file, then flags).
+    pub storage_options: Vec<(String, String)>,
     /// Project id.
     pub project: Option<String>,
     /// Database id (default `(default)`).
@@ -209,6 +219,24 @@ pub fn merge(args: &GlobalArgs, file: &FileConfig, from_env: &dyn Fn(&str) -> bo
             .clone()
             .map(|p| (p, src("key_file")))
             .or_else(|| file.key_file.clone().map(|p| (p, Source::File))),
+        kms_key: args
+            .kms_key
+            .clone()
+            .map(|k| (k, src("kms_key")))
+            .or_else(|| file.kms_key.clone().map(|k| (k, Source::File))),
+        storage_options: file
+            .storage
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(
+                args.storage_options
+                    .iter()
+                    .map(|kv| match kv.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.to_string()),
+                        None => (kv.clone(), String::new()),
+                    }),
+            )
+            .collect(),
         project: args.project.clone().or_else(|| file.project.clone()),
         database: args
             .database

@@ -5,6 +5,7 @@ use crate::config::{FileConfig, Settings, Source};
 use crate::error::{CliError, CliResult};
 use crate::output::Output;
 use crate::secrets::{self, Candidate, KeySecret, Prompt};
+use firekeep_aws_kms::{AwsKmsKeyProvider, AwsKmsOptions};
 use firekeep_core::Error;
 use firekeep_core::audit::{AuditSink, FsyncPolicy, JsonlAuditSink};
 use firekeep_core::client::Client;
@@ -16,6 +17,7 @@ use firekeep_core::session::Session;
 use firekeep_core::storage::StorageSink;
 use firekeep_core::storage::local::LocalStorage;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
+use firekeep_object_store::{ObjectStoreOptions, ObjectStoreSink};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -96,7 +98,13 @@ impl Ctx {
                 }
                 Ok(Arc::new(LocalStorage::new(&path)?))
             }
-            RepoLocation::Remote(url) => open_remote(&url).await,
+            RepoLocation::Remote(url) => {
+                let mut options = ObjectStoreOptions::default();
+                for (k, v) in &self.settings.storage_options {
+                    options.set(k, v)?;
+                }
+                Ok(Arc::new(ObjectStoreSink::from_url(&url, options)?))
+            }
         }
     }
 
@@ -166,7 +174,7 @@ impl Ctx {
     }
 
     /// The key provider from the global key options (prompting if allowed).
-    pub fn key_provider(&self, prompt: Prompt) -> CliResult<Arc<dyn KeyProvider>> {
+    pub async fn key_provider(&self, prompt: Prompt) -> CliResult<Arc<dyn KeyProvider>> {
         let mut candidates = Vec::new();
         if let Some((p, s)) = &self.settings.passphrase_file {
             candidates.push((Candidate::PassphraseFile(p.clone()), *s));
@@ -174,19 +182,23 @@ impl Ctx {
         if let Some((p, s)) = &self.settings.key_file {
             candidates.push((Candidate::KeyFile(p.clone()), *s));
         }
+        if let Some((k, s)) = &self.settings.kms_key {
+            candidates.push((Candidate::Kms(k.clone()), *s));
+        }
         candidates.extend(secrets::env_candidates(
             secrets::ENV_PASSPHRASE,
             secrets::ENV_KEY,
         ));
         let secret = secrets::resolve(candidates, prompt, "Passphrase", "the repository key")?;
-        provider(secret)
+        provider(secret).await
     }
 
     /// The new key for `rotate-key`.
-    pub fn new_key_provider(
+    pub async fn new_key_provider(
         &self,
         passphrase_file: Option<&Path>,
         key_file: Option<&Path>,
+        kms_key: Option<&str>,
         from_env: &dyn Fn(&str) -> bool,
     ) -> CliResult<Arc<dyn KeyProvider>> {
         let level = |id: &str| {
@@ -206,20 +218,23 @@ impl Ctx {
         if let Some(p) = key_file {
             candidates.push((Candidate::KeyFile(p.to_path_buf()), level("new_key_file")));
         }
+        if let Some(k) = kms_key {
+            candidates.push((Candidate::Kms(k.to_string()), level("new_kms_key")));
+        }
         candidates.extend(secrets::env_candidates(
             secrets::ENV_NEW_PASSPHRASE,
             secrets::ENV_NEW_KEY,
         ));
         let secret =
             secrets::resolve(candidates, Prompt::Confirm, "New passphrase", "the new key")?;
-        provider(secret)
+        provider(secret).await
     }
 
     /// A client: session + repository + key; every operation authorized and audited.
     pub async fn client(&self, create: bool, prompt: Prompt) -> CliResult<Client> {
         let storage = self.open_storage(create).await?;
         let session = self.session()?;
-        let keys = self.key_provider(prompt)?;
+        let keys = self.key_provider(prompt).await?;
         Ok(Client::new(session, Repository::new(storage), keys))
     }
 
@@ -249,10 +264,12 @@ impl Ctx {
 }
 
 /// Builds a key provider from a secret.
-pub fn provider(secret: KeySecret) -> CliResult<Arc<dyn KeyProvider>> {
+pub async fn provider(secret: KeySecret) -> CliResult<Arc<dyn KeyProvider>> {
     Ok(match secret {
         KeySecret::Passphrase(p) => Arc::new(PassphraseKey::new(p)?),
         KeySecret::Raw(k) => Arc::new(RawKey::from_secret_base64(&k)?),
+        // Region, credentials and endpoint (AWS_ENDPOINT_URL_KMS) from the AWS chain.
+        KeySecret::Kms(id) => Arc::new(AwsKmsKeyProvider::new(id, AwsKmsOptions::default()).await?),
     })
 }
 
@@ -293,13 +310,6 @@ fn local_user() -> String {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "local".to_string())
-}
-
-async fn open_remote(url: &str) -> CliResult<Arc<dyn StorageSink>> {
-    Err(CliError::usage(format!(
-        "{url}: object-store repositories are not built into this firekeep yet; use a local \
-         path or file:///path"
-    )))
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub enum KeySecret {
     Passphrase(SecretString),
     /// Base64 text of a 32-byte key.
     Raw(SecretString),
+    /// An AWS KMS key id (not a secret: KMS holds the key).
+    Kms(String),
 }
 
 /// One candidate key source with its level.
@@ -40,6 +42,8 @@ pub enum Candidate {
     PassphraseEnv(&'static str),
     /// An environment variable holding a raw key.
     KeyEnv(&'static str),
+    /// An AWS KMS key id.
+    Kms(String),
 }
 
 impl Candidate {
@@ -48,6 +52,7 @@ impl Candidate {
             Candidate::PassphraseFile(p) => format!("passphrase file {}", p.display()),
             Candidate::KeyFile(p) => format!("key file {}", p.display()),
             Candidate::PassphraseEnv(v) | Candidate::KeyEnv(v) => format!("${v}"),
+            Candidate::Kms(k) => format!("KMS key {k}"),
         }
     }
 }
@@ -113,6 +118,8 @@ fn read(c: &Candidate) -> CliResult<KeySecret> {
             non_empty(env_secret(v)?, &c.describe()).map(KeySecret::Passphrase)
         }
         Candidate::KeyEnv(v) => non_empty(env_secret(v)?, &c.describe()).map(KeySecret::Raw),
+        Candidate::Kms(k) if k.trim().is_empty() => Err(CliError::usage("the KMS key id is empty")),
+        Candidate::Kms(k) => Ok(KeySecret::Kms(k.clone())),
     }
 }
 
@@ -153,7 +160,7 @@ fn read_secret_file(path: &Path, what: &'static str) -> CliResult<SecretString> 
 fn prompt_for(prompt: Prompt, label: &str, what: &str) -> CliResult<KeySecret> {
     let no_key = || {
         CliError::usage(format!(
-            "{what}: no key given; use --passphrase-file FILE, --key-file FILE, \
+            "{what}: no key given; use --passphrase-file FILE, --key-file FILE, --kms-key ARN, \
              or set {ENV_PASSPHRASE} or {ENV_KEY} (a passphrase prompt needs a terminal)"
         ))
     };
