@@ -1,0 +1,124 @@
+//! Read benchmark driver for `scripts/bench-firestore-read.sh`.
+//!
+//! ```text
+//! bench_read serve N[,N...]          seeds database bench-N with N ~1 KiB documents per N,
+//!                                    prints "listening on HOST:PORT", serves until stdin closes
+//! bench_read read HOST DATABASE      reads DATABASE through the connector and prints one
+//!                                    JSON line: docs, secs, docs_per_sec, peak_rss_kib
+//! ```
+//! The server and the readers run in separate processes so each reader's peak RSS is its own.
+
+use firekeep_core::model::{DatabaseId, Document, DocumentPath, Timestamp, Value};
+use firekeep_core::source::{FirestoreSource, NameRange, Scope};
+use firekeep_firestore::{ConnectorConfig, FirestoreConnector};
+use firekeep_firestore_server::FirestoreServer;
+use futures::StreamExt;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::time::Instant;
+
+const PROJECT: &str = "firekeep-bench";
+
+/// A document of about 1 KiB: a few typed fields and an 880-byte string.
+fn bench_doc(db: &DatabaseId, i: usize) -> Document {
+    let path = DocumentPath::parse(&format!("bench/d{i:08}")).expect("valid path");
+    let filler: String = (0..880)
+        .map(|k| char::from(b'a' + ((i * 7 + k * 13) % 26) as u8))
+        .collect();
+    let fields = BTreeMap::from([
+        ("i".to_string(), Value::Integer(i as i64)),
+        ("x".to_string(), Value::Double(i as f64 / 3.0)),
+        ("flag".to_string(), Value::Boolean(i % 2 == 0)),
+        (
+            "at".to_string(),
+            Value::Timestamp(Timestamp::new(1_700_000_000 + i as i64, 123_456_000).expect("valid")),
+        ),
+        (
+            "tags".to_string(),
+            Value::Array(vec![
+                Value::String("alpha".into()),
+                Value::String("beta".into()),
+            ]),
+        ),
+        ("body".to_string(), Value::String(filler)),
+    ]);
+    Document::new(db.document_name(&path), fields)
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn serve(sizes: &str) {
+    let server = FirestoreServer::builder()
+        .build()
+        .start()
+        .await
+        .expect("start server");
+    for n in sizes.split(',') {
+        let n: usize = n.parse().expect("sizes are numbers");
+        let db = DatabaseId::new(PROJECT, format!("bench-{n}")).expect("valid id");
+        // Seed in chunks to keep the seeding process's own peak low.
+        for start in (0..n).step_by(10_000) {
+            server.seed((start..(start + 10_000).min(n)).map(|i| bench_doc(&db, i)));
+        }
+    }
+    println!("listening on {}", server.emulator_host());
+    // Serve until the driving script closes our stdin.
+    tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    })
+    .await
+    .expect("stdin watcher");
+    server.shutdown().await;
+}
+
+async fn read(host: &str, database: &str) {
+    let db = DatabaseId::new(PROJECT, database).expect("valid id");
+    let c = FirestoreConnector::connect(ConnectorConfig::emulator(db, host))
+        .await
+        .expect("connect");
+    let rt = c.snapshot_time().await.expect("snapshot time");
+    let started = Instant::now();
+    let mut docs = 0u64;
+    let mut bytes = 0usize;
+    let mut stream = c.stream_documents(&Scope::database(), NameRange::all(), rt);
+    while let Some(d) = stream.next().await {
+        let d = d.expect("read");
+        docs += 1;
+        bytes += d.fields.len();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"reader\":\"connector\",\"docs\":{docs},\"secs\":{secs:.3},\"docs_per_sec\":{:.0},\"peak_rss_kib\":{},\"fields\":{bytes}}}",
+        docs as f64 / secs,
+        peak_rss_kib()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["serve", sizes] => serve(sizes).await,
+        ["read", host, database] => read(host, database).await,
+        _ => {
+            eprintln!("usage: bench_read serve N[,N...] | bench_read read HOST DATABASE");
+            std::process::exit(2);
+        }
+    }
+}
