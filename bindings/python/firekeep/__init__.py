@@ -1,0 +1,578 @@
+"""firekeep: encrypted, verifiable backups of Google Cloud Firestore.
+
+The Rust core does the work (GIL released); this package is its Python face:
+
+* :class:`Client` — backup, verify, restore, list, diff, prune, rotate key, audit; each
+  method blocks, and each has an ``async`` twin (``backup_async`` ...).
+* :func:`encrypt` / :func:`decrypt` — the object format on its own, over bytes or binary
+  file-like objects, streaming with bounded memory.
+* Exceptions: :class:`Error` and its subclasses.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json as _json
+import os
+from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence, Union, overload
+
+from . import _native
+from ._errors import (
+    AlreadyExists,
+    AuditError,
+    AuthorizationDenied,
+    Cancelled,
+    Error,
+    FirestoreError,
+    IntegrityError,
+    InvalidConfig,
+    InvalidInput,
+    KeyMismatch,
+    KeyProviderError,
+    LocalIOError,
+    NotFound,
+    StorageError,
+)
+from ._native import CancellationToken, Firestore, Key, Progress
+from ._results import (
+    AuditHead,
+    BackupReport,
+    BackupSummary,
+    DiffReport,
+    FailedDocument,
+    KeptBackup,
+    PartProblem,
+    PrunedBackup,
+    PrunePlan,
+    PruneReport,
+    PruneResult,
+    RestoreReport,
+    RotateReport,
+    VerifyReport,
+    _build,
+    diff_report,
+    prune_result,
+)
+from ._types import Document, GeoPoint, Reference, Timestamp
+
+__version__: str = _native.__version__
+
+DEFAULT_SEGMENT_SIZE = 1 << 20
+_CHUNK = 1 << 20
+
+ProgressCallback = Callable[[Progress], Any]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+# ---------------------------------------------------------------------------------------
+# The object format on its own
+
+
+def generate_data_key() -> bytes:
+    """A fresh random 32-byte data key."""
+    return _native.generate_data_key()
+
+
+def _key_bytes(key: Union[bytes, bytearray, memoryview]) -> bytes:
+    if not isinstance(key, (bytes, bytearray, memoryview)):
+        raise TypeError(f"key must be bytes (32 of them), not {type(key).__name__}")
+    return bytes(key)
+
+
+def _chunks(src: Union[bytes, bytearray, memoryview, IO[bytes]], chunk: int) -> Any:
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        view = memoryview(src)
+        for i in range(0, len(view), chunk):
+            yield bytes(view[i : i + chunk])
+        return
+    read = getattr(src, "read", None)
+    if read is None:
+        raise TypeError(
+            f"src must be bytes or a binary file-like object with read(), not {type(src).__name__}"
+        )
+    while True:
+        block = read(chunk)
+        if not block:
+            return
+        if isinstance(block, str):
+            raise TypeError("src is a text stream; open it in binary mode ('rb')")
+        yield bytes(block)
+
+
+def _run(
+    machine: Any,
+    src: Union[bytes, bytearray, memoryview, IO[bytes]],
+    dst: Optional[IO[bytes]],
+    chunk: int,
+) -> Optional[bytes]:
+    out: List[bytes] = []
+    emit = out.append if dst is None else dst.write
+    for block in _chunks(src, chunk):
+        piece = machine.update(block)
+        if piece:
+            emit(piece)
+    last = machine.finish()
+    if last:
+        emit(last)
+    return b"".join(out) if dst is None else None
+
+
+@overload
+def encrypt(src: Union[bytes, bytearray, memoryview, IO[bytes]], dst: None = None, key: bytes = ..., *, backup_id: str = ..., object_name: str = ..., segment_size: int = ...) -> bytes: ...
+@overload
+def encrypt(src: Union[bytes, bytearray, memoryview, IO[bytes]], dst: IO[bytes], key: bytes = ..., *, backup_id: str = ..., object_name: str = ..., segment_size: int = ...) -> None: ...
+def encrypt(
+    src: Union[bytes, bytearray, memoryview, IO[bytes]],
+    dst: Optional[IO[bytes]] = None,
+    key: bytes = b"",
+    *,
+    backup_id: str = "standalone",
+    object_name: str = "object",
+    segment_size: int = DEFAULT_SEGMENT_SIZE,
+) -> Optional[bytes]:
+    """Encrypts ``src`` (bytes or a binary file) with the 32-byte data ``key`` into firekeep's
+    object format: header ‖ Tink AesGcmHkdfStreaming body (decryptable with stock Tink, the
+    header being the associated data). With ``dst`` (a binary file) it streams, holding one
+    segment in memory, and returns None; without, it returns the bytes."""
+    if not isinstance(segment_size, int) or isinstance(segment_size, bool):
+        raise TypeError("segment_size must be an int")
+    enc = _native.Encryptor(_key_bytes(key), backup_id, object_name, segment_size)
+    return _run(enc, src, dst, _CHUNK)
+
+
+@overload
+def decrypt(src: Union[bytes, bytearray, memoryview, IO[bytes]], dst: None = None, key: bytes = ...) -> bytes: ...
+@overload
+def decrypt(src: Union[bytes, bytearray, memoryview, IO[bytes]], dst: IO[bytes], key: bytes = ...) -> None: ...
+def decrypt(
+    src: Union[bytes, bytearray, memoryview, IO[bytes]],
+    dst: Optional[IO[bytes]] = None,
+    key: bytes = b"",
+) -> Optional[bytes]:
+    """Decrypts an object made by :func:`encrypt` (or a backup part, with its data key).
+    Only verified plaintext is written; a wrong key raises :class:`KeyMismatch`, tampering
+    or truncation :class:`IntegrityError`."""
+    dec = _native.Decryptor(_key_bytes(key))
+    return _run(dec, src, dst, _CHUNK)
+
+
+def object_header(
+    key: bytes,
+    *,
+    backup_id: str = "standalone",
+    object_name: str = "object",
+    segment_size: int = DEFAULT_SEGMENT_SIZE,
+) -> bytes:
+    """The header :func:`encrypt` writes for these arguments (the Tink associated data)."""
+    return _native.object_header(_key_bytes(key), backup_id, object_name, segment_size)
+
+
+# ---------------------------------------------------------------------------------------
+# Documents
+
+
+def decode_document(data: Union[bytes, str]) -> Document:
+    """A document from Firestore REST JSON (one line of a decrypted backup part)."""
+    if isinstance(data, str):
+        data = data.encode()
+    name, fields, c, u = _native.decode_document(data)
+    return Document(name=name, fields=fields, create_time=c, update_time=u)
+
+
+def encode_document(doc: Document) -> bytes:
+    """Firestore REST JSON of a document, exactly as backups store it."""
+    return _native.encode_document(doc.name, doc.fields, doc.create_time, doc.update_time)
+
+
+# ---------------------------------------------------------------------------------------
+# Audit
+
+
+def audit_read(path: PathLike) -> List[Dict[str, Any]]:
+    """The events of a JSONL audit file."""
+    return _json.loads(_native.audit_read(os.fspath(path)))  # type: ignore[no-any-return]
+
+
+def audit_export(
+    events: Sequence[Mapping[str, Any]],
+    format: str = "json",
+    *,
+    since: Optional[_dt.datetime] = None,
+    until: Optional[_dt.datetime] = None,
+    actions: Sequence[str] = (),
+) -> str:
+    """Exports events as JSON or CSV, filtered by time range and action (``backup.*``)."""
+    return _native.audit_export(_json.dumps(list(events)), format, since, until, list(actions))
+
+
+def audit_verify(
+    path: Optional[PathLike] = None, *, events: Optional[Sequence[Mapping[str, Any]]] = None
+) -> AuditHead:
+    """Verifies an audit hash chain (a JSONL file or a list of events). A break raises
+    :class:`AuditError` naming the first bad event."""
+    n, h = _native.audit_verify(
+        None if path is None else os.fspath(path),
+        None if events is None else _json.dumps(list(events)),
+    )
+    return AuditHead(events=n, hash=h)
+
+
+# ---------------------------------------------------------------------------------------
+# Client
+
+
+AuditSpec = Union[str, "os.PathLike[str]", Callable[[List[Dict[str, Any]]], Any], None]
+
+
+class Client:
+    """Authorized, audited access to one backup repository.
+
+    ``repository``: a local path, ``file:///path``, ``s3://bucket/prefix``, ``gs://...`` or
+    ``az://...`` (``storage_options``: ``endpoint``, ``region``, ``allow_http``,
+    ``access_key_id``, ``secret_access_key`` ... as in docs/storage.md).
+    ``key``: a :class:`Key` (``Key.passphrase``, ``Key.raw``, ``Key.aws_kms``).
+    ``policy``: a policy file path or its TOML/JSON text; then ``principal``
+    (``user:EMAIL``, ``user:ID`` or ``apikey:ID``) is who acts. Without a policy the
+    principal owns the repository. ``audit``: ``"memory"`` (default), a JSONL file path, or
+    a callable receiving each batch of events as dicts.
+    """
+
+    def __init__(
+        self,
+        repository: PathLike,
+        key: Key,
+        *,
+        storage_options: Optional[Mapping[str, Any]] = None,
+        organization: str = "default",
+        principal: Optional[str] = None,
+        policy: Optional[PathLike] = None,
+        audit: AuditSpec = None,
+        create: bool = True,
+    ) -> None:
+        if not isinstance(key, Key):
+            raise TypeError(f"key must be a firekeep.Key, not {type(key).__name__}")
+        opts = None
+        if storage_options is not None:
+            opts = {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in storage_options.items()}
+        if isinstance(audit, os.PathLike):
+            audit = os.fspath(audit)
+        self._inner = _native.Client(
+            os.fspath(repository),
+            key,
+            storage_options=opts,
+            organization=organization,
+            principal=principal,
+            policy=None if policy is None else os.fspath(policy),
+            audit=audit,
+            create=create,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Client(repository={self.repository!r}, principal={self.principal!r}, "
+            f"organization={self.organization!r}, key_id={self.key_id!r})"
+        )
+
+    @property
+    def principal(self) -> str:
+        """Who acts, e.g. ``user:alice``."""
+        return self._inner.principal
+
+    @property
+    def organization(self) -> str:
+        """The organization the principal acts in."""
+        return self._inner.organization
+
+    @property
+    def repository(self) -> str:
+        """A description of the repository (no credentials)."""
+        return self._inner.repository
+
+    @property
+    def key_id(self) -> str:
+        """The key id of this client's key."""
+        return self._inner.key_id
+
+    # backup -------------------------------------------------------------------------
+
+    def backup(
+        self,
+        source: Firestore,
+        *,
+        collections: Optional[Sequence[str]] = None,
+        subcollections: bool = True,
+        exclude: Sequence[str] = (),
+        read_time: Optional[_dt.datetime] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        parallelism: Optional[int] = None,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancellationToken] = None,
+    ) -> BackupReport:
+        """Backs up ``source`` (all of it, or ``collections``) at one consistent read time."""
+        raw = self._inner.backup(
+            _firestore(source), collections=_strs(collections), subcollections=subcollections,
+            exclude=list(exclude), read_time=read_time, labels=_labels(labels),
+            parallelism=parallelism, progress=progress, cancel=cancel,
+        )
+        return _build(BackupReport, _json.loads(raw))
+
+    async def backup_async(
+        self,
+        source: Firestore,
+        *,
+        collections: Optional[Sequence[str]] = None,
+        subcollections: bool = True,
+        exclude: Sequence[str] = (),
+        read_time: Optional[_dt.datetime] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        parallelism: Optional[int] = None,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancellationToken] = None,
+    ) -> BackupReport:
+        """:meth:`backup` as a coroutine; cancelling the task cancels the backup."""
+        raw = await self._inner.backup(
+            _firestore(source), collections=_strs(collections), subcollections=subcollections,
+            exclude=list(exclude), read_time=read_time, labels=_labels(labels),
+            parallelism=parallelism, progress=progress, cancel=cancel, is_async=True,
+        )
+        return _build(BackupReport, _json.loads(raw))
+
+    # list ---------------------------------------------------------------------------
+
+    def list(self) -> List[BackupSummary]:
+        """Complete backups, newest first."""
+        return [_build(BackupSummary, b) for b in _json.loads(self._inner.list())]
+
+    async def list_async(self) -> List[BackupSummary]:
+        """:meth:`list` as a coroutine."""
+        raw = await self._inner.list(is_async=True)
+        return [_build(BackupSummary, b) for b in _json.loads(raw)]
+
+    # verify -------------------------------------------------------------------------
+
+    def verify(
+        self,
+        backup_id: str,
+        *,
+        raise_on_error: bool = True,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancellationToken] = None,
+    ) -> VerifyReport:
+        """Checks every part of a backup (tags, hashes, counts) without touching Firestore.
+        Bad parts raise :class:`IntegrityError`, or with ``raise_on_error=False`` come back
+        in the report."""
+        raw = self._inner.verify(
+            _id(backup_id), raise_on_error=raise_on_error, progress=progress, cancel=cancel
+        )
+        return _build(VerifyReport, _json.loads(raw))
+
+    async def verify_async(
+        self,
+        backup_id: str,
+        *,
+        raise_on_error: bool = True,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancellationToken] = None,
+    ) -> VerifyReport:
+        """:meth:`verify` as a coroutine."""
+        raw = await self._inner.verify(
+            _id(backup_id), raise_on_error=raise_on_error, progress=progress, cancel=cancel,
+            is_async=True,
+        )
+        return _build(VerifyReport, _json.loads(raw))
+
+    # restore ------------------------------------------------------------------------
+
+    def restore(
+        self,
+        backup_id: str,
+        target: Firestore,
+        *,
+        collections: Optional[Sequence[str]] = None,
+        subcollections: bool = True,
+        conflict: str = "overwrite",
+        dry_run: bool = False,
+        verify_first: bool = True,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancellationToken] = None,
+    ) -> RestoreReport:
+        """Restores a backup (or some collections) into ``target``. ``conflict``:
+        ``"overwrite"``, ``"skip"`` or ``"fail"``."""
+        raw = self._inner.restore(
+            _id(backup_id), _firestore(target), collections=_strs(collections),
+            subcollections=subcollections, conflict=conflict, dry_run=dry_run,
+            verify_first=verify_first, progress=progress, cancel=cancel,
+        )
+        return _build(RestoreReport, _json.loads(raw))
+
+    async def restore_async(
+        self,
+        backup_id: str,
+        target: Firestore,
+        *,
+        collections: Optional[Sequence[str]] = None,
+        subcollections: bool = True,
+        conflict: str = "overwrite",
+        dry_run: bool = False,
+        verify_first: bool = True,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancellationToken] = None,
+    ) -> RestoreReport:
+        """:meth:`restore` as a coroutine."""
+        raw = await self._inner.restore(
+            _id(backup_id), _firestore(target), collections=_strs(collections),
+            subcollections=subcollections, conflict=conflict, dry_run=dry_run,
+            verify_first=verify_first, progress=progress, cancel=cancel, is_async=True,
+        )
+        return _build(RestoreReport, _json.loads(raw))
+
+    # diff ---------------------------------------------------------------------------
+
+    def diff(
+        self,
+        backup_id: str,
+        other: Optional[str] = None,
+        *,
+        source: Optional[Firestore] = None,
+        max_names: int = 100,
+        cancel: Optional[CancellationToken] = None,
+    ) -> DiffReport:
+        """Compares a backup with another backup (``other``) or the live ``source``."""
+        raw = self._inner.diff(
+            _id(backup_id), other, source=source, max_names=max_names, cancel=cancel
+        )
+        return diff_report(_json.loads(raw))
+
+    async def diff_async(
+        self,
+        backup_id: str,
+        other: Optional[str] = None,
+        *,
+        source: Optional[Firestore] = None,
+        max_names: int = 100,
+        cancel: Optional[CancellationToken] = None,
+    ) -> DiffReport:
+        """:meth:`diff` as a coroutine."""
+        raw = await self._inner.diff(
+            _id(backup_id), other, source=source, max_names=max_names, cancel=cancel,
+            is_async=True,
+        )
+        return diff_report(_json.loads(raw))
+
+    # prune --------------------------------------------------------------------------
+
+    def prune(
+        self,
+        *,
+        keep_last: int = 0,
+        keep_hourly: int = 0,
+        keep_daily: int = 0,
+        keep_weekly: int = 0,
+        keep_monthly: int = 0,
+        keep_yearly: int = 0,
+        keep_within: Optional[_dt.timedelta] = None,
+        dry_run: bool = False,
+    ) -> PruneResult:
+        """Applies a retention policy (restic's keep rules); ``dry_run`` only plans."""
+        return prune_result(_json.loads(self._inner.prune(_retention(
+            keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly,
+            keep_within), dry_run=dry_run)))
+
+    async def prune_async(
+        self,
+        *,
+        keep_last: int = 0,
+        keep_hourly: int = 0,
+        keep_daily: int = 0,
+        keep_weekly: int = 0,
+        keep_monthly: int = 0,
+        keep_yearly: int = 0,
+        keep_within: Optional[_dt.timedelta] = None,
+        dry_run: bool = False,
+    ) -> PruneResult:
+        """:meth:`prune` as a coroutine."""
+        raw = await self._inner.prune(_retention(
+            keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly,
+            keep_within), dry_run=dry_run, is_async=True)
+        return prune_result(_json.loads(raw))
+
+    # keys ---------------------------------------------------------------------------
+
+    def rotate_key(self, new_key: Key, *, cancel: Optional[CancellationToken] = None) -> RotateReport:
+        """Re-wraps every backup's data key under ``new_key`` (data is not re-encrypted).
+        Use a new Client with ``new_key`` afterwards."""
+        if not isinstance(new_key, Key):
+            raise TypeError(f"new_key must be a firekeep.Key, not {type(new_key).__name__}")
+        return _build(RotateReport, _json.loads(self._inner.rotate_key(new_key, cancel=cancel)))
+
+    async def rotate_key_async(
+        self, new_key: Key, *, cancel: Optional[CancellationToken] = None
+    ) -> RotateReport:
+        """:meth:`rotate_key` as a coroutine."""
+        if not isinstance(new_key, Key):
+            raise TypeError(f"new_key must be a firekeep.Key, not {type(new_key).__name__}")
+        raw = await self._inner.rotate_key(new_key, cancel=cancel, is_async=True)
+        return _build(RotateReport, _json.loads(raw))
+
+    # audit --------------------------------------------------------------------------
+
+    def audit_events(self) -> List[Dict[str, Any]]:
+        """The audit events this client's sink holds (memory or file sinks)."""
+        return _json.loads(self._inner.audit_events())  # type: ignore[no-any-return]
+
+
+def _firestore(f: Any) -> Firestore:
+    if not isinstance(f, Firestore):
+        raise TypeError(f"expected a firekeep.Firestore, not {type(f).__name__}")
+    return f
+
+
+def _id(backup_id: Any) -> str:
+    if not isinstance(backup_id, str):
+        raise TypeError(f"backup_id must be a str, not {type(backup_id).__name__}")
+    return backup_id
+
+
+def _strs(xs: Optional[Sequence[str]]) -> Optional[List[str]]:
+    if xs is None:
+        return None
+    if isinstance(xs, str):
+        raise TypeError("collections must be a list of collection ids, not one str")
+    return [str(x) for x in xs]
+
+
+def _labels(labels: Optional[Mapping[str, str]]) -> Optional[Dict[str, str]]:
+    return None if labels is None else {str(k): str(v) for k, v in labels.items()}
+
+
+def _retention(
+    last: int, hourly: int, daily: int, weekly: int, monthly: int, yearly: int,
+    within: Optional[_dt.timedelta],
+) -> str:
+    rules = dict(keep_last=last, keep_hourly=hourly, keep_daily=daily, keep_weekly=weekly,
+                 keep_monthly=monthly, keep_yearly=yearly)
+    for name, n in rules.items():
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError(f"{name} must be an int")
+        if n < 0:
+            raise ValueError(f"{name} must be >= 0 (got {n})")
+    out: Dict[str, Any] = dict(rules)
+    if within is not None:
+        if within < _dt.timedelta(0):
+            raise ValueError("keep_within must not be negative")
+        secs = int(within.total_seconds())
+        out["keep_within"] = {"secs": secs, "nanos": 0}
+    return _json.dumps(out)
+
+
+__all__ = [
+    "AlreadyExists", "AuditError", "AuditHead", "AuthorizationDenied", "BackupReport",
+    "BackupSummary", "CancellationToken", "Cancelled", "Client", "DiffReport", "Document",
+    "Error", "FailedDocument", "Firestore", "FirestoreError", "GeoPoint", "IntegrityError",
+    "InvalidConfig", "InvalidInput", "KeptBackup", "Key", "KeyMismatch", "KeyProviderError",
+    "LocalIOError", "NotFound", "PartProblem", "Progress", "PrunePlan", "PruneReport",
+    "PruneResult", "PrunedBackup", "Reference", "RestoreReport", "RotateReport", "StorageError",
+    "Timestamp", "VerifyReport", "audit_export", "audit_read", "audit_verify",
+    "decode_document", "decrypt", "encode_document", "encrypt", "generate_data_key",
+    "object_header",
+]
