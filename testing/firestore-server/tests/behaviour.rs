@@ -601,3 +601,18 @@ async fn streams_large_results_with_backpressure() {
     }
     assert_eq!(n, 5000);
 }
+
+#[tokio::test]
+async fn listen_and_write_streams_are_unimplemented() {
+    let (_server, mut client) = start().await;
+    let err = client
+        .listen(futures::stream::iter(Vec::<pb::ListenRequest>::new()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented);
+    let err = client
+        .write(futures::stream::iter(Vec::<pb::WriteRequest>::new()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented);
+}
