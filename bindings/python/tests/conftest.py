@@ -1,0 +1,124 @@
+"""Fixtures: the in-process Firestore test server and moto, each started on a free loopback
+port by the tests themselves and stopped afterwards."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _server_binary() -> Path:
+    explicit = os.environ.get("FIREKEEP_FIRESTORE_SERVER")
+    if explicit:
+        return Path(explicit)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    if not target.is_absolute():
+        target = ROOT / target
+    binary = target / "debug" / "firekeep-firestore-server"
+    if not binary.exists():
+        subprocess.run(
+            ["cargo", "build", "-p", "firekeep-firestore-server", "--bin", "firekeep-firestore-server"],
+            cwd=ROOT, check=True,
+        )
+    return binary
+
+
+class FirestoreServer:
+    """A running `firekeep-firestore-server` process."""
+
+    def __init__(self) -> None:
+        # --keep-nanos: timestamps keep nanoseconds, so fidelity is checked to the nanosecond.
+        # --exit-on-stdin-eof: the server dies with the test process, even on a crash.
+        self.proc = subprocess.Popen(
+            [str(_server_binary()), "--port", "0", "--keep-nanos", "--exit-on-stdin-eof"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening on "):
+            self.proc.kill()
+            raise RuntimeError(f"firekeep-firestore-server did not start: {line!r}")
+        self.host = line.removeprefix("listening on ")
+
+    def stop(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def firestore_server() -> Iterator[FirestoreServer]:
+    server = FirestoreServer()
+    # Google's client finds the server through this variable (plaintext, token "owner").
+    os.environ["FIRESTORE_EMULATOR_HOST"] = server.host
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def project() -> str:
+    """A fresh project id per test, so tests sharing the server do not see each other's data."""
+    return "p" + uuid.uuid4().hex[:12]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Moto:
+    """A moto server (S3 + KMS) on loopback."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        exe = Path(sys.executable).with_name("moto_server")
+        self.proc = subprocess.Popen(
+            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.proc.kill()
+        raise RuntimeError("moto_server did not start within 30 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[Moto]:
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(k, v)
+    m = Moto()
+    yield m
+    m.stop()

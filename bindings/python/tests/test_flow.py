@@ -1,0 +1,140 @@
+"""The whole flow against the Firestore test server: backup, verify, list, restore, diff,
+prune, key rotation and audit; restores checked with Google's Python client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List
+
+import firekeep
+import pytest
+
+from helpers import PASS, dump, gclient, seed
+
+
+def test_backup_verify_restore_equal_through_google_client(firestore_server, project, tmp_path):
+    src = seed(project)
+    key = firekeep.Key.passphrase(PASS, iterations=100_000)
+    events: List[firekeep.Progress] = []
+    client = firekeep.Client(tmp_path / "repo", key, principal="user:alice", audit=tmp_path / "audit.jsonl")
+    fs = firekeep.Firestore(project, emulator_host=firestore_server.host)
+
+    report = client.backup(fs, labels={"env": "test"}, progress=events.append)
+    assert isinstance(report, firekeep.BackupReport)
+    assert report.documents == 22
+    assert report.project == project and report.parts >= 1
+    assert isinstance(report.read_time, firekeep.Timestamp) and report.read_time.tzinfo is not None
+    assert "BackupReport(backup_id=" in repr(report)
+    assert events and events[-1].phase == "done" and events[-1].documents == 22
+
+    listed = client.list()
+    assert [b.id for b in listed] == [report.backup_id]
+    assert listed[0].labels == {"env": "test"} and listed[0].documents == 22
+
+    v = client.verify(report.backup_id)
+    assert v.ok and v.parts == v.parts_ok == report.parts and v.documents == 22
+
+    # Disaster recovery: wipe the database, restore, and read it back with Google's client.
+    # (Same database: Google's client refuses references into another database, and
+    # firekeep keeps references exactly as they were.)
+    before = dump(src)
+    for path in before:
+        src.document(path).delete()
+    assert dump(src) == {}
+    r = client.restore(report.backup_id, fs)
+    assert (r.documents, r.written, r.failed) == (22, 22, [])
+    assert dump(src) == before
+    # The every-type document really holds the edge cases (not both sides empty).
+    restored = src.document("types/all").get().to_dict()
+    assert restored["int_min"] == -(2**63) and restored["negzero"] == 0.0
+    # Google's high-level client rounds timestamps to microseconds when it decodes them;
+    # its raw protobuf shows the nanoseconds the restore wrote.
+    raw = src._firestore_api.get_document(request={"name": src.document("types/all")._document_path})
+    assert raw._pb.fields["ts_nanos"].timestamp_value.nanos == 123456789
+    target = firekeep.Firestore(project, "restored", emulator_host=firestore_server.host)
+
+    # Live diff: nothing changed; then one change shows up.
+    assert client.diff(report.backup_id, source=fs).changed == 0
+    src.document("people/p001").set({"i": -1})
+    d = client.diff(report.backup_id, source=fs)
+    assert d.changed == 1 and d.changed_names[0].endswith("people/p001")
+
+    # Into another database; a dry run writes nothing; skip-existing skips what is there.
+    dry = client.restore(report.backup_id, target, dry_run=True)
+    assert dry.dry_run and dump(gclient(project, "restored")) == {}
+    assert client.restore(report.backup_id, target).written == 22
+    assert client.restore(report.backup_id, target, conflict="skip").skipped == 22
+
+    actions = [e["action"] for e in client.audit_events()]
+    assert "backup.created" in actions and "backup.restored" in actions
+    head = firekeep.audit_verify(tmp_path / "audit.jsonl")
+    assert head.events == len(actions)
+    csv = firekeep.audit_export(firekeep.audit_read(tmp_path / "audit.jsonl"), "csv", actions=["backup.created"])
+    assert csv.count("backup.created") == 1
+
+
+def test_backup_to_s3_on_moto_then_rotate_prune(firestore_server, moto, project, tmp_path):
+    import boto3
+
+    db = seed(project, n=5)
+    s3 = boto3.client("s3", endpoint_url=moto.endpoint, region_name="us-east-1")
+    bucket = "fk-" + project
+    s3.create_bucket(Bucket=bucket)
+    opts = {"endpoint": moto.endpoint, "allow_http": True, "region": "us-east-1",
+            "access_key_id": "testing", "secret_access_key": "testing"}
+    key = firekeep.Key.raw(firekeep.generate_data_key())
+    client = firekeep.Client(f"s3://{bucket}/backups", key, storage_options=opts)
+    fs = firekeep.Firestore(project, emulator_host=firestore_server.host)
+
+    first = client.backup(fs, collections=["people"], subcollections=False)
+    assert first.documents == 5
+    db.document("people/p001").set({"i": 100})
+    db.document("people/p999").set({"i": 999})
+    second = client.backup(fs, collections=["people"], subcollections=False)
+    assert second.documents == 6
+    objects = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    # Object names reveal nothing of the data.
+    assert objects and not any("people" in k or "types" in k for k in objects)
+    d = client.diff(first.backup_id, second.backup_id)
+    assert (d.added, d.changed, d.removed, d.unchanged) == (1, 1, 0, 4)
+
+    new_key, _text = firekeep.Key.generate_raw()
+    rot = client.rotate_key(new_key)
+    assert sorted(rot.rotated) == sorted([first.backup_id, second.backup_id])
+    with pytest.raises(firekeep.KeyMismatch):
+        client.verify(first.backup_id)
+    rotated = firekeep.Client(f"s3://{bucket}/backups", new_key, storage_options=opts)
+    assert rotated.verify(first.backup_id).ok
+
+    plan = rotated.prune(keep_last=1, dry_run=True)
+    assert plan.report is None and len(plan.plan.remove) == 1
+    done = rotated.prune(keep_last=1)
+    assert done.report is not None and [b.id for b in done.report.removed] == plan.plan.remove
+    assert [b.id for b in rotated.list()] == [second.backup_id]
+
+
+def test_aws_kms_key(moto, firestore_server, project, tmp_path):
+    import boto3
+
+    kms = boto3.client("kms", endpoint_url=moto.endpoint, region_name="us-east-1")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    key = firekeep.Key.aws_kms(key_id, region="us-east-1", endpoint=moto.endpoint)
+    assert key.kind == "aws-kms"
+    seed(project, n=3)
+    client = firekeep.Client(tmp_path, key)
+    b = client.backup(firekeep.Firestore(project, emulator_host=firestore_server.host))
+    assert client.verify(b.backup_id).documents == 5
+
+
+def test_audit_callable_and_memory(firestore_server, project, tmp_path):
+    seed(project, n=2)
+    got: List[dict] = []
+    client = firekeep.Client(tmp_path, firekeep.Key.raw(firekeep.generate_data_key()), audit=got.extend)
+    client.backup(firekeep.Firestore(project, emulator_host=firestore_server.host))
+    assert [e["action"] for e in got] == ["backup.created"]
+    assert firekeep.audit_verify(events=got).events == 1
+    got[0]["details"]["documents"] = 999
+    with pytest.raises(firekeep.AuditError):
+        firekeep.audit_verify(events=got)
+    assert json.loads(firekeep.audit_export(got))[0]["action"] == "backup.created"
