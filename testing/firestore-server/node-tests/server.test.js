@@ -49,6 +49,8 @@ function startServer() {
 before(async () => {
   server = await startServer();
   process.env.FIRESTORE_EMULATOR_HOST = server.host;
+  // No Google metadata server here: keep the auth library from probing for one.
+  process.env.METADATA_SERVER_DETECTION = 'none';
   db = new Firestore({ projectId: 'node-test', useBigInt: true });
   demo = new Firestore({ projectId: 'demo', useBigInt: true });
 });
