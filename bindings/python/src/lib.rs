@@ -620,10 +620,7 @@ type DecodedDocument = (String, Py<PyAny>, Option<Py<PyAny>>, Option<Py<PyAny>>)
 
 /// Decodes one document from Firestore REST JSON: (name, fields, create_time, update_time).
 #[pyfunction]
-fn decode_document(
-    py: Python<'_>,
-    data: &[u8],
-) -> PyResult<DecodedDocument> {
+fn decode_document(py: Python<'_>, data: &[u8]) -> PyResult<DecodedDocument> {
     let doc = json::decode_document(data).map_err(py_err)?;
     let fields = value_to_py(py, &Value::Map(doc.fields))?;
     let c = doc.create_time.map(|t| ts_to_py(py, t)).transpose()?;
@@ -734,6 +731,12 @@ fn open_storage(
     create: bool,
 ) -> PyResult<Arc<dyn StorageSink>> {
     let local = |path: PathBuf| -> PyResult<Arc<dyn StorageSink>> {
+        if !create && !path.is_dir() {
+            return Err(py_err(CoreError::NotFound(format!(
+                "repository {} does not exist; check the path (a backup creates it)",
+                path.display()
+            ))));
+        }
         if create && !path.is_dir() {
             std::fs::create_dir_all(&path).map_err(|e| {
                 py_err(CoreError::io(
