@@ -412,6 +412,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_is_valid() {
+        let cfg = parse(
+            include_str!("../../examples/firekeep.toml"),
+            Path::new("examples/firekeep.toml"),
+        )
+        .unwrap();
+        assert_eq!(cfg.retention.keep_daily, Some(14));
+        assert_eq!(cfg.backup.exclude, ["sessions"]);
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("36h").unwrap().as_secs(), 36 * 3600);
         assert_eq!(

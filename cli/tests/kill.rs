@@ -134,3 +134,55 @@ fn sigkill_mid_backup_leaves_nothing_listed_and_prune_cleans_up() {
     let v = run_ok(env.cmd().args(["verify", &first_id, "--json"]), 0).json();
     assert_eq!(v["documents"], first["documents"]);
 }
+
+#[test]
+fn ctrl_c_cancels_a_backup_with_exit_130_and_cleans_up_its_parts() {
+    let env = Env::new(0);
+    env.server
+        .seed(sample::demo_database(&common::db("(default)"), 20_000));
+    std::fs::write(
+        env.dir.path().join("firekeep.toml"),
+        "[backup]\npart_size_mib = 0.02\n",
+    )
+    .unwrap();
+    env.server.faults().latency(Duration::from_millis(250));
+    let child = env
+        .std_cmd()
+        .args(["backup", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let id = loop {
+        if let Some((id, _, _)) = backup_dirs(&env.repo).into_iter().find(|d| d.2 > 0) {
+            break id;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no part appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // SIGINT, as Ctrl-C in a terminal sends.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    env.server.faults().latency(Duration::ZERO);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("ERR_CANCELLED"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let left = backup_dirs(&env.repo);
+    assert!(
+        left.iter()
+            .all(|(i, manifest, parts)| *i != id || (!manifest && *parts == 0)),
+        "a cancelled backup leaves no manifest and removes its parts: {left:?}"
+    );
+    let list = run_ok(env.cmd().args(["list", "--json"]), 0).json();
+    assert!(list["backups"].as_array().unwrap().is_empty());
+    assert!(env.audit_log().contains("\"action\":\"backup.failed\""));
+}
