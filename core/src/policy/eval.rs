@@ -207,7 +207,8 @@ impl Policy {
             PrincipalKind::User => decide_user(org, principal.id(), action, resource, mfa, now),
             PrincipalKind::ApiKey => {
                 let Some(key) = org.api_keys.get(principal.id()) else {
-                    return (false, Reason::NotAMember);
+                    let key = principal.id().to_string();
+                    return (false, Reason::UnknownApiKey { key });
                 };
                 if let Some(at) = expired(key.expires_at, now) {
                     let what = format!("API key '{}'", principal.id());

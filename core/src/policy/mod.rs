@@ -602,8 +602,13 @@ pub enum Reason {
         /// The resource's organization.
         resource: String,
     },
-    /// The principal is not a member of (or not an API key of) the organization.
+    /// The principal is not a member of the organization.
     NotAMember,
+    /// The policy has no such API key in the organization.
+    UnknownApiKey {
+        /// The key id.
+        key: String,
+    },
     /// The membership or API key has expired.
     Expired {
         /// What expired (`membership`, `role viewer`, `API key k1`).
@@ -665,6 +670,11 @@ impl fmt::Display for Reason {
             ),
             Reason::NotAMember => f.write_str(
                 "the principal is not a member of the organization; ask an owner or admin to add it",
+            ),
+            Reason::UnknownApiKey { key } => write!(
+                f,
+                "API key '{key}' is not in the policy for this organization (revoked or never \
+                 created); use a current key"
             ),
             Reason::Expired { what, at } => {
                 write!(f, "the {what} expired at {at}; ask an owner or admin to renew it")
