@@ -239,3 +239,42 @@ async fn read_times_see_the_past_and_refuse_the_future() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
 }
+
+#[tokio::test]
+async fn databases_are_separate() {
+    let (server, mut client) = start().await;
+    let a = db();
+    let b = firekeep_core::model::DatabaseId::new("other", "named-db").unwrap();
+    server.seed(vec![
+        doc(&a, "x/1", &[]),
+        doc(&b, "y/1", &[]),
+        doc(&b, "y/2", &[]),
+    ]);
+    assert_eq!(server.documents(&a, None).len(), 1);
+    assert_eq!(server.documents(&b, None).len(), 2);
+    let got = run(&mut client, &root(&b), all_query("", true), None)
+        .await
+        .unwrap();
+    assert_eq!(names(&got), vec![name(&b, "y/1"), name(&b, "y/2")]);
+    let ids = client
+        .list_collection_ids(pb::ListCollectionIdsRequest {
+            parent: root(&a),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .collection_ids;
+    assert_eq!(ids, vec!["x"]);
+    // A write naming a document of another database is refused.
+    let r = client
+        .batch_write(pb::BatchWriteRequest {
+            database: a.database_name(),
+            writes: vec![update(&doc(&b, "y/3", &[]))],
+            labels: Default::default(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.status[0].code, tonic::Code::InvalidArgument as i32);
+}
