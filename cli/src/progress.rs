@@ -8,6 +8,8 @@ use std::sync::Arc;
 pub struct Progress {
     #[cfg(feature = "progress")]
     bar: Option<indicatif::ProgressBar>,
+    #[cfg(not(feature = "progress"))]
+    enabled: bool,
 }
 
 impl Progress {
@@ -32,8 +34,10 @@ impl Progress {
         }
         #[cfg(not(feature = "progress"))]
         {
-            let _ = enabled;
-            Progress {}
+            use std::io::IsTerminal;
+            Progress {
+                enabled: enabled && std::io::stderr().is_terminal(),
+            }
         }
     }
 
@@ -46,7 +50,17 @@ impl Progress {
         }
         #[cfg(not(feature = "progress"))]
         {
-            None::<Arc<dyn Fn(&ProgressEvent) + Send + Sync>>
+            // Without the bars: one line per phase.
+            let last = std::sync::Mutex::new(None::<Phase>);
+            self.enabled.then(|| -> ProgressFn {
+                Arc::new(move |e: &ProgressEvent| {
+                    let mut last = last.lock().expect("progress lock");
+                    if *last != Some(e.phase) {
+                        *last = Some(e.phase);
+                        eprintln!("{}...", phase_name(e.phase));
+                    }
+                })
+            })
         }
     }
 
