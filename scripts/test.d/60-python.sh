@@ -18,4 +18,4 @@ maturin develop --quiet --manifest-path bindings/python/Cargo.toml
 
 cd bindings/python
 python -m pytest -q -p no:cacheprovider tests
-python -m mypy --strict --no-incremental firekeep tests/typed_usage.py
+python -m mypy --strict --no-incremental firekeep tests/typed_usage.py ../../examples/python
