@@ -12,7 +12,8 @@ LARGE=${1:-200000}
 SMALL=${2:-20000}
 PROFILE=${FIREKEEP_BENCH_PROFILE:-release}
 
-cargo build --profile "$PROFILE" -q -p firekeep-firestore --example bench_read
+# FIREKEEP_BENCH_NO_BUILD=1 reuses an already built binary (e.g. while cargo is busy).
+[ -n "${FIREKEEP_BENCH_NO_BUILD:-}" ] || cargo build --profile "$PROFILE" -q -p firekeep-firestore --example bench_read
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN="$TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/examples/bench_read"
 (cd connectors/firestore/node-tests && { [ -d node_modules/@google-cloud/firestore ] || npm ci --no-audit --no-fund; })
