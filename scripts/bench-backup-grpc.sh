@@ -5,16 +5,19 @@
 # engine_bench) in the same run. Prints docs/s, MB/s, peak RSS of the firekeep process, and
 # the ratio gRPC / memory source.
 #
-#   scripts/bench-backup-grpc.sh [N=200000]
+#   scripts/bench-backup-grpc.sh [N=200000]   (FIREKEEP_BENCH_SKIP_BUILD=1: no cargo build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 N=${1:-200000}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
-cargo build --release -q -p firekeep-cli --bin firekeep
-cargo build --release -q -p firekeep-benches --bin engine_bench
-cargo build --release -q -p firekeep-firestore --example bench_read
+# FIREKEEP_BENCH_SKIP_BUILD=1 uses the binaries already built.
+if [ -z "${FIREKEEP_BENCH_SKIP_BUILD:-}" ]; then
+    cargo build --release -q -p firekeep-cli --bin firekeep
+    cargo build --release -q -p firekeep-benches --bin engine_bench
+    cargo build --release -q -p firekeep-firestore --example bench_read
+fi
 FIREKEEP="$TARGET_DIR/release/firekeep"
 ENGINE="$TARGET_DIR/release/engine_bench"
 SERVER="$TARGET_DIR/release/examples/bench_read"
