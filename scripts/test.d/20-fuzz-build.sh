@@ -11,6 +11,8 @@ export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-co
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
 cargo build --release --bins --target "$HOST"
+# CI points CARGO_TARGET_DIR outside the clone; honour it (relative paths are from fuzz/).
+OUT="${CARGO_TARGET_DIR:-target}/$HOST/release"
 
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-10}
 [ "$SECONDS_PER_TARGET" -gt 0 ] || exit 0
@@ -20,6 +22,6 @@ for target in $(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v '^firekee
     echo "fuzz smoke run: $target (${SECONDS_PER_TARGET}s)"
     mkdir -p "$work/$target"
     # A crash makes libFuzzer exit non-zero and write the input to $work/crash-*.
-    "target/$HOST/release/$target" -max_total_time="$SECONDS_PER_TARGET" -max_len=16384 \
+    "$OUT/$target" -max_total_time="$SECONDS_PER_TARGET" -max_len=16384 \
         -artifact_prefix="$work/" "$work/$target" 2>&1 | tail -n 3
 done
