@@ -74,12 +74,14 @@ async fn main() {
     let target = args.get(2).expect(usage).clone();
     let sink: Arc<dyn StorageSink> = match target.as_str() {
         "s3" => {
-            let mut o = ObjectStoreOptions::default();
-            o.endpoint = Some(args.get(3).expect(usage).clone());
-            o.region = Some("us-east-1".into());
-            o.allow_http = true;
-            o.access_key_id = Some("testing".into());
-            o.secret_access_key = Some("testing".into());
+            let o = ObjectStoreOptions {
+                endpoint: Some(args.get(3).expect(usage).clone()),
+                region: Some("us-east-1".into()),
+                allow_http: true,
+                access_key_id: Some("testing".into()),
+                secret_access_key: Some("testing".into()),
+                ..Default::default()
+            };
             let bucket = args.get(4).expect(usage);
             Arc::new(ObjectStoreSink::from_url(&format!("s3://{bucket}/bench"), o).unwrap())
         }

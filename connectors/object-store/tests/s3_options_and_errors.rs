@@ -8,7 +8,7 @@ use bytes::Bytes;
 use common::{moto, moto_options, s3_sink, unique_bucket};
 use firekeep_core::Error;
 use firekeep_core::storage::StorageSink;
-use firekeep_moto::{FaultProxy, MotoServer, http};
+use firekeep_moto::{FaultProxy, MotoServer};
 use firekeep_object_store::ObjectStoreSink;
 
 fn form_encode(s: &str) -> String {

@@ -25,15 +25,16 @@ pub fn unique_bucket(tag: &str) -> String {
 
 /// Options pointing at moto with test credentials.
 pub fn moto_options(endpoint: &str) -> ObjectStoreOptions {
-    let mut o = ObjectStoreOptions::default();
-    o.endpoint = Some(endpoint.to_string());
-    o.region = Some(REGION.to_string());
-    o.allow_http = true;
-    o.access_key_id = Some(ACCESS_KEY_ID.to_string());
-    o.secret_access_key = Some(SECRET_ACCESS_KEY.into());
-    o.part_size = Some(5 * 1024 * 1024);
-    o.max_retries = Some(2);
-    o
+    ObjectStoreOptions {
+        endpoint: Some(endpoint.to_string()),
+        region: Some(REGION.to_string()),
+        allow_http: true,
+        access_key_id: Some(ACCESS_KEY_ID.to_string()),
+        secret_access_key: Some(SECRET_ACCESS_KEY.into()),
+        part_size: Some(5 * 1024 * 1024),
+        max_retries: Some(2),
+        ..Default::default()
+    }
 }
 
 /// A sink on a fresh moto bucket, under a prefix.
