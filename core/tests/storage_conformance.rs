@@ -61,3 +61,42 @@ fn local_storage_multipart_memory_does_not_grow_with_the_object() {
         growth >> 20
     );
 }
+
+/// A temp file a crashed writer left behind stays hidden while it could still be a write
+/// in progress, and is listed (so prune deletes it) once it is an hour old.
+#[test]
+fn local_storage_lists_stale_temp_files_only() {
+    let _serial = serial();
+    let dir = temp_dir("stale-temp");
+    let sink = LocalStorage::new(&dir).unwrap();
+    block_on(sink.put("b/parts/1", bytes::Bytes::from_static(b"x"))).unwrap();
+    let fresh = dir.join("b/parts/.fk-tmp-fresh");
+    let stale = dir.join("b/parts/.fk-tmp-stale");
+    std::fs::write(&fresh, b"partial").unwrap();
+    std::fs::write(&stale, b"partial").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let listed = |sink: &LocalStorage| {
+        let mut names: Vec<String> =
+            block_on(futures::StreamExt::collect::<Vec<_>>(sink.list("b/")))
+                .into_iter()
+                .map(|m| m.unwrap().path)
+                .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(listed(&sink), vec!["b/parts/.fk-tmp-stale", "b/parts/1"]);
+    block_on(sink.delete("b/parts/.fk-tmp-stale")).unwrap();
+    block_on(sink.delete("b/parts/1")).unwrap();
+    assert!(!stale.exists());
+    assert!(
+        fresh.exists(),
+        "a fresh temp file may be a write in progress"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

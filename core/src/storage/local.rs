@@ -1,11 +1,12 @@
 //! Local-filesystem `StorageSink` with atomic writes (temp file, fsync, rename).
 //!
 //! Each object is a file under the root; `/` in object paths are directories. Writes go to a
-//! temporary file in the destination directory (`.fk-tmp-…`, never listed), which is
+//! temporary file in the destination directory (`.fk-tmp-…`, not listed until an hour old), which is
 //! fsynced, then renamed over the destination (put) or hard-linked to it (put-if-absent:
 //! `link` fails if the name exists, so exactly one concurrent writer wins), and the
 //! directory is fsynced. A crash leaves either the old object, the new one, or a temp file
-//! that listing ignores — never a half-written object.
+//! that listing ignores until it is an hour old (then prune removes it with its backup),
+//! never a half-written object.
 //!
 //! The calls are plain blocking `std::fs` inside `async fn`s: each is short (one object of
 //! a few MiB at most), and the core has no runtime to offload them to. Callers on a
@@ -138,6 +139,18 @@ fn meta_of(rel: String, md: &fs::Metadata) -> ObjectMeta {
 }
 
 /// Walks `dir` recursively, collecting files whose relative path starts with `prefix`.
+/// Age after which a temp file cannot belong to a write still in progress.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn is_stale_temp(entry: &fs::DirEntry) -> bool {
+    entry
+        .metadata()
+        .and_then(|md| md.modified())
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age > STALE_TEMP_AGE)
+}
+
 fn walk(dir: &Path, rel: &str, prefix: &str, out: &mut Vec<Result<ObjectMeta>>) {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
@@ -159,7 +172,9 @@ fn walk(dir: &Path, rel: &str, prefix: &str, out: &mut Vec<Result<ObjectMeta>>) 
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        if name.starts_with(TMP_PREFIX) {
+        // A temp file is a write in progress, unless it is old enough to be what a crashed
+        // process left behind: then it is listed, so prune can delete it with its backup.
+        if name.starts_with(TMP_PREFIX) && !is_stale_temp(&entry) {
             continue;
         }
         let child_rel = if rel.is_empty() {
