@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Node package: install, build the addon (dev profile; deps optimised by the workspace), test.
+set -euo pipefail
+cd "$(dirname "$0")/../../bindings/node"
+npm ci --no-audit --no-fund
+npm run build
+node --test --test-concurrency=1 __test__/
