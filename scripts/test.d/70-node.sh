@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../../bindings/node"
 npm ci --no-audit --no-fund
 npm run build
+cargo build -q -p firekeep-firestore-server --bin firekeep-firestore-server
 node --test --test-concurrency=1 __test__/
