@@ -6,7 +6,7 @@
 //! Everything is seeded through the target, so the suite needs an **empty** database.
 //! Runtime-agnostic (only `futures`); each check panics with a message naming what differed.
 //!
-//! ```ignore
+//! ```text
 //! let db = MyFirestore::new(...);          // empty
 //! firekeep_core::source::conformance::run_all(&db).await;
 //! ```

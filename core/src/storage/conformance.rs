@@ -5,7 +5,7 @@
 //! sink, and panics with a message naming the sink and what differed. Runtime-agnostic: only
 //! `futures` is used.
 //!
-//! ```ignore
+//! ```text
 //! let sink = MySink::new(...);
 //! firekeep_core::storage::conformance::run_all(&sink, &Config::default()).await;
 //! ```
