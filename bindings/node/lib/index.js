@@ -1,161 +1,531 @@
 'use strict'
-// The public API: native classes plus the error adapter, Promise/AbortSignal glue and
-// Node streams. No backup logic lives here.
+// The public API of the `firekeep` package: native classes behind JS wrappers that check
+// arguments, adapt errors, link AbortSignals and progress listeners, and give results
+// camelCase keys. No backup logic lives here; the Rust core does the work off the event loop.
+const { EventEmitter } = require('node:events')
 const { Transform } = require('node:stream')
+const errors = require('./errors.js')
+const values = require('./values.js')
+const results = require('./results.js')
 const native = require('../native.js')
 
-/** Base class of every firekeep error; `code` is the core's stable error code. */
-class FirekeepError extends Error {
-  constructor(message, code) {
-    super(message)
-    this.name = 'FirekeepError'
-    this.code = code
-  }
-}
+const { call, adapt, typeError, rangeError, CancelledError } = errors
+const { Timestamp } = values
 
-const CODE_RE = /^(ERR_[A-Z_]+): ([\s\S]*)$/
+const kNative = Symbol('firekeep.native')
+const VERSION = require('../package.json').version
 
-/** Maps a native error ("CODE: message") to FirekeepError, TypeError or RangeError. */
-function adapt(e) {
-  if (!(e instanceof Error)) return e
-  const m = CODE_RE.exec(e.message)
-  if (!m) {
-    // napi's own argument checks ("Failed to convert ...") are bad argument types.
-    if (e.code === 'InvalidArg' || e.code === 'NumberExpected' || e.code === 'StringExpected' || e.code === 'ObjectExpected') {
-      const t = new TypeError(e.message)
-      t.code = 'ERR_INVALID_ARG_TYPE'
-      return t
-    }
-    return e
-  }
-  const [, code, message] = m
-  let out
-  if (code === 'ERR_INVALID_ARG_TYPE') out = new TypeError(message)
-  else if (code === 'ERR_OUT_OF_RANGE') out = new RangeError(message)
-  else return new FirekeepError(message, code)
-  out.code = code
-  return out
-}
-
-function call(fn) {
-  try {
-    const r = fn()
-    return r && typeof r.then === 'function' ? r.catch((e) => { throw adapt(e) }) : r
-  } catch (e) {
-    throw adapt(e)
-  }
-}
+// ---------------------------------------------------------------------------------------
+// Argument helpers
 
 function toBuffer(name, v) {
   if (Buffer.isBuffer(v)) return v
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
-  const t = new TypeError(`${name} must be a Buffer or Uint8Array`)
-  t.code = 'ERR_INVALID_ARG_TYPE'
-  throw t
+  throw typeError(`${name} must be a Buffer or Uint8Array`)
 }
 
-const encrypt = (key, data, options) => call(() => native.encrypt(toBuffer('key', key), toBuffer('data', data), options))
-const decrypt = (key, data) => call(() => native.decrypt(toBuffer('key', key), toBuffer('data', data)))
+function optObject(name, v) {
+  if (v === undefined || v === null) return {}
+  if (typeof v !== 'object') throw typeError(`${name} must be an object`)
+  return v
+}
 
-/** A Transform stream that encrypts its input into one object (bounded memory). */
+function str(name, v) {
+  if (typeof v !== 'string') throw typeError(`${name} must be a string`)
+  return v
+}
+
+function optStrings(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw typeError(`${name} must be an array of strings`)
+  return v
+}
+
+function optBool(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'boolean') throw typeError(`${name} must be a boolean`)
+  return v
+}
+
+function optCount(name, v, min = 0) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number') throw typeError(`${name} must be a number`)
+  if (!Number.isInteger(v) || v < min || v > 0xffffffff) throw rangeError(`${name} must be an integer >= ${min} (got ${v})`)
+  return v
+}
+
+/** RFC 3339 text of a Date, Timestamp or string (validated by the core). */
+function timeArg(name, v) {
+  if (v === undefined || v === null) return undefined
+  if (v instanceof Timestamp) return v.toRFC3339()
+  if (v instanceof Date) return Timestamp.fromDate(v).toRFC3339()
+  if (typeof v === 'string') return v
+  throw typeError(`${name} must be a Date, a Timestamp or an RFC 3339 string`)
+}
+
+function checkSignal(signal) {
+  if (signal === undefined || signal === null) return undefined
+  if (typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+    throw typeError('signal must be an AbortSignal')
+  }
+  return signal
+}
+
+function checkFn(name, f) {
+  if (f === undefined || f === null) return undefined
+  if (typeof f !== 'function') throw typeError(`${name} must be a function`)
+  return f
+}
+
+// ---------------------------------------------------------------------------------------
+// The object format on its own
+
+/** A fresh random 32-byte data key. */
+function generateDataKey() {
+  return native.generateDataKey()
+}
+
+function objectOptions(o) {
+  o = optObject('options', o)
+  return {
+    backupId: o.backupId === undefined ? undefined : str('backupId', o.backupId),
+    objectName: o.objectName === undefined ? undefined : str('objectName', o.objectName),
+    segmentSize: o.segmentSize === undefined ? undefined : (typeof o.segmentSize === 'number' ? o.segmentSize : str('segmentSize', o.segmentSize)),
+  }
+}
+
+/** Encrypts `data` with a 32-byte data key into one object (off the event loop). */
+function encrypt(key, data, options) {
+  return call(() => native.encrypt(toBuffer('key', key), toBuffer('data', data), objectOptions(options)))
+}
+
+/** Decrypts one object; rejects with KeyMismatchError or IntegrityError. */
+function decrypt(key, data) {
+  return call(() => native.decrypt(toBuffer('key', key), toBuffer('data', data)))
+}
+
+/** The header `encrypt` writes for these options (the Tink associated data). */
+function objectHeader(key, options) {
+  return call(() => native.objectHeader(toBuffer('key', key), objectOptions(options)))
+}
+
+/** A Transform stream encrypting its input into one object; memory stays O(segment). */
 function createEncryptStream(key, options) {
-  const enc = call(() => new native.Encryptor(toBuffer('key', key), options))
-  return new Transform({
-    transform(chunk, _enc, cb) {
-      try { cb(null, enc.update(chunk)) } catch (e) { cb(adapt(e)) }
-    },
-    flush(cb) {
-      try { cb(null, enc.finish()) } catch (e) { cb(adapt(e)) }
-    },
-  })
+  const enc = call(() => new native.Encryptor(toBuffer('key', key), objectOptions(options)))
+  return machineStream(enc)
 }
 
-/** A Transform stream that decrypts one object, emitting only verified plaintext. */
+/** A Transform stream decrypting one object; it emits only verified plaintext. */
 function createDecryptStream(key) {
   const dec = call(() => new native.Decryptor(toBuffer('key', key)))
+  return machineStream(dec)
+}
+
+function machineStream(m) {
   return new Transform({
-    transform(chunk, _enc, cb) {
-      try { cb(null, dec.update(chunk)) } catch (e) { cb(adapt(e)) }
+    transform(chunk, encoding, cb) {
+      if (!(chunk instanceof Uint8Array)) return cb(typeError('firekeep streams take Buffer chunks, not strings (do not set an encoding)'))
+      let out
+      try { out = m.update(chunk) } catch (e) { return cb(adapt(e)) }
+      cb(null, out.length ? out : undefined)
     },
     flush(cb) {
-      try { cb(null, dec.finish()) } catch (e) { cb(adapt(e)) }
+      let out
+      try { out = m.finish() } catch (e) { return cb(adapt(e)) }
+      cb(null, out.length ? out : undefined)
     },
   })
 }
 
-/** Links an AbortSignal to a native cancel token. */
-function tokenFor(signal) {
+// ---------------------------------------------------------------------------------------
+// Keys and Firestore
+
+/** A key provider: passphrase, raw key (BYOK) or AWS KMS. Build one with the static methods. */
+class Key {
+  constructor(nativeKey) {
+    if (!(nativeKey instanceof native.Key)) {
+      throw typeError('use Key.passphrase(), Key.raw(), Key.generateRaw() or Key.awsKms() to make a Key')
+    }
+    Object.defineProperty(this, kNative, { value: nativeKey })
+  }
+
+  /** A passphrase key (PBKDF2-HMAC-SHA256, `iterations` default 600,000). */
+  static passphrase(passphrase, iterations) {
+    str('passphrase', passphrase)
+    if (iterations !== undefined && typeof iterations !== 'number') throw typeError('iterations must be a number')
+    return new Key(call(() => native.Key.passphrase(passphrase, iterations)))
+  }
+
+  /** A raw key (BYOK): 32 bytes, or their base64 as `openssl rand -base64 32` prints. */
+  static raw(key) {
+    if (typeof key === 'string') return new Key(call(() => native.Key.rawBase64(key)))
+    return new Key(call(() => native.Key.rawBytes(toBuffer('key', key))))
+  }
+
+  /** A fresh random raw key and its base64 text (store that secret somewhere safe). */
+  static generateRaw() {
+    const g = native.Key.generateRaw()
+    return { key: new Key(g.key), base64: g.base64 }
+  }
+
+  /** An AWS KMS key (id, ARN or alias); region and credentials default to the AWS chain. */
+  static async awsKms(keyId, options) {
+    str('keyId', keyId)
+    return new Key(await call(() => native.Key.awsKms(keyId, optObject('options', options))))
+  }
+
+  /** `passphrase`, `raw` or `aws-kms`. */
+  get kind() { return this[kNative].kind }
+  /** The non-secret key id recorded with each backup. */
+  get keyId() { return this[kNative].keyId }
+
+  toString() { return `Key(${this.kind}, ${this.keyId})` }
+  [Symbol.for('nodejs.util.inspect.custom')]() { return this.toString() }
+}
+
+/** A Firestore database to back up from or restore into. */
+class Firestore {
+  /**
+   * `emulatorHost` (or env FIRESTORE_EMULATOR_HOST) selects an emulator; else `credentials`
+   * (a service-account JSON file); else application default credentials.
+   */
+  constructor(project, options) {
+    str('project', project)
+    const o = optObject('options', options)
+    const n = call(() => new native.Firestore(project, {
+      database: o.database === undefined ? undefined : str('database', o.database),
+      credentials: o.credentials === undefined ? undefined : str('credentials', o.credentials),
+      emulatorHost: o.emulatorHost === undefined ? undefined : str('emulatorHost', o.emulatorHost),
+    }))
+    Object.defineProperty(this, kNative, { value: n })
+  }
+
+  /** The project id. */
+  get project() { return this[kNative].project }
+  /** The database id (`(default)` unless given). */
+  get database() { return this[kNative].database }
+
+  toString() { return `Firestore(${this.project}/${this.database})` }
+  [Symbol.for('nodejs.util.inspect.custom')]() { return this.toString() }
+}
+
+function nativeOf(cls, name, v) {
+  if (!(v instanceof cls)) throw typeError(`${name} must be a firekeep ${cls.name}`)
+  return v[kNative]
+}
+
+// ---------------------------------------------------------------------------------------
+// Operations: progress and cancellation
+
+/**
+ * Runs one native operation: links `signal` to a cancel token (detached afterwards), sends
+ * progress to the callback and to the client's 'progress' listeners, adapts errors.
+ */
+async function run(client, operation, options, start) {
+  const signal = checkSignal(options.signal)
+  const progress = checkFn('progress', options.progress)
   const token = new native.CancelToken()
+  let onAbort
   if (signal) {
     if (signal.aborted) token.cancel()
-    else signal.addEventListener('abort', () => token.cancel(), { once: true })
+    else signal.addEventListener('abort', (onAbort = () => token.cancel()), { once: true })
   }
-  return token
-}
-
-function progressFn(cb) {
-  return cb ? (err, json) => { if (!err) cb(JSON.parse(json)) } : undefined
-}
-
-const Key = {
-  passphrase: (p, iterations) => call(() => native.Key.passphrase(p, iterations)),
-  raw: (k) => call(() => (typeof k === 'string' ? native.Key.rawBase64(k) : native.Key.rawBytes(toBuffer('key', k)))),
-  generateRaw: () => { const g = native.Key.generateRaw(); return { key: g.key, base64: g.base64 } },
-  awsKms: (keyId, options) => call(() => native.Key.awsKms(keyId, options)),
-}
-
-class Firestore {
-  constructor(project, options) {
-    this.native = call(() => new native.Firestore(project, options))
+  const wantsProgress = progress || client.listenerCount('progress') > 0
+  const onProgress = wantsProgress
+    ? (json) => {
+        // napi calls with the JSON only (CalleeHandled = false: no error-first argument).
+        const p = { operation, ...JSON.parse(json) }
+        // A throwing listener must not break the native callback queue.
+        try { if (progress) progress(p) } catch (e) { process.nextTick(() => { throw e }) }
+        client.emit('progress', p)
+      }
+    : undefined
+  try {
+    return await call(() => start(onProgress, token))
+  } catch (e) {
+    if (e instanceof CancelledError && signal && signal.aborted && signal.reason !== undefined) e.cause = signal.reason
+    throw e
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort)
   }
-  get project() { return this.native.project }
-  get database() { return this.native.database }
 }
 
-/** Authorized, audited access to one repository. All operations return Promises. */
-class Client {
+const CONFLICTS = new Set(['overwrite', 'skip', 'fail'])
+const DURATION_RE = /^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/
+
+/** Seconds from a number of seconds or text like `7d`, `36h`, `1w2d`, `90m`. */
+function durationArg(name, v) {
+  if (v === undefined || v === null) return undefined
+  let s
+  if (typeof v === 'number') s = v
+  else if (typeof v === 'string') {
+    const m = DURATION_RE.exec(v)
+    if (!m || v === '') throw rangeError(`${name} ${JSON.stringify(v)} is not a duration like 7d, 36h, 1w2d, 90m or 30s`)
+    const [w, d, h, mi, se] = m.slice(1).map((x) => Number(x || 0))
+    s = (((w * 7 + d) * 24 + h) * 60 + mi) * 60 + se
+  } else throw typeError(`${name} must be seconds (a number) or text like "7d"`)
+  if (!Number.isInteger(s) || s < 0) throw rangeError(`${name} must be a whole, non-negative number of seconds (got ${v})`)
+  return { secs: s, nanos: 0 }
+}
+
+const AUDIT_DEFAULT = 'memory'
+
+/**
+ * Authorized, audited access to one backup repository. Every operation returns a Promise,
+ * runs off the event loop, accepts `signal` (AbortSignal) and, for long ones, `progress`.
+ * It is also an EventEmitter: 'progress' fires for every operation of this client, with
+ * `operation` naming it (`backup`, `verify`, `restore`).
+ */
+class Client extends EventEmitter {
   constructor(options) {
-    const { auditCallback, ...rest } = options || {}
-    const cb = typeof options?.audit === 'function' ? options.audit : auditCallback
-    if (typeof rest.audit === 'function') delete rest.audit
-    this.native = call(() => new native.Client(rest, cb ? (err, json) => { if (!err) cb(JSON.parse(json)) } : undefined))
+    super()
+    const o = optObject('options', options)
+    if (o.repository === undefined) throw typeError('options.repository is required (a path, file:///path, s3://, gs:// or az:// URL)')
+    const key = nativeOf(Key, 'options.key', o.key)
+    const audit = o.audit === undefined || o.audit === null ? AUDIT_DEFAULT : o.audit
+    let auditFn
+    if (typeof audit === 'function') auditFn = audit
+    else if (typeof audit !== 'string') throw typeError('options.audit must be "memory", a JSONL file path or a function')
+    let storageOptions
+    if (o.storageOptions !== undefined && o.storageOptions !== null) {
+      storageOptions = {}
+      for (const [k, v] of Object.entries(optObject('options.storageOptions', o.storageOptions))) {
+        if (!['string', 'number', 'boolean'].includes(typeof v)) throw typeError(`storage option ${k} must be a string, number or boolean`)
+        storageOptions[k] = String(v)
+      }
+    }
+    const ctx = optObject('options.context', o.context)
+    const nativeOptions = {
+      repository: str('options.repository', o.repository),
+      key,
+      storageOptions,
+      organization: o.organization === undefined ? undefined : str('options.organization', o.organization),
+      principal: o.principal === undefined ? undefined : str('options.principal', o.principal),
+      policy: o.policy === undefined ? undefined : str('options.policy', o.policy),
+      audit: auditFn ? undefined : audit,
+      create: optBool('options.create', o.create),
+      ip: ctx.ip === undefined ? undefined : str('context.ip', ctx.ip),
+      userAgent: ctx.userAgent === undefined ? `firekeep-node/${VERSION}` : str('context.userAgent', ctx.userAgent),
+      location: ctx.location === undefined ? undefined : str('context.location', ctx.location),
+      mfa: optBool('context.mfa', ctx.mfa),
+    }
+    const cb = auditFn
+      ? (json) => {
+          try { auditFn(JSON.parse(json)) } catch (e) { process.nextTick(() => { throw e }) }
+        }
+      : undefined
+    Object.defineProperty(this, kNative, { value: call(() => new native.Client(nativeOptions, cb)) })
   }
-  get principal() { return this.native.principal }
-  get organization() { return this.native.organization }
-  get keyId() { return this.native.keyId }
-  async backup(source, options = {}) {
-    const { progress, signal, readTime, ...rest } = options
-    const rt = readTime instanceof Date ? readTime.toISOString() : readTime
-    return JSON.parse(await call(() => this.native.backup(source.native, { ...rest, readTime: rt }, progressFn(progress), tokenFor(signal))))
+
+  /** Who acts, e.g. `user:alice`. */
+  get principal() { return this[kNative].principal }
+  /** The organization the principal acts in. */
+  get organization() { return this[kNative].organization }
+  /** A description of the repository (no credentials). */
+  get repository() { return this[kNative].repository }
+  /** The key id new backups are wrapped under. */
+  get keyId() { return this[kNative].keyId }
+
+  /** Backs up `source` (all of it, or `collections`) at one consistent read time. */
+  async backup(source, options) {
+    const o = optObject('options', options)
+    const src = nativeOf(Firestore, 'source', source)
+    let labels
+    if (o.labels !== undefined && o.labels !== null) {
+      labels = {}
+      for (const [k, v] of Object.entries(optObject('labels', o.labels))) labels[k] = str(`label ${k}`, v)
+    }
+    const opts = {
+      collections: optStrings('collections', o.collections),
+      subcollections: optBool('subcollections', o.subcollections),
+      exclude: optStrings('exclude', o.exclude),
+      readTime: timeArg('readTime', o.readTime),
+      labels,
+      parallelism: optCount('parallelism', o.parallelism, 1),
+    }
+    const raw = await run(this, 'backup', o, (p, t) => this[kNative].backup(src, opts, p, t))
+    return results.backupReport(JSON.parse(raw))
   }
-  async list() { return JSON.parse(await call(() => this.native.list())) }
-  async verify(backupId, options = {}) {
-    const { progress, signal, throwOnError = true } = options
-    return JSON.parse(await call(() => this.native.verify(backupId, throwOnError, progressFn(progress), tokenFor(signal))))
+
+  /** Complete backups, newest first. */
+  async list(options) {
+    const o = optObject('options', options)
+    checkSignal(o.signal)
+    if (o.signal && o.signal.aborted) throw new CancelledError('the operation was cancelled', 'ERR_CANCELLED', { cause: o.signal.reason })
+    const raw = await call(() => this[kNative].list())
+    return JSON.parse(raw).map(results.backupSummary)
   }
-  async restore(backupId, target, options = {}) {
-    const { progress, signal, ...rest } = options
-    return JSON.parse(await call(() => this.native.restore(backupId, target.native, rest, progressFn(progress), tokenFor(signal))))
+
+  /**
+   * Checks every part of a backup without touching Firestore. Bad parts reject with
+   * IntegrityError, or with `throwOnError: false` come back in the report (`ok: false`).
+   */
+  async verify(backupId, options) {
+    str('backupId', backupId)
+    const o = optObject('options', options)
+    const throwOnError = o.throwOnError === undefined ? true : optBool('throwOnError', o.throwOnError)
+    const raw = await run(this, 'verify', o, (p, t) => this[kNative].verify(backupId, throwOnError, p, t))
+    return results.verifyReport(JSON.parse(raw))
   }
-  async diff(fromId, to, options = {}) {
-    const isSource = to instanceof Firestore
-    return JSON.parse(await call(() => this.native.diff(fromId, isSource ? undefined : to, isSource ? to.native : undefined, options.maxNames, tokenFor(options.signal))))
+
+  /** Restores a backup (or some collections) into `target`. */
+  async restore(backupId, target, options) {
+    str('backupId', backupId)
+    const tgt = nativeOf(Firestore, 'target', target)
+    const o = optObject('options', options)
+    if (o.conflict !== undefined && !CONFLICTS.has(o.conflict)) {
+      throw rangeError(`conflict ${JSON.stringify(o.conflict)} is not one of "overwrite", "skip", "fail"`)
+    }
+    const opts = {
+      collections: optStrings('collections', o.collections),
+      subcollections: optBool('subcollections', o.subcollections),
+      conflict: o.conflict,
+      dryRun: optBool('dryRun', o.dryRun),
+      verifyFirst: optBool('verifyFirst', o.verifyFirst),
+    }
+    const raw = await run(this, 'restore', o, (p, t) => this[kNative].restore(backupId, tgt, opts, p, t))
+    return results.restoreReport(JSON.parse(raw))
   }
-  /** `retention` uses the core's keys: keep_last, keep_daily, … */
-  async prune(retention, options = {}) {
-    return JSON.parse(await call(() => this.native.prune(JSON.stringify(retention), !!options.dryRun)))
+
+  /** Compares backup `fromId` with another backup id, or with a live `Firestore`. */
+  async diff(fromId, to, options) {
+    str('fromId', fromId)
+    const o = optObject('options', options)
+    let toId, source
+    if (to instanceof Firestore) source = to[kNative]
+    else if (typeof to === 'string') toId = to
+    else throw typeError('diff(fromId, to): `to` must be another backup id or a Firestore')
+    const maxNames = optCount('maxNames', o.maxNames)
+    const raw = await run(this, 'diff', o, (_p, t) => this[kNative].diff(fromId, toId, source, maxNames, t))
+    return results.diffReport(JSON.parse(raw))
   }
-  async rotateKey(newKey, options = {}) {
-    return JSON.parse(await call(() => this.native.rotateKey(newKey, tokenFor(options.signal))))
+
+  /**
+   * Applies a retention policy (restic's keep rules: keepLast, keepHourly, keepDaily,
+   * keepWeekly, keepMonthly, keepYearly, keepWithin); `dryRun` only plans.
+   */
+  async prune(options) {
+    const o = optObject('options', options)
+    const retention = {
+      keep_last: optCount('keepLast', o.keepLast) || 0,
+      keep_hourly: optCount('keepHourly', o.keepHourly) || 0,
+      keep_daily: optCount('keepDaily', o.keepDaily) || 0,
+      keep_weekly: optCount('keepWeekly', o.keepWeekly) || 0,
+      keep_monthly: optCount('keepMonthly', o.keepMonthly) || 0,
+      keep_yearly: optCount('keepYearly', o.keepYearly) || 0,
+    }
+    const within = durationArg('keepWithin', o.keepWithin)
+    if (within) retention.keep_within = within
+    const grace = durationArg('orphanGrace', o.orphanGrace)
+    if (grace) retention.orphan_grace = grace
+    const dryRun = optBool('dryRun', o.dryRun) || false
+    const raw = await run(this, 'prune', o, () => this[kNative].prune(JSON.stringify(retention), dryRun))
+    return results.pruneResult(JSON.parse(raw))
   }
-  auditEvents() { return JSON.parse(call(() => this.native.auditEvents())) }
+
+  /** Re-wraps every backup's data key under `newKey` (data is not re-encrypted). */
+  async rotateKey(newKey, options) {
+    const k = nativeOf(Key, 'newKey', newKey)
+    const o = optObject('options', options)
+    const raw = await run(this, 'rotateKey', o, (_p, t) => this[kNative].rotateKey(k, t))
+    return results.rotateReport(JSON.parse(raw))
+  }
+
+  /**
+   * Whether this client's principal may perform `action` (`restore_backup`,
+   * `create_backup`, ...) on `resource` ({project, database, collections}), and why. A
+   * check only: it records no audit event (the operation itself is checked again).
+   */
+  check(action, resource) {
+    str('action', action)
+    const r = optObject('resource', resource)
+    return call(() => this[kNative].check(
+      action,
+      r.project === undefined ? undefined : str('resource.project', r.project),
+      r.database === undefined ? undefined : str('resource.database', r.database),
+      optStrings('resource.collections', r.collections),
+    ))
+  }
+
+  /** The audit events this client's sink holds (memory and file sinks). */
+  auditEvents() {
+    return JSON.parse(call(() => this[kNative].auditEvents()))
+  }
+
+  toString() { return `Client(${this.repository}, ${this.principal})` }
+  [Symbol.for('nodejs.util.inspect.custom')]() { return this.toString() }
+}
+
+// ---------------------------------------------------------------------------------------
+// Audit trail
+
+/** The events of a JSONL audit file. */
+function auditRead(path) {
+  return JSON.parse(call(() => native.auditRead(str('path', path))))
+}
+
+/** Exports events as `json` or `csv`, filtered by time (`since`, `until`) and `actions`. */
+function auditExport(events, format = 'json', options) {
+  if (!Array.isArray(events)) throw typeError('events must be an array of audit events')
+  if (format !== 'json' && format !== 'csv') throw rangeError(`format ${JSON.stringify(format)} is not "json" or "csv"`)
+  const o = optObject('options', options)
+  return call(() => native.auditExport(JSON.stringify(events), format, timeArg('since', o.since), timeArg('until', o.until), optStrings('actions', o.actions)))
+}
+
+/**
+ * Verifies an audit hash chain: a JSONL file path (or `{path}`) or `{events}`. A break
+ * throws AuditError naming the first bad event.
+ */
+function auditVerify(arg) {
+  if (typeof arg === 'string') return call(() => native.auditVerify(arg, undefined))
+  const o = optObject('argument', arg)
+  if ((o.path === undefined) === (o.events === undefined)) throw typeError('auditVerify takes a path, {path} or {events}')
+  if (o.events !== undefined && !Array.isArray(o.events)) throw typeError('events must be an array of audit events')
+  return call(() => native.auditVerify(
+    o.path === undefined ? undefined : str('path', o.path),
+    o.events === undefined ? undefined : JSON.stringify(o.events),
+  ))
 }
 
 module.exports = {
-  FirekeepError, Client, Firestore, Key,
-  encrypt, decrypt, createEncryptStream, createDecryptStream,
-  generateDataKey: native.generateDataKey,
-  objectHeader: (key, options) => call(() => native.objectHeader(toBuffer('key', key), options)),
-  auditExport: (events, format = 'json', options = {}) => call(() => native.auditExport(JSON.stringify(events), format, options.since, options.until, options.actions)),
-  auditVerify: (opts) => call(() => native.auditVerify(opts.path, opts.events ? JSON.stringify(opts.events) : undefined)),
+  version: VERSION,
+  // errors
+  FirekeepError: errors.FirekeepError,
+  InvalidInputError: errors.InvalidInputError,
+  InvalidConfigError: errors.InvalidConfigError,
+  KeyMismatchError: errors.KeyMismatchError,
+  IntegrityError: errors.IntegrityError,
+  NotFoundError: errors.NotFoundError,
+  AlreadyExistsError: errors.AlreadyExistsError,
+  StoragePermissionError: errors.StoragePermissionError,
+  StorageError: errors.StorageError,
+  FirestoreError: errors.FirestoreError,
+  KeyProviderError: errors.KeyProviderError,
+  AuthorizationDeniedError: errors.AuthorizationDeniedError,
+  AuditError: errors.AuditError,
+  CancelledError: errors.CancelledError,
+  IoError: errors.IoError,
+  // client
+  Client,
+  Firestore,
+  Key,
+  // format
+  generateDataKey,
+  encrypt,
+  decrypt,
+  objectHeader,
+  createEncryptStream,
+  createDecryptStream,
+  // documents
+  Timestamp: values.Timestamp,
+  GeoPoint: values.GeoPoint,
+  DocumentReference: values.DocumentReference,
+  Double: values.Double,
+  Document: values.Document,
+  decodeDocument: values.decodeDocument,
+  encodeDocument: values.encodeDocument,
+  // audit
+  auditRead,
+  auditExport,
+  auditVerify,
 }

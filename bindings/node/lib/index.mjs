@@ -1,4 +1,14 @@
-// ESM entry: re-exports the CommonJS build.
+// ESM entry: the same objects as the CommonJS entry (one copy of the addon either way).
 import firekeep from './index.js'
-export const { FirekeepError, Client, Firestore, Key, encrypt, decrypt, createEncryptStream, createDecryptStream, generateDataKey, objectHeader, auditExport, auditVerify } = firekeep
+
+export const {
+  version,
+  FirekeepError, InvalidInputError, InvalidConfigError, KeyMismatchError, IntegrityError,
+  NotFoundError, AlreadyExistsError, StoragePermissionError, StorageError, FirestoreError,
+  KeyProviderError, AuthorizationDeniedError, AuditError, CancelledError, IoError,
+  Client, Firestore, Key,
+  generateDataKey, encrypt, decrypt, objectHeader, createEncryptStream, createDecryptStream,
+  Timestamp, GeoPoint, DocumentReference, Double, Document, decodeDocument, encodeDocument,
+  auditRead, auditExport, auditVerify,
+} = firekeep
 export default firekeep

@@ -1,0 +1,109 @@
+'use strict'
+// The core reports in snake_case JSON; these give JS callers camelCase keys, Timestamps for
+// instants and seconds (numbers) for durations. User data (labels, collection names) is
+// left as it is.
+const { Timestamp } = require('./values.js')
+
+const ts = (s) => (typeof s === 'string' ? Timestamp.parse(s) : s)
+// A Rust Duration serialises as {secs, nanos}.
+const secs = (d) => (d && typeof d === 'object' ? d.secs + (d.nanos || 0) / 1e9 : d)
+
+function backupReport(r) {
+  return {
+    backupId: r.backup_id,
+    readTime: ts(r.read_time),
+    startedAt: ts(r.started_at),
+    duration: secs(r.duration),
+    project: r.project,
+    database: r.database,
+    documents: r.documents,
+    bytes: r.bytes,
+    storedBytes: r.stored_bytes,
+    parts: r.parts,
+    collections: r.collections || {},
+    keyId: r.key_id,
+    repository: r.repository,
+  }
+}
+
+function backupSummary(b) {
+  return {
+    id: b.id,
+    createdAt: ts(b.created_at),
+    readTime: ts(b.read_time),
+    project: b.project,
+    database: b.database,
+    scope: b.scope,
+    documents: b.documents,
+    bytes: b.bytes,
+    storedBytes: b.stored_bytes,
+    parts: b.parts,
+    keyId: b.key_id,
+    collections: b.collections || {},
+    labels: b.labels || {},
+  }
+}
+
+function verifyReport(r) {
+  const problems = r.problems || []
+  return {
+    backupId: r.backup_id,
+    ok: problems.length === 0 && r.parts_ok === r.parts,
+    parts: r.parts,
+    partsOk: r.parts_ok,
+    documents: r.documents,
+    bytes: r.bytes,
+    problems,
+    unexpectedObjects: r.unexpected_objects || [],
+    duration: secs(r.duration),
+  }
+}
+
+function restoreReport(r) {
+  return {
+    backupId: r.backup_id,
+    project: r.project,
+    database: r.database,
+    dryRun: r.dry_run,
+    documents: r.documents,
+    written: r.written,
+    skipped: r.skipped,
+    failed: r.failed || [],
+    partsRead: r.parts_read,
+    duration: secs(r.duration),
+  }
+}
+
+function diffReport(r) {
+  return {
+    from: r.from,
+    to: r.to,
+    added: r.added,
+    removed: r.removed,
+    changed: r.changed,
+    unchanged: r.unchanged,
+    addedNames: r.added_names || [],
+    removedNames: r.removed_names || [],
+    changedNames: r.changed_names || [],
+    truncated: r.truncated,
+  }
+}
+
+function pruneResult(r) {
+  const p = r.plan
+  return {
+    plan: { keep: p.keep, remove: p.remove, orphans: p.orphans, objects: p.objects, bytes: p.bytes },
+    report: r.report ? { removed: r.report.removed, orphans: r.report.orphans, skipped: r.report.skipped } : null,
+  }
+}
+
+function rotateReport(r) {
+  return {
+    fromKeyId: r.from_key_id,
+    toKeyId: r.to_key_id,
+    rotated: r.rotated || [],
+    alreadyRotated: r.already_rotated || [],
+  }
+}
+
+module.exports = { backupReport, backupSummary, verifyReport, restoreReport, diffReport, pruneResult, rotateReport }
