@@ -40,11 +40,27 @@ test.after(async () => {
   await Promise.all([db && db.terminate(), server && server.stop(), moto && moto.stop()])
 })
 
-/** An assertion that `e` is a FirekeepError with `code` and a message from the core. */
+// Each code's Error subclass, as the package exports it.
+const CLASS_OF = {
+  ERR_AUTHORIZATION_DENIED: 'AuthorizationDeniedError',
+  ERR_KEY_MISMATCH: 'KeyMismatchError',
+  ERR_INTEGRITY: 'IntegrityError',
+  ERR_NOT_FOUND: 'NotFoundError',
+  ERR_INVALID_CONFIG: 'InvalidConfigError',
+  ERR_INVALID_INPUT: 'InvalidInputError',
+  ERR_STORAGE: 'StorageError',
+  ERR_FIRESTORE: 'FirestoreError',
+  ERR_CANCELLED: 'CancelledError',
+  ERR_AUDIT: 'AuditError',
+}
+
+/** An assertion that `e` is the FirekeepError subclass of `code`, with a core message. */
 const firekeepError = (code) => (e) => {
   assert.ok(e instanceof fk.FirekeepError, `${e && e.name}: ${e && e.message}`)
   assert.ok(e instanceof Error)
   assert.equal(e.code, code, e.message)
+  const cls = fk[CLASS_OF[code]]
+  assert.ok(typeof cls === 'function' && e instanceof cls && e.name === CLASS_OF[code], `${code} is a ${e.name}`)
   assert.ok(e.message.length > 10 && !e.message.startsWith('ERR_'), e.message)
   return true
 }

@@ -31,6 +31,8 @@ test('backup to S3, verify, restore into another database: equal through Google\
   const source = new fk.Firestore(PROJECT, { emulatorHost: server.host })
 
   const progress = []
+  const emitted = []
+  client.on('progress', (e) => emitted.push(e))
   const report = await client.backup(source, { labels: { env: 'test' }, progress: (e) => progress.push(e) })
   assert.equal(report.documents, seeded)
   assert.equal(report.project, PROJECT)
@@ -40,6 +42,9 @@ test('backup to S3, verify, restore into another database: equal through Google\
   assert.ok(progress.length > 0, 'no progress events arrived (napi-rs 3 calls a ThreadsafeFunction<_, _, _, _, false> callback with (json) only, not (err, json))')
   assert.equal(progress.at(-1).phase, 'done')
   assert.equal(progress.at(-1).documents, seeded)
+  // The client is an EventEmitter: the same events, tagged with the operation.
+  assert.equal(emitted.length, progress.length)
+  assert.ok(emitted.every((e) => e.operation === 'backup'))
 
   // Stored in the bucket, and object names reveal nothing of the data.
   const keys = await s3.keys(moto.endpoint, bucket)
@@ -132,4 +137,34 @@ test('second backup, diff of backups, key rotation and prune on S3', async () =>
   assert.deepEqual((await rotated.list()).map((b) => b.id), [second.backupId])
   const left = await s3.keys(moto.endpoint, bucket)
   assert.ok(left.length > 0 && left.every((k) => !k.includes(first.backupId)), left.join('\n'))
+})
+
+test('AWS KMS key (moto) and a JS audit callback', async () => {
+  const kmsRes = await fetch(moto.endpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'TrentService.CreateKey',
+      authorization: 'AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0',
+    },
+    body: '{}',
+  })
+  assert.equal(kmsRes.status, 200)
+  const keyId = (await kmsRes.json()).KeyMetadata.KeyId
+  const key = await fk.Key.awsKms(keyId, { region: 'us-east-1', endpoint: moto.endpoint, accessKeyId: 'testing', secretAccessKey: 'testing' })
+  assert.equal(key.kind, 'aws-kms')
+  const batches = []
+  const repository = tmpdir()
+  const client = new fk.Client({ repository, key, audit: (events) => batches.push(events) })
+  const source = new fk.Firestore(PROJECT, { emulatorHost: server.host })
+  const r = await client.backup(source, { collections: ['people'] })
+  assert.equal((await client.verify(r.backupId)).documents, r.documents)
+  // A raw key cannot open a KMS-wrapped backup.
+  const other = new fk.Client({ repository, key: fk.Key.raw(fk.generateDataKey()) })
+  await assert.rejects(other.verify(r.backupId), { code: 'ERR_KEY_MISMATCH' })
+  // Audit batches reach the callback on the event loop, shortly after the operation.
+  for (let i = 0; i < 100 && batches.flat().length < 2; i++) await new Promise((res) => setTimeout(res, 10))
+  const events = batches.flat()
+  assert.deepEqual(events.map((e) => e.action), ['backup.created', 'backup.verified'])
+  assert.equal(fk.auditVerify({ events }).events, 2)
 })
