@@ -529,3 +529,5 @@ module.exports = {
   auditExport,
   auditVerify,
 }
+// `import firekeep from 'firekeep'` and `require('firekeep').default` are the same object.
+module.exports.default = module.exports
