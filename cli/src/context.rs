@@ -15,44 +15,21 @@ use firekeep_core::model::DatabaseId;
 use firekeep_core::policy::{Policy, Principal, PrincipalKind};
 use firekeep_core::session::Session;
 use firekeep_core::storage::StorageSink;
-use firekeep_core::storage::local::LocalStorage;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
-use firekeep_object_store::{ObjectStoreOptions, ObjectStoreSink};
+use firekeep_object_store::open_repository;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Where the repository lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RepoLocation {
-    /// A local folder.
-    Local(PathBuf),
-    /// An object-store URL (`s3://`, `gs://`, `az://`).
-    Remote(String),
-}
+/// Where the repository lives (the object-store connector's parser, shared with the bindings).
+pub use firekeep_object_store::RepositoryLocation as RepoLocation;
 
-/// Parses `--repo`: a path, `file:///path`, or an object-store URL.
+/// Parses `--repo`: a path, `file:///path`, or an object-store URL. A malformed one is a
+/// usage error (exit code 2).
 pub fn parse_repo(repo: &str) -> CliResult<RepoLocation> {
-    if let Some(path) = repo.strip_prefix("file://") {
-        if !path.starts_with('/') {
-            return Err(CliError::usage(format!(
-                "{repo:?}: a file URL needs an absolute path, like file:///var/backups"
-            )));
-        }
-        return Ok(RepoLocation::Local(PathBuf::from(path)));
-    }
-    if let Some((scheme, _)) = repo.split_once("://") {
-        return match scheme {
-            "s3" | "gs" | "az" | "azure" => Ok(RepoLocation::Remote(repo.to_string())),
-            _ => Err(CliError::usage(format!(
-                "repository URL scheme {scheme:?} is not supported; use a path, file:///path, \
-                 s3://, gs:// or az://"
-            ))),
-        };
-    }
-    if repo.is_empty() {
-        return Err(CliError::usage("--repo is empty"));
-    }
-    Ok(RepoLocation::Local(PathBuf::from(repo)))
+    RepoLocation::parse(repo).map_err(|e| match e {
+        Error::InvalidInput(msg) => CliError::usage(format!("--repo: {msg}")),
+        other => other.into(),
+    })
 }
 
 /// The state of one invocation.
@@ -82,30 +59,11 @@ impl Ctx {
     /// Opens the storage. `create`: make a missing local folder (backup); otherwise a
     /// missing repository is `NotFound`.
     pub async fn open_storage(&self, create: bool) -> CliResult<Arc<dyn StorageSink>> {
-        match self.repo_location()? {
-            RepoLocation::Local(path) => {
-                if !path.is_dir() {
-                    if create {
-                        std::fs::create_dir_all(&path)
-                            .map_err(|e| CliError::file("creating repository", &path, e))?;
-                    } else {
-                        return Err(Error::NotFound(format!(
-                            "repository {} does not exist; check --repo (a backup creates it)",
-                            path.display()
-                        ))
-                        .into());
-                    }
-                }
-                Ok(Arc::new(LocalStorage::new(&path)?))
-            }
-            RepoLocation::Remote(url) => {
-                let mut options = ObjectStoreOptions::default();
-                for (k, v) in &self.settings.storage_options {
-                    options.set(k, v)?;
-                }
-                Ok(Arc::new(ObjectStoreSink::from_url(&url, options)?))
-            }
-        }
+        // Parse first: a missing or malformed --repo is a usage error (exit code 2).
+        self.repo_location()?;
+        let repo = self.settings.repo.as_deref().unwrap_or_default();
+        let options = self.settings.storage_options.iter().map(|(k, v)| (k, v));
+        Ok(open_repository(repo, options, create)?)
     }
 
     /// The audit log file: explicit, else `audit.jsonl` in a local repository, else

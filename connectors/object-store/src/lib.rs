@@ -42,6 +42,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod repository;
+pub use repository::{RepositoryLocation, open_repository};
+
 /// Default multipart part size: 8 MiB (S3 needs at least 5 MiB for all but the last part).
 pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 /// Default number of parts uploaded at once. Memory per upload stays below
