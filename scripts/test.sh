@@ -9,7 +9,13 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints how long the previous one took, so CI logs show where the time goes.
+t0=$(date +%s); t_step=$t0
+step() {
+    local now; now=$(date +%s)
+    printf '(%ss)\n\n==> %s\n' "$((now - t_step))" "$*"
+    t_step=$now
+}
 
 step "python venv (.venv) with test requirements"
 bash scripts/setup-python.sh
@@ -19,8 +25,9 @@ export FIREKEEP_PYTHON="$ROOT/.venv/bin/python"
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (default members, all targets, -D warnings)"
-cargo clippy --all-targets -- -D warnings
+# The whole workspace, bindings included: one check build, and the bindings' lints too.
+step "cargo clippy (whole workspace, all targets, -D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (default members)"
 cargo test --no-fail-fast
@@ -31,4 +38,4 @@ for t in scripts/test.d/*.sh; do
     bash "$t"
 done
 
-step "all tests passed"
+step "all tests passed in $(( $(date +%s) - t0 ))s"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The uniffi bindings (bindings/swift, crate firekeep-ffi; not a default member): clippy and
-# unit tests of the crate, a check that the checked-in Swift/Kotlin sources match the Rust
-# code (regenerate to a temp dir and diff), then the pytest suite over uniffi's generated
-# Python bindings, which call the same FFI functions Swift and Kotlin call.
+# The uniffi bindings (bindings/swift, crate firekeep-ffi; not a default member; its clippy
+# runs in scripts/test.sh with the whole workspace): unit tests of the crate, a check that
+# the checked-in Swift/Kotlin sources match the Rust code (regenerate and diff), then the
+# pytest suite over uniffi's generated Python bindings, which call the same FFI functions
+# Swift and Kotlin call.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -10,7 +11,6 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 PY="${FIREKEEP_PYTHON:-$ROOT/.venv/bin/python}"
 [ -x "$PY" ] || PY=python3
 
-cargo clippy --quiet -p firekeep-ffi --all-targets -- -D warnings
 cargo test --quiet -p firekeep-ffi --lib
 bash bindings/swift/scripts/generate.sh --check
 
