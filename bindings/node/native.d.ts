@@ -25,7 +25,7 @@ export declare class Client {
    * Opens a repository with a key, a principal and an audit sink. `auditCallback`
    * receives each batch of audit events as JSON (it does not keep the process alive).
    */
-  constructor(options: ClientOptions, auditCallback?: ((err: null | Error, eventsJson: string) => void) | undefined | null)
+  constructor(options: ClientOptions, auditCallback?: ((eventsJson: string) => void) | undefined | null)
   /** The principal's kind and id, e.g. `user:alice`. */
   get principal(): string
   /** The organization the principal acts in. */
@@ -35,16 +35,16 @@ export declare class Client {
   /** The key id new backups are written under. */
   get keyId(): string
   /** Backs up `source`; resolves with the report as JSON. */
-  backup(source: Firestore, options?: NativeBackupOptions | undefined | null, progress?: JsonCallback | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
+  backup(source: Firestore, options?: NativeBackupOptions | undefined | null, progress?: ((progressJson: string) => void) | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
   /** Lists the backups; resolves with JSON. */
   list(): Promise<string>
   /**
    * Verifies every part of a backup; with `throwOnError` false, resolves with the
    * report even when it found problems.
    */
-  verify(backupId: string, throwOnError: boolean, progress?: JsonCallback | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
+  verify(backupId: string, throwOnError: boolean, progress?: ((progressJson: string) => void) | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
   /** Restores a backup into `target`. */
-  restore(backupId: string, target: Firestore, options?: NativeRestoreOptions | undefined | null, progress?: JsonCallback | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
+  restore(backupId: string, target: Firestore, options?: NativeRestoreOptions | undefined | null, progress?: ((progressJson: string) => void) | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
   /** Compares backup `fromId` with backup `toId`, or with the live database `source`. */
   diff(fromId: string, toId?: string | undefined | null, source?: Firestore | undefined | null, maxNames?: number | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
   /**
@@ -54,6 +54,16 @@ export declare class Client {
   prune(retentionJson: string, dryRun: boolean): Promise<string>
   /** Re-wraps every backup's data key under `newKey` (data is not re-encrypted). */
   rotateKey(newKey: Key, cancel?: CancelToken | undefined | null): Promise<string>
+  /**
+   * Whether the principal may perform `action` (a policy action name such as
+   * `restore_backup`) on a project/database/collections. Records no audit event.
+   */
+  check(action: string, project?: string | undefined | null, database?: string | undefined | null, collections?: Array<string> | undefined | null): Decision
+  /**
+   * Like `check`, but a denial is an operation outcome: it is recorded in the audit
+   * trail as `authorization.denied` and rejects with `ERR_AUTHORIZATION_DENIED`.
+   */
+  authorize(action: string, project?: string | undefined | null, database?: string | undefined | null, collections?: Array<string> | undefined | null): Promise<Decision>
   /** The audit events recorded so far, as JSON (memory and file sinks). */
   auditEvents(): string
 }
@@ -168,6 +178,24 @@ export interface ClientOptions {
   audit?: string
   /** Create a local repository that does not exist yet (default true). */
   create?: boolean
+  /** The caller's IP address, recorded in audit events (`context.ip`). */
+  ip?: string
+  /** The caller's user agent, recorded in audit events (`context.userAgent`). */
+  userAgent?: string
+  /** The caller's location, recorded in audit events (`context.location`). */
+  location?: string
+  /** Whether the caller authenticated with a second factor (policy conditions may ask). */
+  mfa?: boolean
+}
+
+/** The outcome of an authorization check. */
+export interface Decision {
+  /** The action asked about (`restore_backup`, ...). */
+  action: string
+  /** Whether the principal may perform it. */
+  allowed: boolean
+  /** The rule that allows it, or why it is denied. */
+  reason: string
 }
 
 /** Decrypts a whole object; rejects with `ERR_KEY_MISMATCH` or `ERR_INTEGRITY`. */

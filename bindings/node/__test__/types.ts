@@ -112,13 +112,14 @@ async function client(): Promise<void> {
   const pruned: PruneResult = await c.prune({ keepLast: 3, keepDaily: 7, keepWeekly: 4, keepMonthly: 12, keepYearly: 2, keepHourly: 24, keepWithin: '2d', orphanGrace: 3600, dryRun: true })
   const rot: RotateReport = await c.rotateKey(kms, { signal: ac.signal })
   const decision: Decision = c.check('restore_backup', { project: 'prod', database: '(default)', collections: ['users'] })
-  const allowed: boolean = decision.allowed && c.check('create_backup').allowed
+  const allowed: boolean = decision.allowed && c.check('create_backup').allowed && (await c.authorize('restore_backup', { project: 'prod' })).allowed
+  const reason: string = (await c.authorize('verify_backup')).reason + decision.reason
   const audit: AuditEvent[] = c.auditEvents()
   // @ts-expect-error conflict is one of three words
   await c.restore('bk', source, { conflict: 'merge' })
   // @ts-expect-error not a policy action
   c.check('drop_everything')
-  void [rt, ver.ok, res.written, diff1.added, diff2.changedNames, pruned.report?.removed, pruned.plan.keep, rot.rotated, allowed, audit, info]
+  void [rt, ver.ok, res.written, diff1.added, diff2.changedNames, pruned.report?.removed, pruned.plan.keep, rot.rotated, allowed, reason, audit, info]
 }
 
 // Audit ----------------------------------------------------------------------------------

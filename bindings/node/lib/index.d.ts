@@ -558,6 +558,11 @@ export declare class Client extends EventEmitter<ClientEvents> {
   rotateKey(newKey: Key, options?: OperationOptions): Promise<RotateReport>
   /** Whether the principal may do `action` (no audit event; operations check again). */
   check(action: Action, resource?: { project?: string; database?: string; collections?: string[] }): Decision
+  /**
+   * `check` as an audited operation: resolves with the Decision when allowed; a denial is
+   * recorded (`authorization.denied`) and rejects with AuthorizationDeniedError.
+   */
+  authorize(action: Action, resource?: { project?: string; database?: string; collections?: string[] }): Promise<Decision>
   /** The events the memory or file audit sink holds (throws for a callback sink). */
   auditEvents(): AuditEvent[]
 }

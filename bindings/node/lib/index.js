@@ -447,6 +447,22 @@ class Client extends EventEmitter {
     ))
   }
 
+  /**
+   * `check` as an operation: resolves with the Decision when allowed; when denied, records
+   * `authorization.denied` in the audit trail and rejects with AuthorizationDeniedError.
+   * Use it to refuse a request before doing any work for it.
+   */
+  async authorize(action, resource) {
+    str('action', action)
+    const r = optObject('resource', resource)
+    return call(() => this[kNative].authorize(
+      action,
+      r.project === undefined ? undefined : str('resource.project', r.project),
+      r.database === undefined ? undefined : str('resource.database', r.database),
+      optStrings('resource.collections', r.collections),
+    ))
+  }
+
   /** The audit events this client's sink holds (memory and file sinks). */
   auditEvents() {
     return JSON.parse(call(() => this[kNative].auditEvents()))

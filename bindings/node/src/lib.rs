@@ -11,7 +11,7 @@
 use firekeep_aws_kms::{AwsKmsKeyProvider, AwsKmsOptions};
 use firekeep_core::Error as CoreError;
 use firekeep_core::audit::{
-    AuditEvent, AuditSink, CallbackAuditSink, ExportFilter, ExportFormat, FsyncPolicy,
+    AuditAction, AuditEvent, AuditSink, CallbackAuditSink, ExportFilter, ExportFormat, FsyncPolicy,
     JsonlAuditSink, MemoryAuditSink, export, read_jsonl, verify_chain,
 };
 use firekeep_core::client::Client as CoreClient;
@@ -22,14 +22,15 @@ use firekeep_core::engine::{
 use firekeep_core::format::{self, ObjectHeader};
 use firekeep_core::keys::{KeyProvider, PassphraseKey, RawKey};
 use firekeep_core::model::{DatabaseId, Timestamp, json};
-use firekeep_core::policy::{Policy, Principal, PrincipalKind};
+use firekeep_core::policy::{
+    Action, Policy, Principal, PrincipalKind, RequestContext, Resource, ResourceKind,
+};
 use firekeep_core::secret::{SecretBytes, SecretString};
-use firekeep_core::session::Session;
+use firekeep_core::session::{Operation, Session};
 use firekeep_core::source::{ConflictMode, Scope};
 use firekeep_core::storage::StorageSink;
-use firekeep_core::storage::local::LocalStorage;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
-use firekeep_object_store::{ObjectStoreOptions, ObjectStoreSink};
+use firekeep_object_store::open_repository;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -562,58 +563,21 @@ impl Firestore {
 // ---------------------------------------------------------------------------------------
 // Client
 
+/// Opens a repository with the one implementation the CLI and every binding share. A
+/// malformed repository string is a bad argument (`TypeError`); the rest keep their codes.
 fn open_storage(
     repo: &str,
     options: &HashMap<String, String>,
     create: bool,
 ) -> Result<Arc<dyn StorageSink>> {
-    let local = |path: PathBuf| -> Result<Arc<dyn StorageSink>> {
-        if !create && !path.is_dir() {
-            return Err(js_err(CoreError::NotFound(format!(
-                "repository {} does not exist; check the path (a backup creates it)",
-                path.display()
-            ))));
+    // Sorted, so the first bad option reported is the same on every run.
+    let sorted: BTreeMap<&String, &String> = options.iter().collect();
+    open_repository(repo, sorted, create).map_err(|e| match e {
+        CoreError::InvalidInput(m) => {
+            Error::new(Status::InvalidArg, format!("ERR_INVALID_ARG_VALUE: {m}"))
         }
-        if create && !path.is_dir() {
-            std::fs::create_dir_all(&path).map_err(|e| {
-                js_err(CoreError::io(
-                    format!("creating repository {}", path.display()),
-                    e,
-                ))
-            })?;
-        }
-        Ok(Arc::new(LocalStorage::new(&path).map_err(js_err)?))
-    };
-    if repo.is_empty() {
-        return Err(type_err("the repository is empty; give a path or a URL"));
-    }
-    if let Some(path) = repo.strip_prefix("file://") {
-        if !path.starts_with('/') {
-            return Err(type_err(format!(
-                "{repo:?}: a file URL needs an absolute path, like file:///var/backups"
-            )));
-        }
-        return local(PathBuf::from(path));
-    }
-    if let Some((scheme, _)) = repo.split_once("://") {
-        return match scheme {
-            "s3" | "gs" | "az" | "azure" => {
-                let mut o = ObjectStoreOptions::default();
-                let sorted: BTreeMap<_, _> = options.iter().collect();
-                for (k, v) in sorted {
-                    o.set(k, v).map_err(js_err)?;
-                }
-                Ok(Arc::new(
-                    ObjectStoreSink::from_url(repo, o).map_err(js_err)?,
-                ))
-            }
-            _ => Err(type_err(format!(
-                "repository URL scheme {scheme:?} is not supported; use a path, file:///path, \
-                 s3://, gs:// or az://"
-            ))),
-        };
-    }
-    local(PathBuf::from(repo))
+        e => js_err(e),
+    })
 }
 
 fn parse_principal(org: &str, raw: &str, policy: Option<&Policy>) -> Result<Principal> {
@@ -673,6 +637,25 @@ pub struct ClientOptions {
     pub audit: Option<String>,
     /// Create a local repository that does not exist yet (default true).
     pub create: Option<bool>,
+    /// The caller's IP address, recorded in audit events (`context.ip`).
+    pub ip: Option<String>,
+    /// The caller's user agent, recorded in audit events (`context.userAgent`).
+    pub user_agent: Option<String>,
+    /// The caller's location, recorded in audit events (`context.location`).
+    pub location: Option<String>,
+    /// Whether the caller authenticated with a second factor (policy conditions may ask).
+    pub mfa: Option<bool>,
+}
+
+/// The outcome of an authorization check.
+#[napi(object)]
+pub struct Decision {
+    /// The action asked about (`restore_backup`, ...).
+    pub action: String,
+    /// Whether the principal may perform it.
+    pub allowed: bool,
+    /// The rule that allows it, or why it is denied.
+    pub reason: String,
 }
 
 /// Authorized, audited access to one backup repository (the core's `Client`).
@@ -727,9 +710,7 @@ impl Client {
     #[napi(constructor)]
     pub fn new(
         options: ClientOptions,
-        #[napi(
-            ts_arg_type = "((err: null | Error, eventsJson: string) => void) | undefined | null"
-        )]
+        #[napi(ts_arg_type = "((eventsJson: string) => void) | undefined | null")]
         audit_callback: Option<WeakJsonCallback>,
     ) -> Result<Self> {
         let storage = open_storage(
@@ -760,6 +741,12 @@ impl Client {
                 (Arc::new(sink), Audit::File(path))
             }
         };
+        let context = RequestContext {
+            ip: options.ip,
+            user_agent: options.user_agent,
+            location: options.location,
+            mfa: options.mfa.unwrap_or(false),
+        };
         let session = match options.policy {
             None => {
                 let user = options.principal.as_deref().unwrap_or("user:local");
@@ -782,7 +769,8 @@ impl Client {
                 let who = parse_principal(&organization, &raw, Some(&policy))?;
                 Session::new(who, Arc::new(policy), sink)
             }
-        };
+        }
+        .with_context(context);
         Ok(Client {
             inner: CoreClient::new(session, Repository::new(storage), options.key.inner.clone()),
             audit,
@@ -825,6 +813,7 @@ impl Client {
         env: &'e Env,
         source: &Firestore,
         options: Option<NativeBackupOptions>,
+        #[napi(ts_arg_type = "((progressJson: string) => void) | undefined | null")]
         progress: Option<Arc<JsonCallback>>,
         cancel: Option<&CancelToken>,
     ) -> Result<PromiseRaw<'e, String>> {
@@ -867,6 +856,7 @@ impl Client {
         env: &'e Env,
         backup_id: String,
         throw_on_error: bool,
+        #[napi(ts_arg_type = "((progressJson: string) => void) | undefined | null")]
         progress: Option<Arc<JsonCallback>>,
         cancel: Option<&CancelToken>,
     ) -> Result<PromiseRaw<'e, String>> {
@@ -891,6 +881,7 @@ impl Client {
         backup_id: String,
         target: &Firestore,
         options: Option<NativeRestoreOptions>,
+        #[napi(ts_arg_type = "((progressJson: string) => void) | undefined | null")]
         progress: Option<Arc<JsonCallback>>,
         cancel: Option<&CancelToken>,
     ) -> Result<PromiseRaw<'e, String>> {
@@ -1009,6 +1000,54 @@ impl Client {
         })
     }
 
+    /// Whether the principal may perform `action` (a policy action name such as
+    /// `restore_backup`) on a project/database/collections. Records no audit event.
+    #[napi]
+    pub fn check(
+        &self,
+        action: String,
+        project: Option<String>,
+        database: Option<String>,
+        collections: Option<Vec<String>>,
+    ) -> Result<Decision> {
+        let action = parse_action(&action)?;
+        let resource = self.resource(project, database, collections);
+        Ok(decision(&self.inner.session().check(action, &resource)))
+    }
+
+    /// Like `check`, but a denial is an operation outcome: it is recorded in the audit
+    /// trail as `authorization.denied` and rejects with `ERR_AUTHORIZATION_DENIED`.
+    #[napi(ts_return_type = "Promise<Decision>")]
+    pub fn authorize<'e>(
+        &self,
+        env: &'e Env,
+        action: String,
+        project: Option<String>,
+        database: Option<String>,
+        collections: Option<Vec<String>>,
+    ) -> Result<PromiseRaw<'e, Decision>> {
+        let action = parse_action(&action)?;
+        let resource = self.resource(project, database, collections);
+        let session = self.inner.session().clone();
+        let repository = self.inner.repository().describe();
+        spawn(env, async move {
+            let d = session.check(action, &resource);
+            if d.allowed {
+                return Ok(decision(&d));
+            }
+            let (ok, failed) = audit_actions(action);
+            let op = Operation::new(action, resource, ok, failed).detail("repository", repository);
+            let text = d.to_string();
+            // Denied: `perform` records the denial and never runs the closure.
+            session
+                .perform(op, || async move {
+                    Err::<(), _>(CoreError::AuthorizationDenied(text))
+                })
+                .await?;
+            Err(CoreError::AuthorizationDenied(d.to_string()))
+        })
+    }
+
     /// The audit events recorded so far, as JSON (memory and file sinks).
     #[napi]
     pub fn audit_events(&self) -> Result<String> {
@@ -1019,6 +1058,59 @@ impl Client {
                 "this client's audit sink is a callback; its events went to that function",
             )),
         }
+    }
+}
+
+impl Client {
+    fn resource(
+        &self,
+        project: Option<String>,
+        database: Option<String>,
+        collections: Option<Vec<String>>,
+    ) -> Resource {
+        let mut r = Resource::organization(self.inner.session().organization());
+        if let Some(p) = project {
+            r = r.in_project(p);
+        }
+        if let Some(d) = database {
+            r = r.in_database(d);
+        }
+        r.with_collections(collections.unwrap_or_default())
+            .kind(ResourceKind::Backup)
+    }
+}
+
+/// A policy action name; an unknown one is a bad argument (`TypeError`).
+fn parse_action(action: &str) -> Result<Action> {
+    action.parse().map_err(|e: CoreError| {
+        Error::new(Status::InvalidArg, format!("ERR_INVALID_ARG_VALUE: {e}"))
+    })
+}
+
+fn decision(d: &firekeep_core::policy::Decision) -> Decision {
+    Decision {
+        action: d.action.as_str().to_string(),
+        allowed: d.allowed,
+        reason: d.reason.to_string(),
+    }
+}
+
+/// The audit actions an operation needing `action` records (a denial names the attempt).
+fn audit_actions(action: Action) -> (AuditAction, AuditAction) {
+    match action {
+        Action::CreateBackup => (AuditAction::BackupCreated, AuditAction::BackupFailed),
+        Action::VerifyBackup => (AuditAction::BackupVerified, AuditAction::BackupVerifyFailed),
+        Action::RestoreBackup => (
+            AuditAction::BackupRestored,
+            AuditAction::BackupRestoreFailed,
+        ),
+        Action::DeleteBackup => (AuditAction::BackupPruned, AuditAction::BackupPruneFailed),
+        Action::ViewBackups => (AuditAction::BackupListed, AuditAction::BackupListFailed),
+        Action::ManageKeys => (AuditAction::KeyRotated, AuditAction::KeyRotateFailed),
+        _ => (
+            AuditAction::AuthorizationDenied,
+            AuditAction::AuthorizationDenied,
+        ),
     }
 }
 
