@@ -224,6 +224,8 @@ function nativeOf(cls, name, v) {
 async function run(client, operation, options, start) {
   const signal = checkSignal(options.signal)
   const progress = checkFn('progress', options.progress)
+  // Already aborted: do nothing at all (no connection, no audit event), as Node's APIs do.
+  if (signal && signal.aborted) throw cancelled(signal)
   const token = new native.CancelToken()
   let onAbort
   if (signal) {
@@ -248,6 +250,10 @@ async function run(client, operation, options, start) {
   } finally {
     if (onAbort) signal.removeEventListener('abort', onAbort)
   }
+}
+
+function cancelled(signal) {
+  return new CancelledError('operation cancelled: the AbortSignal fired before it started', 'ERR_CANCELLED', { cause: signal.reason })
 }
 
 const CONFLICTS = new Set(['overwrite', 'skip', 'fail'])
@@ -351,7 +357,7 @@ class Client extends EventEmitter {
   async list(options) {
     const o = optObject('options', options)
     checkSignal(o.signal)
-    if (o.signal && o.signal.aborted) throw new CancelledError('the operation was cancelled', 'ERR_CANCELLED', { cause: o.signal.reason })
+    if (o.signal && o.signal.aborted) throw cancelled(o.signal)
     const raw = await call(() => this[kNative].list())
     return JSON.parse(raw).map(results.backupSummary)
   }
