@@ -57,29 +57,13 @@ fn sink_failing_the_nth_write_leaves_no_backup() {
     for n in [1, 2, 5] {
         let store = MemoryStorage::new();
         let good_repo = Repository::new(Arc::new(store.clone()));
-        let good = block_on(engine::backup(
-            Arc::new(source.clone()),
-            &good_repo,
-            &key,
-            &small_parts(),
-            None,
-            &no_cancel(),
-        ))
-        .unwrap();
+        let good = run_backup(Arc::new(source.clone()), &good_repo, &key, &small_parts()).unwrap();
         let faulty = Arc::new(FaultySink::new(
             Arc::new(store.clone()),
             Fault::FailNthWrite(n),
         ));
         let repo = Repository::new(faulty);
-        let err = block_on(engine::backup(
-            Arc::new(source.clone()),
-            &repo,
-            &key,
-            &small_parts(),
-            None,
-            &no_cancel(),
-        ))
-        .unwrap_err();
+        let err = run_backup(Arc::new(source.clone()), &repo, &key, &small_parts()).unwrap_err();
         assert!(
             matches!(&err, Error::Storage(m) if m.contains(&format!("write {n}"))),
             "{err}"
@@ -89,31 +73,13 @@ fn sink_failing_the_nth_write_leaves_no_backup() {
     // Failing the manifest write itself (the last write).
     let store = MemoryStorage::new();
     let good_repo = Repository::new(Arc::new(store.clone()));
-    let good = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &good_repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let good = run_backup(Arc::new(source.clone()), &good_repo, &key, &small_parts()).unwrap();
     let writes = 1 + good.parts + 1;
     let repo = Repository::new(Arc::new(FaultySink::new(
         Arc::new(store.clone()),
         Fault::FailNthWrite(writes),
     )));
-    assert!(
-        block_on(engine::backup(
-            Arc::new(source.clone()),
-            &repo,
-            &key,
-            &small_parts(),
-            None,
-            &no_cancel()
-        ))
-        .is_err()
-    );
+    assert!(run_backup(Arc::new(source.clone()), &repo, &key, &small_parts()).is_err());
     assert_clean_after_failure(&store, &good_repo, &good.backup_id);
 }
 
@@ -123,28 +89,12 @@ fn full_disk_gives_a_clear_error_and_nothing_listed() {
     let key = raw_key(1);
     let store = MemoryStorage::new();
     let good_repo = Repository::new(Arc::new(store.clone()));
-    let good = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &good_repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let good = run_backup(Arc::new(source.clone()), &good_repo, &key, &small_parts()).unwrap();
     let repo = Repository::new(Arc::new(FaultySink::new(
         Arc::new(store.clone()),
         Fault::DiskFullAfter(3),
     )));
-    let err = block_on(engine::backup(
-        Arc::new(source),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap_err();
+    let err = run_backup(Arc::new(source), &repo, &key, &small_parts()).unwrap_err();
     assert_eq!(err.code(), "ERR_STORAGE");
     assert!(err.to_string().contains("no space left"), "{err}");
     assert_clean_after_failure(&store, &good_repo, &good.backup_id);
@@ -156,28 +106,12 @@ fn source_stream_cut_midway_leaves_no_backup() {
     let key = raw_key(1);
     let store = MemoryStorage::new();
     let repo = Repository::new(Arc::new(store.clone()));
-    let good = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let good = run_backup(Arc::new(source.clone()), &repo, &key, &small_parts()).unwrap();
     let cutting = CuttingSource {
         inner: source,
         ok_docs: 100,
     };
-    let err = block_on(engine::backup(
-        Arc::new(cutting),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap_err();
+    let err = run_backup(Arc::new(cutting), &repo, &key, &small_parts()).unwrap_err();
     assert!(
         matches!(&err, Error::Firestore { code, .. } if code == "UNAVAILABLE"),
         "{err}"
@@ -191,15 +125,7 @@ fn cancellation_mid_backup_leaves_no_backup() {
     let key = raw_key(1);
     let store = MemoryStorage::new();
     let repo = Repository::new(Arc::new(store.clone()));
-    let good = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let good = run_backup(Arc::new(source.clone()), &repo, &key, &small_parts()).unwrap();
     let cancel = no_cancel();
     let c2 = cancel.clone();
     // Cancel from the progress callback once some parts are stored.
@@ -245,15 +171,7 @@ fn prune_removes_what_a_crash_leaves_but_not_a_running_backup() {
     let repo = Repository::new(local.clone());
     let key = raw_key(1);
     let source = sample_source(30);
-    let good = block_on(engine::backup(
-        Arc::new(source),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let good = run_backup(Arc::new(source), &repo, &key, &small_parts()).unwrap();
     let crashed = engine::new_backup_id(Timestamp::now());
     for obj in ["key.json", "parts/00000000.fkp", "parts/00000001.fkp"] {
         block_on(local.put(

@@ -17,15 +17,7 @@ fn wrong_raw_key_is_a_key_mismatch_naming_the_key_id() {
     let (_, repo) = memory_repo();
     let right = raw_key(1);
     let wrong = raw_key(2);
-    let rep = block_on(engine::backup(
-        Arc::new(sample_source(5)),
-        &repo,
-        &right,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let rep = run_backup(Arc::new(sample_source(5)), &repo, &right, &small_parts()).unwrap();
     for err in [
         block_on(engine::list(&repo, &wrong)).unwrap_err(),
         block_on(engine::verify(
@@ -36,15 +28,13 @@ fn wrong_raw_key_is_a_key_mismatch_naming_the_key_id() {
             &no_cancel(),
         ))
         .unwrap_err(),
-        block_on(engine::restore(
+        run_restore(
             &repo,
             &wrong,
             &rep.backup_id,
             Arc::new(MemoryFirestore::new(target_db())),
             &RestoreOptions::default(),
-            None,
-            &no_cancel(),
-        ))
+        )
         .unwrap_err(),
     ] {
         match &err {
@@ -62,15 +52,7 @@ fn wrong_raw_key_is_a_key_mismatch_naming_the_key_id() {
 fn wrong_passphrase_is_a_key_mismatch() {
     let (_, repo) = memory_repo();
     let right = PassphraseKey::with_iterations("correct horse battery staple", ITER).unwrap();
-    let rep = block_on(engine::backup(
-        Arc::new(sample_source(5)),
-        &repo,
-        &right,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let rep = run_backup(Arc::new(sample_source(5)), &repo, &right, &small_parts()).unwrap();
     // Same salt as stored, other passphrase: the derived key id differs.
     let wrong =
         PassphraseKey::with_params("incorrect horse battery staple", right.salt(), ITER).unwrap();
@@ -108,24 +90,8 @@ fn rotate_then_restore_with_new_key_and_fail_with_old() {
     let old = PassphraseKey::with_iterations("old passphrase 12345", ITER).unwrap();
     let new = raw_key(9);
     let source = sample_source(10);
-    let a = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &repo,
-        &old,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
-    let b = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &repo,
-        &old,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let a = run_backup(Arc::new(source.clone()), &repo, &old, &small_parts()).unwrap();
+    let b = run_backup(Arc::new(source.clone()), &repo, &old, &small_parts()).unwrap();
     let parts_before: Vec<_> = store
         .paths()
         .into_iter()
@@ -146,15 +112,13 @@ fn rotate_then_restore_with_new_key_and_fail_with_old() {
     let listed = block_on(engine::list(&repo, &new)).unwrap();
     assert!(listed.iter().all(|s| s.key_id == new.key_id()));
     let target = MemoryFirestore::new(target_db());
-    let r = block_on(engine::restore(
+    let r = run_restore(
         &repo,
         &new,
         &a.backup_id,
         Arc::new(target.clone()),
         &RestoreOptions::default(),
-        None,
-        &no_cancel(),
-    ))
+    )
     .unwrap();
     assert_eq!(r.written, a.documents);
     let err = block_on(engine::verify(
@@ -182,24 +146,8 @@ fn rotate_then_restore_with_new_key_and_fail_with_old() {
 fn key_json_moved_between_backups_does_not_open() {
     let (store, repo) = memory_repo();
     let key = raw_key(1);
-    let a = block_on(engine::backup(
-        Arc::new(sample_source(5)),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
-    let b = block_on(engine::backup(
-        Arc::new(sample_source(6)),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let a = run_backup(Arc::new(sample_source(5)), &repo, &key, &small_parts()).unwrap();
+    let b = run_backup(Arc::new(sample_source(6)), &repo, &key, &small_parts()).unwrap();
     let ka = store
         .get_sync(&repo.object_path(&a.backup_id, "key.json"))
         .unwrap();

@@ -139,16 +139,9 @@ fn plan_then_apply_removes_every_object_of_dropped_backups() {
     let mut ids = Vec::new();
     for _ in 0..4 {
         ids.push(
-            block_on(engine::backup(
-                source.clone(),
-                &repo,
-                &key,
-                &small_parts(),
-                None,
-                &no_cancel(),
-            ))
-            .unwrap()
-            .backup_id,
+            run_backup(source.clone(), &repo, &key, &small_parts())
+                .unwrap()
+                .backup_id,
         );
         std::thread::sleep(Duration::from_millis(2));
     }

@@ -152,26 +152,16 @@ fn point_in_time_backup_restores_the_past() {
         read_time: Some(t),
         ..small_parts()
     };
-    let rep = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &repo,
-        &key,
-        &opts,
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let rep = run_backup(Arc::new(source.clone()), &repo, &key, &opts).unwrap();
     assert_eq!(rep.read_time, t);
     let target = MemoryFirestore::new(target_db());
-    block_on(engine::restore(
+    run_restore(
         &repo,
         &key,
         &rep.backup_id,
         Arc::new(target.clone()),
         &RestoreOptions::default(),
-        None,
-        &no_cancel(),
-    ))
+    )
     .unwrap();
     assert_eq!(by_path(target.documents(None)), by_path(before.clone()));
 
@@ -197,15 +187,7 @@ fn selective_restore_and_selective_backup() {
     let source = sample_source(30);
     let (_, repo) = memory_repo();
     let key = raw_key(3);
-    let rep = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let rep = run_backup(Arc::new(source.clone()), &repo, &key, &small_parts()).unwrap();
 
     // users without subcollections.
     let target = MemoryFirestore::new(target_db());
@@ -213,16 +195,7 @@ fn selective_restore_and_selective_backup() {
         scope: Scope::collections(["users"], false),
         ..Default::default()
     };
-    let r = block_on(engine::restore(
-        &repo,
-        &key,
-        &rep.backup_id,
-        Arc::new(target.clone()),
-        &opts,
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let r = run_restore(&repo, &key, &rep.backup_id, Arc::new(target.clone()), &opts).unwrap();
     assert_eq!(r.written, 30);
     assert!(target.documents(None).iter().all(|d| {
         let (_, p) = d.path().unwrap();
@@ -242,16 +215,7 @@ fn selective_restore_and_selective_backup() {
         scope: Scope::collections(["users"], true),
         ..Default::default()
     };
-    let r = block_on(engine::restore(
-        &repo,
-        &key,
-        &rep.backup_id,
-        Arc::new(target.clone()),
-        &opts,
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let r = run_restore(&repo, &key, &rep.backup_id, Arc::new(target.clone()), &opts).unwrap();
     assert_eq!(r.written, 50);
 
     // A backup of chosen collections holds only them.
@@ -263,15 +227,7 @@ fn selective_restore_and_selective_backup() {
         },
         ..small_parts()
     };
-    let rep2 = block_on(engine::backup(
-        Arc::new(source),
-        &repo,
-        &key,
-        &opts,
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let rep2 = run_backup(Arc::new(source), &repo, &key, &opts).unwrap();
     assert_eq!(rep2.documents, 30 + 20 + 30);
     assert_eq!(
         rep2.collections.keys().collect::<Vec<_>>(),
@@ -284,30 +240,13 @@ fn dry_run_and_conflict_modes() {
     let source = sample_source(10);
     let (_, repo) = memory_repo();
     let key = raw_key(4);
-    let rep = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let rep = run_backup(Arc::new(source.clone()), &repo, &key, &small_parts()).unwrap();
     let target = MemoryFirestore::new(target_db());
     let dry = RestoreOptions {
         dry_run: true,
         ..Default::default()
     };
-    let r = block_on(engine::restore(
-        &repo,
-        &key,
-        &rep.backup_id,
-        Arc::new(target.clone()),
-        &dry,
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let r = run_restore(&repo, &key, &rep.backup_id, Arc::new(target.clone()), &dry).unwrap();
     assert!(r.dry_run);
     assert_eq!(r.written, rep.documents);
     assert!(target.is_empty(), "a dry run wrote documents");
@@ -322,16 +261,7 @@ fn dry_run_and_conflict_modes() {
         conflict: ConflictMode::SkipExisting,
         ..Default::default()
     };
-    let r = block_on(engine::restore(
-        &repo,
-        &key,
-        &rep.backup_id,
-        Arc::new(target.clone()),
-        &skip,
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let r = run_restore(&repo, &key, &rep.backup_id, Arc::new(target.clone()), &skip).unwrap();
     assert_eq!(r.skipped, 1);
     assert_eq!(r.written, rep.documents - 1);
     let kept = target
@@ -343,16 +273,7 @@ fn dry_run_and_conflict_modes() {
         conflict: ConflictMode::FailIfExists,
         ..Default::default()
     };
-    let r = block_on(engine::restore(
-        &repo,
-        &key,
-        &rep.backup_id,
-        Arc::new(target.clone()),
-        &fail,
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let r = run_restore(&repo, &key, &rep.backup_id, Arc::new(target.clone()), &fail).unwrap();
     assert_eq!(r.written, 0);
     assert_eq!(r.failed.len() as u64, rep.documents);
     assert!(
@@ -362,16 +283,7 @@ fn dry_run_and_conflict_modes() {
     );
 
     let over = RestoreOptions::default();
-    let r = block_on(engine::restore(
-        &repo,
-        &key,
-        &rep.backup_id,
-        Arc::new(target.clone()),
-        &over,
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let r = run_restore(&repo, &key, &rep.backup_id, Arc::new(target.clone()), &over).unwrap();
     assert_eq!(r.written, rep.documents);
     let back = target
         .get(&DocumentPath::parse("users/d00002").unwrap(), None)
@@ -385,15 +297,7 @@ fn diff_between_backups_and_list_order() {
     let db = source_db();
     let (_, repo) = memory_repo();
     let key = raw_key(5);
-    let a = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let a = run_backup(Arc::new(source.clone()), &repo, &key, &small_parts()).unwrap();
     source.delete(&DocumentPath::parse("zeta/d00001").unwrap());
     source
         .put(Document::new(name(&db, "orders/d00002"), BTreeMap::new()))
@@ -404,15 +308,7 @@ fn diff_between_backups_and_list_order() {
             BTreeMap::new(),
         ))
         .unwrap();
-    let b = block_on(engine::backup(
-        Arc::new(source.clone()),
-        &repo,
-        &key,
-        &small_parts(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let b = run_backup(Arc::new(source.clone()), &repo, &key, &small_parts()).unwrap();
     let d = block_on(engine::diff_backups(
         &repo,
         &key,
@@ -456,15 +352,7 @@ fn empty_database_backs_up_and_restores() {
     let source = MemoryFirestore::new(source_db());
     let (_, repo) = memory_repo();
     let key = raw_key(6);
-    let rep = block_on(engine::backup(
-        Arc::new(source),
-        &repo,
-        &key,
-        &BackupOptions::default(),
-        None,
-        &no_cancel(),
-    ))
-    .unwrap();
+    let rep = run_backup(Arc::new(source), &repo, &key, &BackupOptions::default()).unwrap();
     assert_eq!((rep.documents, rep.parts), (0, 0));
     let v = block_on(engine::verify(
         &repo,
@@ -476,15 +364,13 @@ fn empty_database_backs_up_and_restores() {
     .unwrap();
     assert!(v.is_ok());
     let target = MemoryFirestore::new(target_db());
-    let r = block_on(engine::restore(
+    let r = run_restore(
         &repo,
         &key,
         &rep.backup_id,
         Arc::new(target.clone()),
         &RestoreOptions::default(),
-        None,
-        &no_cancel(),
-    ))
+    )
     .unwrap();
     assert_eq!(r.written, 0);
 }

@@ -20,14 +20,12 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let (store, repo) = memory_repo();
-    let rep = block_on(engine::backup(
+    let rep = run_backup(
         Arc::new(sample_source(40)),
         &repo,
         &raw_key(1),
         &small_parts(),
-        None,
-        &no_cancel(),
-    ))
+    )
     .unwrap();
     let mut parts: Vec<String> = store
         .paths()
@@ -59,15 +57,7 @@ fn restore_into_fresh(
         verify_first,
         ..Default::default()
     };
-    let r = block_on(engine::restore(
-        &f.repo,
-        &raw_key(1),
-        &f.id,
-        Arc::new(target.clone()),
-        &opts,
-        None,
-        &no_cancel(),
-    ));
+    let r = run_restore(&f.repo, &raw_key(1), &f.id, Arc::new(target.clone()), &opts);
     (target, r)
 }
 
@@ -179,14 +169,12 @@ fn flipping_a_byte_of_the_manifest_fails_to_open() {
 fn a_part_swapped_between_backups_is_detected() {
     let f = fixture();
     // A second backup of other data in the same repository, with the same key.
-    let rep2 = block_on(engine::backup(
+    let rep2 = run_backup(
         Arc::new(sample_source(41)),
         &f.repo,
         &raw_key(1),
         &small_parts(),
-        None,
-        &no_cancel(),
-    ))
+    )
     .unwrap();
     let from = f.repo.object_path(&rep2.backup_id, "parts/00000001.fkp");
     let to = &f.parts[1];

@@ -4,11 +4,14 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use firekeep_core::engine::{BackupOptions, CancellationToken, Repository};
+use firekeep_core::engine::{
+    self, BackupOptions, BackupReport, CancellationToken, Repository, RestoreOptions, RestoreReport,
+};
+use firekeep_core::keys::KeyProvider;
 use firekeep_core::keys::RawKey;
 use firekeep_core::model::{DatabaseId, Document, DocumentPath, GeoPoint, Timestamp, Value};
 use firekeep_core::source::memory::MemoryFirestore;
-use firekeep_core::source::{FirestoreSource, NameRange, Scope};
+use firekeep_core::source::{FirestoreSource, FirestoreTarget, NameRange, Scope};
 use firekeep_core::storage::memory::MemoryStorage;
 use firekeep_core::storage::{MultipartUpload, ObjectMeta, StorageSink};
 use firekeep_core::{Error, Result};
@@ -297,4 +300,35 @@ impl FirestoreSource for CuttingSource {
             })
             .boxed()
     }
+}
+
+/// `engine::backup` of `source` with no progress callback and no cancellation: what most
+/// tests do.
+pub fn run_backup(
+    source: Arc<dyn FirestoreSource>,
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    opts: &BackupOptions,
+) -> Result<BackupReport> {
+    block_on(engine::backup(source, repo, keys, opts, None, &no_cancel()))
+}
+
+/// `engine::restore` of `backup_id` into `target` with no progress callback and no
+/// cancellation.
+pub fn run_restore(
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    backup_id: &str,
+    target: Arc<dyn FirestoreTarget>,
+    opts: &RestoreOptions,
+) -> Result<RestoreReport> {
+    block_on(engine::restore(
+        repo,
+        keys,
+        backup_id,
+        target,
+        opts,
+        None,
+        &no_cancel(),
+    ))
 }
