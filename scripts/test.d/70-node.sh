@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The Node package (bindings/node): install the locked dev dependencies, build the addon in
+# the dev profile (dependencies are optimised by [profile.dev.package."*"] and shared with the
+# workspace build; a release LTO build would cost minutes of CI), type-check the typed usage
+# file, check that the packed tarball installs and loads, then the node:test suite. The tests
+# start the Firestore test server and moto (from .venv) on free loopback ports themselves.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# moto_server lives in the Python venv; scripts/test.sh has made it already.
+[ -x .venv/bin/moto_server ] || bash scripts/setup-python.sh
+export FIREKEEP_PYTHON="${FIREKEEP_PYTHON:-$ROOT/.venv/bin/python}"
+
+cargo build --quiet -p firekeep-firestore-server --bin firekeep-firestore-server
+
+cd bindings/node
+# Exactly the lockfile's versions; skipped when node_modules already matches it.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build
+if [ -f __test__/types.ts ]; then
+    npm run --silent typecheck
+fi
+if [ -f scripts/pack-check.sh ]; then
+    bash scripts/pack-check.sh
+fi
+
+shopt -s nullglob
+tests=(__test__/*.test.js __test__/*.test.mjs)
+node --test --test-concurrency=1 --test-reporter=spec "${tests[@]}"
