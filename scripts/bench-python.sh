@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Python package throughput against Rust in the same run:
-#  1. firekeep.encrypt of 256 MiB from Python (BytesIO in, null sink out) vs the Rust format
-#     bench's stream/fast/encrypt (criterion, same 256 MiB, same backend).
+#  1. firekeep.encrypt / decrypt of 256 MiB from Python (BytesIO in, null sink out) vs the
+#     Rust format bench's stream/fast/encrypt and stream/fast/decrypt (criterion, same
+#     256 MiB, same backend).
 #  2. A 100,000-document backup from Python (Client.backup) vs the release `firekeep` CLI,
 #     both from the same firekeep-firestore-server process over gRPC into local folders.
 # Prints each rate and the ratio Python / Rust (target >= 0.9).
@@ -23,8 +24,8 @@ maturin develop --release --quiet --manifest-path bindings/python/Cargo.toml
 WORK=$(mktemp -d /tmp/firekeep-bench-python.XXXXXX)
 trap 'exec 3>&- 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-echo "== Rust: criterion stream/fast/encrypt (256 MiB)"
-cargo bench -q -p firekeep-benches --bench format -- 'stream/fast/encrypt' \
+echo "== Rust: criterion stream/fast/encrypt and decrypt (256 MiB)"
+cargo bench -q -p firekeep-benches --bench format -- 'stream/fast/(encrypt|decrypt)' \
     --warm-up-time 1 --measurement-time 3 2>/dev/null | tee "$WORK/criterion.txt" | grep -E "thrpt|time:" || true
 
 mkfifo "$WORK/stdin"
@@ -45,28 +46,37 @@ import firekeep
 work, host, docs, cli = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 MIB = 1 << 20
 
-# 1. encrypt
+# 1. encrypt / decrypt
 crit = open(os.path.join(work, "criterion.txt")).read()
-m = re.search(r"thrpt:\s*\[\s*[\d.]+ \w+/s\s+([\d.]+) (\w+)/s", crit)
 unit = {"KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0}
-rust_mib_s = float(m.group(1)) * unit[m.group(2)] if m else float("nan")
+
+def rust_rate(name):
+    m = re.search(re.escape(name) + r".*?thrpt:\s*\[\s*[\d.]+ \w+/s\s+([\d.]+) (\w+)/s", crit, re.S)
+    return float(m.group(1)) * unit[m.group(2)] if m else float("nan")
 
 class Null(io.RawIOBase):
     def writable(self): return True
     def write(self, b): return len(b)
 
+def best_of(n, f):
+    best = float("inf")
+    for _ in range(n):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
 data = os.urandom(256 * MIB)
 key = firekeep.generate_data_key()
-best = float("inf")
-for _ in range(3):
-    src = io.BytesIO(data)
-    t0 = time.perf_counter()
-    firekeep.encrypt(src, Null(), key)
-    best = min(best, time.perf_counter() - t0)
-py_mib_s = 256 / best
-print(f"encrypt 256 MiB: Python {py_mib_s:,.0f} MiB/s, Rust (criterion) {rust_mib_s:,.0f} MiB/s"
-      f" -> ratio {py_mib_s / rust_mib_s:.2f}x")
-del data
+obj = firekeep.encrypt(data, key=key)
+for op, fn, src in (("encrypt", firekeep.encrypt, data), ("decrypt", firekeep.decrypt, obj)):
+    py_mib_s = 256 / best_of(3, lambda: fn(io.BytesIO(src), Null(), key))
+    rust = rust_rate(f"stream/fast/{op}")
+    print(f"{op} 256 MiB (BytesIO -> file): Python {py_mib_s:,.0f} MiB/s, Rust (criterion) "
+          f"{rust:,.0f} MiB/s -> ratio {py_mib_s / rust:.2f}x")
+    py_mib_s = 256 / best_of(3, lambda: fn(src, key=key))
+    print(f"{op} 256 MiB (bytes -> bytes): Python {py_mib_s:,.0f} MiB/s -> ratio {py_mib_s / rust:.2f}x")
+del data, obj
 
 # 2. backup of `docs` documents, alternating Rust CLI and Python, best of 2 each.
 raw = base64.b64encode(os.urandom(32)).decode()

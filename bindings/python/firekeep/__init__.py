@@ -58,7 +58,6 @@ from ._types import Document, GeoPoint, Reference, Timestamp
 __version__: str = _native.__version__
 
 DEFAULT_SEGMENT_SIZE = 1 << 20
-_CHUNK = 1 << 20
 
 ProgressCallback = Callable[[Progress], Any]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -79,50 +78,15 @@ def _key_bytes(key: Union[bytes, bytearray, memoryview]) -> bytes:
     return bytes(key)
 
 
-def _chunks(src: Union[bytes, bytearray, memoryview, IO[bytes]], chunk: int) -> Any:
-    if isinstance(src, (bytes, bytearray, memoryview)):
-        view = memoryview(src)
-        for i in range(0, len(view), chunk):
-            yield bytes(view[i : i + chunk])
-        return
-    read = getattr(src, "read", None)
-    if read is None:
-        raise TypeError(
-            f"src must be bytes or a binary file-like object with read(), not {type(src).__name__}"
-        )
-    while True:
-        block = read(chunk)
-        if not block:
-            return
-        if isinstance(block, str):
-            raise TypeError("src is a text stream; open it in binary mode ('rb')")
-        yield bytes(block)
-
-
-def _run(
-    machine: Any,
-    src: Union[bytes, bytearray, memoryview, IO[bytes]],
-    dst: Optional[IO[bytes]],
-    chunk: int,
-) -> Optional[bytes]:
-    out: List[bytes] = []
-    emit = out.append if dst is None else dst.write
-    for block in _chunks(src, chunk):
-        piece = machine.update(block)
-        if piece:
-            emit(piece)
-    last = machine.finish()
-    if last:
-        emit(last)
-    return b"".join(out) if dst is None else None
+BytesSource = Union[bytes, bytearray, memoryview, IO[bytes]]
 
 
 @overload
-def encrypt(src: Union[bytes, bytearray, memoryview, IO[bytes]], dst: None = None, key: bytes = ..., *, backup_id: str = ..., object_name: str = ..., segment_size: int = ...) -> bytes: ...
+def encrypt(src: BytesSource, dst: None = None, key: bytes = ..., *, backup_id: str = ..., object_name: str = ..., segment_size: int = ...) -> bytes: ...
 @overload
-def encrypt(src: Union[bytes, bytearray, memoryview, IO[bytes]], dst: IO[bytes], key: bytes = ..., *, backup_id: str = ..., object_name: str = ..., segment_size: int = ...) -> None: ...
+def encrypt(src: BytesSource, dst: IO[bytes], key: bytes = ..., *, backup_id: str = ..., object_name: str = ..., segment_size: int = ...) -> None: ...
 def encrypt(
-    src: Union[bytes, bytearray, memoryview, IO[bytes]],
+    src: BytesSource,
     dst: Optional[IO[bytes]] = None,
     key: bytes = b"",
     *,
@@ -130,30 +94,36 @@ def encrypt(
     object_name: str = "object",
     segment_size: int = DEFAULT_SEGMENT_SIZE,
 ) -> Optional[bytes]:
-    """Encrypts ``src`` (bytes or a binary file) with the 32-byte data ``key`` into firekeep's
-    object format: header ‖ Tink AesGcmHkdfStreaming body (decryptable with stock Tink, the
-    header being the associated data). With ``dst`` (a binary file) it streams, holding one
-    segment in memory, and returns None; without, it returns the bytes."""
+    """Encrypts ``src`` with the 32-byte data ``key`` into firekeep's object format: header ‖
+    Tink AesGcmHkdfStreaming body (decryptable with stock Tink, the header being the
+    associated data).
+
+    ``src``: bytes, bytearray, memoryview (any contiguous buffer) or a binary file-like object
+    (``readinto`` is used when it has one). Without ``dst`` the object is returned as bytes;
+    with ``dst`` (a blocking binary file-like object) it is streamed there, one ``write`` per
+    segment, holding three segments in memory, and None is returned. ``dst.write`` gets a
+    view of a reused buffer: copy it if you keep it (files do). The encryption runs without
+    the GIL, on a second thread for large inputs."""
     if not isinstance(segment_size, int) or isinstance(segment_size, bool):
         raise TypeError("segment_size must be an int")
-    enc = _native.Encryptor(_key_bytes(key), backup_id, object_name, segment_size)
-    return _run(enc, src, dst, _CHUNK)
+    return _native.encrypt(src, dst, _key_bytes(key), backup_id, object_name, segment_size)
 
 
 @overload
-def decrypt(src: Union[bytes, bytearray, memoryview, IO[bytes]], dst: None = None, key: bytes = ...) -> bytes: ...
+def decrypt(src: BytesSource, dst: None = None, key: bytes = ...) -> bytes: ...
 @overload
-def decrypt(src: Union[bytes, bytearray, memoryview, IO[bytes]], dst: IO[bytes], key: bytes = ...) -> None: ...
+def decrypt(src: BytesSource, dst: IO[bytes], key: bytes = ...) -> None: ...
 def decrypt(
-    src: Union[bytes, bytearray, memoryview, IO[bytes]],
+    src: BytesSource,
     dst: Optional[IO[bytes]] = None,
     key: bytes = b"",
 ) -> Optional[bytes]:
-    """Decrypts an object made by :func:`encrypt` (or a backup part, with its data key).
-    Only verified plaintext is written; a wrong key raises :class:`KeyMismatch`, tampering
-    or truncation :class:`IntegrityError`."""
-    dec = _native.Decryptor(_key_bytes(key))
-    return _run(dec, src, dst, _CHUNK)
+    """Decrypts an object made by :func:`encrypt` (or a backup part, with its data key);
+    ``src`` and ``dst`` as for :func:`encrypt`. Only verified plaintext is returned or
+    written; a wrong key raises :class:`KeyMismatch`, tampering or truncation
+    :class:`IntegrityError` (a streamed ``dst`` then holds the verified segments before the
+    bad one)."""
+    return _native.decrypt(src, dst, _key_bytes(key))
 
 
 def object_header(

@@ -22,13 +22,10 @@ use firekeep_core::format::{self, ObjectHeader};
 use firekeep_core::keys::{KeyProvider, PassphraseKey, RawKey};
 use firekeep_core::model::{DatabaseId, Document, GeoPoint, Timestamp, Value, json};
 use firekeep_core::policy::{Policy, Principal, PrincipalKind};
-use firekeep_core::secret::{SecretBytes, SecretString};
+use firekeep_core::secret::SecretString;
 use firekeep_core::session::Session;
 use firekeep_core::source::{ConflictMode, Scope};
-use firekeep_core::storage::StorageSink;
-use firekeep_core::storage::local::LocalStorage;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
-use firekeep_object_store::{ObjectStoreOptions, ObjectStoreSink};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -36,6 +33,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use streaming::{data_key, segment_size};
+
+mod streaming;
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -330,28 +330,6 @@ impl Key {
 
 // ---------------------------------------------------------------------------------------
 // The object format on its own
-
-fn data_key(key: &[u8]) -> PyResult<SecretBytes> {
-    if key.len() != format::DATA_KEY_LEN {
-        return Err(value_err(format!(
-            "a data key is exactly {} bytes; got {} (use firekeep.generate_data_key())",
-            format::DATA_KEY_LEN,
-            key.len()
-        )));
-    }
-    Ok(SecretBytes::new(key.to_vec()))
-}
-
-fn segment_size(n: i64) -> PyResult<u32> {
-    let (lo, hi) = (format::MIN_SEGMENT_SIZE, format::MAX_SEGMENT_SIZE);
-    if n < i64::from(lo) || n > i64::from(hi) {
-        return Err(value_err(format!(
-            "segment_size {n} is out of range; use {lo} ..= {hi} bytes (default {})",
-            format::DEFAULT_SEGMENT_SIZE
-        )));
-    }
-    Ok(n as u32)
-}
 
 /// Push-style encryptor of one object (firekeep header ‖ Tink AesGcmHkdfStreaming body).
 #[pyclass(module = "firekeep._native")]
@@ -725,59 +703,6 @@ impl Firestore {
 // ---------------------------------------------------------------------------------------
 // Client
 
-fn open_storage(
-    repo: &str,
-    options: &BTreeMap<String, String>,
-    create: bool,
-) -> PyResult<Arc<dyn StorageSink>> {
-    let local = |path: PathBuf| -> PyResult<Arc<dyn StorageSink>> {
-        if !create && !path.is_dir() {
-            return Err(py_err(CoreError::NotFound(format!(
-                "repository {} does not exist; check the path (a backup creates it)",
-                path.display()
-            ))));
-        }
-        if create && !path.is_dir() {
-            std::fs::create_dir_all(&path).map_err(|e| {
-                py_err(CoreError::io(
-                    format!("creating repository {}", path.display()),
-                    e,
-                ))
-            })?;
-        }
-        Ok(Arc::new(LocalStorage::new(&path).map_err(py_err)?))
-    };
-    if repo.is_empty() {
-        return Err(value_err("the repository is empty; give a path or a URL"));
-    }
-    if let Some(path) = repo.strip_prefix("file://") {
-        if !path.starts_with('/') {
-            return Err(value_err(format!(
-                "{repo:?}: a file URL needs an absolute path, like file:///var/backups"
-            )));
-        }
-        return local(PathBuf::from(path));
-    }
-    if let Some((scheme, _)) = repo.split_once("://") {
-        return match scheme {
-            "s3" | "gs" | "az" | "azure" => {
-                let mut o = ObjectStoreOptions::default();
-                for (k, v) in options {
-                    o.set(k, v).map_err(py_err)?;
-                }
-                Ok(Arc::new(
-                    ObjectStoreSink::from_url(repo, o).map_err(py_err)?,
-                ))
-            }
-            _ => Err(value_err(format!(
-                "repository URL scheme {scheme:?} is not supported; use a path, file:///path, \
-                 s3://, gs:// or az://"
-            ))),
-        };
-    }
-    local(PathBuf::from(repo))
-}
-
 fn events_json(events: &[AuditEvent]) -> String {
     to_json(&events)
 }
@@ -892,7 +817,15 @@ impl Client {
         audit: Option<&Bound<'_, PyAny>>,
         create: bool,
     ) -> PyResult<Self> {
-        let storage = open_storage(repository, &storage_options.unwrap_or_default(), create)?;
+        // One reading of "path, file://, s3://, gs://, az:// with options" for every
+        // firekeep front end; its errors are typed (InvalidInput/InvalidConfig -> ValueError
+        // subclasses, NotFound).
+        let storage = firekeep_object_store::open_repository(
+            repository,
+            storage_options.unwrap_or_default(),
+            create,
+        )
+        .map_err(py_err)?;
         let (sink, audit_kind): (Arc<dyn AuditSink>, Audit) = match audit {
             None => {
                 let m = Arc::new(MemoryAuditSink::new());
@@ -1273,6 +1206,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Firestore>()?;
     m.add_class::<Client>()?;
     m.add_function(wrap_pyfunction!(generate_data_key, m)?)?;
+    m.add_function(wrap_pyfunction!(streaming::encrypt, m)?)?;
+    m.add_function(wrap_pyfunction!(streaming::decrypt, m)?)?;
     m.add_function(wrap_pyfunction!(object_header, m)?)?;
     m.add_function(wrap_pyfunction!(decode_document, m)?)?;
     m.add_function(wrap_pyfunction!(encode_document, m)?)?;

@@ -368,3 +368,59 @@ pub(crate) fn segment_error(object: &str, index: u64) -> Error {
         ),
     )
 }
+
+/// The segments of one stream sealed and opened in place, in buffers the caller owns.
+///
+/// [`super::Encryptor`] and [`super::Decryptor`] copy through their own segment buffer;
+/// this is for callers that already hold each segment in memory they cannot hand over
+/// (a language binding filling buffers owned by its runtime), so a segment is read once
+/// and never copied again.
+pub struct SegmentCipher {
+    crypter: SegmentCrypter,
+    object: String,
+}
+
+impl SegmentCipher {
+    /// Derives the segment key of the stream with header `header` (HKDF of `ikm` with the
+    /// associated data `aad`). `object` names the object in integrity errors.
+    pub fn new(
+        backend: Backend,
+        params: &TinkParams,
+        ikm: &[u8],
+        aad: &[u8],
+        header: &StreamHeader,
+        object: impl Into<String>,
+    ) -> Result<Self> {
+        Ok(SegmentCipher {
+            crypter: SegmentCrypter::new(backend, params, ikm, aad, header)?,
+            object: object.into(),
+        })
+    }
+
+    /// Encrypts segment `index`'s plaintext in place; returns its tag. The caller
+    /// guarantees each `(index, last)` is sealed once per stream header.
+    pub fn seal(&self, index: u32, last: bool, plaintext: &mut [u8]) -> [u8; TAG_LEN] {
+        self.crypter.seal(index, last, plaintext)
+    }
+
+    /// Verifies and decrypts segment `index` (`ciphertext ‖ tag`) in place; returns the
+    /// plaintext length. On failure ([`Error::Integrity`]) the buffer holds no usable data.
+    pub fn open(&self, index: u32, last: bool, segment: &mut [u8]) -> Result<usize> {
+        self.crypter
+            .open(index, last, segment)
+            .map_err(|_| segment_error(&self.object, index as u64))
+    }
+
+    /// Verifies `tag` and decrypts segment `index`'s `ciphertext` in place.
+    pub fn open_detached(
+        &self,
+        index: u32,
+        last: bool,
+        ciphertext: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<()> {
+        self.crypter
+            .open_detached(index, last, ciphertext, tag)
+            .map_err(|_| segment_error(&self.object, index as u64))
+    }
+}
