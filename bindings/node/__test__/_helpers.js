@@ -210,9 +210,15 @@ async function dump(db) {
   return out
 }
 
-/** A fresh temporary folder. */
+/** Temporary folders, removed when the test process exits. */
+const tmpdirs = []
+process.on('exit', () => { for (const d of tmpdirs) fs.rmSync(d, { recursive: true, force: true }) })
+
+/** A fresh temporary folder (removed at exit). */
 function tmpdir(prefix = 'fk-node-') {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  tmpdirs.push(d)
+  return d
 }
 
 /** Every file under `dir`, relative, sorted. */
