@@ -156,3 +156,22 @@ test('a pre-aborted signal cancels before any work; the reason is the cause', as
   await assert.rejects(client.verify('bk_x', { signal: 'nope' }), TypeError)
   await assert.rejects(client.backup(new Firestore('p', { emulatorHost: '127.0.0.1:1' }), { signal: ac.signal }), (e) => e.code === 'ERR_CANCELLED' && e.cause === reason)
 })
+
+test('storage credentials given as options are redacted from audit events', async () => {
+  // The "secret" doubles as the bucket name so that it appears in the failure's text.
+  const secret = 'hunter2bucket'
+  const events = []
+  const client = new Client({
+    repository: `s3://${secret}/p`,
+    key: Key.raw(generateDataKey()),
+    storageOptions: { secret_access_key: secret, access_key_id: 'AKIAEXAMPLE', endpoint: 'http://127.0.0.1:1', allow_http: true, region: 'us-east-1' },
+    audit: (e) => events.push(...e),
+  })
+  await assert.rejects(client.list(), (e) => e.code === 'ERR_STORAGE')
+  await new Promise((r) => setTimeout(r, 50))
+  const text = JSON.stringify(events)
+  assert.equal(events.length, 1)
+  assert.equal(events[0].action, 'backup.list_failed')
+  assert.ok(!text.includes(secret), text)
+  assert.ok(text.includes('[REDACTED]'), text)
+})

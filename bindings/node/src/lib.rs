@@ -580,6 +580,22 @@ fn open_storage(
     })
 }
 
+/// Object-store options whose values are credentials (`secret_access_key`, `token`,
+/// `sas_key`, `client_secret`, ...).
+fn is_secret_option(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "secret",
+        "token",
+        "password",
+        "sas",
+        "account_key",
+        "private_key",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
 fn parse_principal(org: &str, raw: &str, policy: Option<&Policy>) -> Result<Principal> {
     let (kind, id) = raw.split_once(':').unwrap_or(("user", raw));
     if id.is_empty() {
@@ -713,9 +729,10 @@ impl Client {
         #[napi(ts_arg_type = "((eventsJson: string) => void) | undefined | null")]
         audit_callback: Option<WeakJsonCallback>,
     ) -> Result<Self> {
+        let storage_options = options.storage_options.unwrap_or_default();
         let storage = open_storage(
             &options.repository,
-            &options.storage_options.unwrap_or_default(),
+            &storage_options,
             options.create.unwrap_or(true),
         )?;
         let organization = options.organization.unwrap_or_else(|| "default".into());
@@ -771,6 +788,13 @@ impl Client {
             }
         }
         .with_context(context);
+        // Storage credentials must never reach an audit event (e.g. inside an error text).
+        let session = storage_options
+            .iter()
+            .filter(|(k, v)| is_secret_option(k) && !v.is_empty())
+            .fold(session, |s, (_, v)| {
+                s.with_secret(SecretString::new(v.clone()))
+            });
         Ok(Client {
             inner: CoreClient::new(session, Repository::new(storage), options.key.inner.clone()),
             audit,
