@@ -94,6 +94,7 @@ async function client(): Promise<void> {
   new Client({ repository: '/backups', key: pass, audit: 'memory' })
   const info: string = c.principal + c.organization + c.repository + c.keyId + project + keyInfo
 
+  c.once('progress', (p) => { const op: string = p.operation; void op }).off('progress', () => {})
   c.on('progress', (p: Progress) => { const n: number = p.documents + (p.eta ?? 0) + p.elapsed; void n; void p.operation; void p.phase })
   const ac = new AbortController()
   const report: BackupReport = await c.backup(source, {

@@ -528,16 +528,12 @@ export interface Decision {
   reason: string
 }
 
-export interface ClientEvents {
-  progress: [progress: Progress]
-}
-
 /**
  * Authorized, audited access to one backup repository. Every operation returns a Promise,
  * runs off the event loop and is checked against the policy and audited. Progress goes to
  * each call's `progress` callback and to the client's `'progress'` event.
  */
-export declare class Client extends EventEmitter<ClientEvents> {
+export declare class Client extends EventEmitter {
   constructor(options: ClientOptions)
   /** Who acts, e.g. `user:alice`. */
   readonly principal: string
@@ -565,6 +561,24 @@ export declare class Client extends EventEmitter<ClientEvents> {
   authorize(action: Action, resource?: { project?: string; database?: string; collections?: string[] }): Promise<Decision>
   /** The events the memory or file audit sink holds (throws for a callback sink). */
   auditEvents(): AuditEvent[]
+}
+
+// The 'progress' event, typed (as overloads, so any @types/node version accepts them).
+export declare interface Client {
+  on(event: 'progress', listener: (progress: Progress) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once(event: 'progress', listener: (progress: Progress) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+  off(event: 'progress', listener: (progress: Progress) => void): this
+  off(event: string | symbol, listener: (...args: any[]) => void): this
+  addListener(event: 'progress', listener: (progress: Progress) => void): this
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this
+  removeListener(event: 'progress', listener: (progress: Progress) => void): this
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this
+  prependListener(event: 'progress', listener: (progress: Progress) => void): this
+  prependListener(event: string | symbol, listener: (...args: any[]) => void): this
+  emit(event: 'progress', progress: Progress): boolean
+  emit(event: string | symbol, ...args: any[]): boolean
 }
 
 // ---------------------------------------------------------------------------------------
