@@ -35,6 +35,11 @@ function str(name, v) {
   return v
 }
 
+function num(name, v) {
+  if (typeof v !== 'number') throw typeError(`${name} must be a number`)
+  return v
+}
+
 function optStrings(name, v) {
   if (v === undefined || v === null) return undefined
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw typeError(`${name} must be an array of strings`)
@@ -90,7 +95,7 @@ function objectOptions(o) {
   return {
     backupId: o.backupId === undefined ? undefined : str('backupId', o.backupId),
     objectName: o.objectName === undefined ? undefined : str('objectName', o.objectName),
-    segmentSize: o.segmentSize === undefined ? undefined : (typeof o.segmentSize === 'number' ? o.segmentSize : str('segmentSize', o.segmentSize)),
+    segmentSize: o.segmentSize === undefined ? undefined : num('segmentSize', o.segmentSize),
   }
 }
 
