@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The uniffi bindings (bindings/swift, crate firekeep-ffi; not a default member; its clippy
-# runs in scripts/test.sh with the whole workspace): unit tests of the crate, a check that
+# The uniffi bindings (bindings/swift, crate firekeep-ffi; not a default member; linted as it
+# is built, see scripts/test.sh): unit tests of the crate, a check that
 # the checked-in Swift/Kotlin sources match the Rust code (regenerate and diff), then the
 # pytest suite over uniffi's generated Python bindings, which call the same FFI functions
 # Swift and Kotlin call.
@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 PY="${FIREKEEP_PYTHON:-$ROOT/.venv/bin/python}"
 [ -x "$PY" ] || PY=python3
 
-cargo test --quiet -p firekeep-ffi --lib
+cargo test --quiet -p firekeep-ffi --lib --bins --examples
 bash bindings/swift/scripts/generate.sh --check
 
 # The tests start this binary on a free port (bindings/swift/tests/conftest.py).
