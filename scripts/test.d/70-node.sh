@@ -17,7 +17,10 @@ cargo build --quiet -p firekeep-firestore-server --bin firekeep-firestore-server
 cd bindings/node
 # Exactly the lockfile's versions; skipped when node_modules already matches it.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund --loglevel=error
+    # `npm install` with the committed lock, not `npm ci`: the registry mirror lacks the other
+    # platforms' optional packages of @napi-rs/cli's dependencies (lzma, tar, wasm-tools), which
+    # npm ci refuses to do without; npm install skips them and leaves the lock unchanged.
+    npm install --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
 if [ -f __test__/types.ts ]; then
