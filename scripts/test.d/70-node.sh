@@ -22,7 +22,16 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
     # npm ci refuses to do without; npm install skips them and leaves the lock unchanged.
     npm install --no-audit --no-fund --loglevel=error
 fi
-npm run --silent build
+# The addon. `npm run build` (napi build) always passes `--target <host triple>`, which makes
+# cargo build the addon and every dependency again under target/<triple>/ (minutes of CI);
+# a host build shares target/debug with the rest of the workspace. native.js/native.d.ts
+# are napi's generated files, committed; this installs the library where native.js looks.
+if [ "$(uname -sm)" = "Linux x86_64" ]; then
+    cargo build --quiet -p firekeep-node
+    cp "$CARGO_TARGET_DIR/debug/libfirekeep_node.so" firekeep.linux-x64-gnu.node
+else
+    npm run --silent build
+fi
 if [ -f __test__/types.ts ]; then
     npm run --silent typecheck
 fi
