@@ -130,6 +130,55 @@ export declare class Key {
   get keyId(): string
 }
 
+/**
+ * Opens the segments of one object in place in caller-owned buffers
+ * (`lib/streams.js` drives it: `createDecryptStream`).
+ */
+export declare class SegmentOpener {
+  /**
+   * Checks `prefix` (header ‖ stream header, `objectPrefixLen` bytes) against data key
+   * `key`: `ERR_KEY_MISMATCH` for another key, `ERR_INTEGRITY` for a damaged header.
+   */
+  constructor(key: Buffer, prefix: Uint8Array)
+  /** Ciphertext bytes (with tag) of segment 0. */
+  get firstSegmentLen(): number
+  /** Ciphertext bytes (with tag) of every later segment. */
+  get segmentLen(): number
+  /**
+   * Verifies and decrypts the next segment, `buf[..n]` (ciphertext ‖ tag), in place;
+   * returns the plaintext length. Fails with `ERR_INTEGRITY` (and `buf` holds nothing
+   * usable).
+   */
+  open(buf: Buffer, n: number, last: boolean): number
+  /**
+   * `open` on a worker thread; resolves with `buf` (its first `n - 16` bytes are the
+   * plaintext). The caller must not touch `buf` until then.
+   */
+  openAsync(buf: Buffer, n: number, last: boolean): Promise<Buffer>
+}
+
+/**
+ * Seals the segments of one new object in place in caller-owned buffers
+ * (`lib/streams.js` drives it: `createEncryptStream`).
+ */
+export declare class SegmentSealer {
+  /** A new object under data key `key` (fresh random salt and nonce prefix). */
+  constructor(key: Buffer, options?: ObjectOptions | undefined | null)
+  /** The object's first bytes: header ‖ Tink stream header. */
+  get prefix(): Buffer
+  /** Plaintext bytes of segment 0. */
+  get firstPlaintextLen(): number
+  /** Plaintext bytes of every later segment. */
+  get plaintextLen(): number
+  /** Seals the next segment, `buf[..n]`, in place and writes its tag at `buf[n..n + 16]`. */
+  seal(buf: Buffer, n: number, last: boolean): void
+  /**
+   * `seal` on a worker thread; resolves with `buf` once it is sealed. The caller must
+   * not touch `buf` until then.
+   */
+  sealAsync(buf: Buffer, n: number, last: boolean): Promise<Buffer>
+}
+
 /** Exports audit events (a JSON array) as `json` or `csv`, filtered by time and action. */
 export declare function auditExport(eventsJson: string, format: string, since?: string | undefined | null, until?: string | undefined | null, actions?: Array<string> | undefined | null): string
 
@@ -201,7 +250,10 @@ export interface Decision {
 /** Decrypts a whole object; rejects with `ERR_KEY_MISMATCH` or `ERR_INTEGRITY`. */
 export declare function decrypt(key: Buffer, data: Buffer): Promise<Buffer>
 
-/** Encrypts a whole buffer into one object, on the thread pool. */
+/**
+ * Encrypts a whole buffer into one object, off the event loop (two threads for large
+ * inputs).
+ */
 export declare function encrypt(key: Buffer, data: Buffer, options?: ObjectOptions | undefined | null): Promise<Buffer>
 
 /** Firestore connection options. */
@@ -248,6 +300,12 @@ export declare function normalizeDocument(jsonText: string): string
 
 /** The serialized object header for `key` (the associated data of the Tink body). */
 export declare function objectHeader(key: Buffer, options?: ObjectOptions | undefined | null): Buffer
+
+/**
+ * The total length of an object's header and Tink stream header, from its first 10
+ * bytes (checks magic and version).
+ */
+export declare function objectPrefixLen(first: Uint8Array): number
 
 /** Options of one encrypted object. */
 export interface ObjectOptions {

@@ -3,13 +3,14 @@
 // arguments, adapt errors, link AbortSignals and progress listeners, and give results
 // camelCase keys. No backup logic lives here; the Rust core does the work off the event loop.
 const { EventEmitter } = require('node:events')
-const { Transform } = require('node:stream')
 const errors = require('./errors.js')
 const values = require('./values.js')
 const results = require('./results.js')
 const native = require('../native.js')
+const { EncryptStream, DecryptStream } = require('./streams.js')
 
 const { call, adapt, typeError, rangeError, CancelledError } = errors
+const streamDeps = { adapt, typeError }
 const { Timestamp } = values
 
 const kNative = Symbol('firekeep.native')
@@ -116,30 +117,12 @@ function objectHeader(key, options) {
 
 /** A Transform stream encrypting its input into one object; memory stays O(segment). */
 function createEncryptStream(key, options) {
-  const enc = call(() => new native.Encryptor(toBuffer('key', key), objectOptions(options)))
-  return machineStream(enc)
+  return call(() => new EncryptStream(native, streamDeps, toBuffer('key', key), objectOptions(options)))
 }
 
 /** A Transform stream decrypting one object; it emits only verified plaintext. */
 function createDecryptStream(key) {
-  const dec = call(() => new native.Decryptor(toBuffer('key', key)))
-  return machineStream(dec)
-}
-
-function machineStream(m) {
-  return new Transform({
-    transform(chunk, encoding, cb) {
-      if (!(chunk instanceof Uint8Array)) return cb(typeError('firekeep streams take Buffer chunks, not strings (do not set an encoding)'))
-      let out
-      try { out = m.update(chunk) } catch (e) { return cb(adapt(e)) }
-      cb(null, out.length ? out : undefined)
-    },
-    flush(cb) {
-      let out
-      try { out = m.finish() } catch (e) { return cb(adapt(e)) }
-      cb(null, out.length ? out : undefined)
-    },
-  })
+  return call(() => new DecryptStream(native, streamDeps, toBuffer('key', key)))
 }
 
 // ---------------------------------------------------------------------------------------

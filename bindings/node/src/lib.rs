@@ -39,6 +39,8 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod segments;
+
 // ---------------------------------------------------------------------------------------
 // Errors
 
@@ -325,37 +327,6 @@ pub fn object_header(key: Buffer, options: Option<ObjectOptions>) -> Result<Buff
     let dek = data_key(&key)?;
     let h = header_for(&dek, options)?;
     Ok(h.to_bytes().map_err(js_err)?.into())
-}
-
-/// Encrypts a whole buffer into one object, on the thread pool.
-#[napi(ts_return_type = "Promise<Buffer>")]
-pub fn encrypt(
-    env: &Env,
-    key: Buffer,
-    data: Buffer,
-    options: Option<ObjectOptions>,
-) -> Result<PromiseRaw<'_, Buffer>> {
-    let dek = data_key(&key)?;
-    let h = header_for(&dek, options)?;
-    spawn(env, async move {
-        // AES runs for a while on big inputs: keep it off the runtime's reactor threads.
-        let out = tokio::task::spawn_blocking(move || format::seal(&dek, &h, &data))
-            .await
-            .map_err(|e| CoreError::InvalidInput(format!("encryption task failed: {e}")))??;
-        Ok(Buffer::from(out))
-    })
-}
-
-/// Decrypts a whole object; rejects with `ERR_KEY_MISMATCH` or `ERR_INTEGRITY`.
-#[napi(ts_return_type = "Promise<Buffer>")]
-pub fn decrypt(env: &Env, key: Buffer, data: Buffer) -> Result<PromiseRaw<'_, Buffer>> {
-    let dek = data_key(&key)?;
-    spawn(env, async move {
-        let (_, out) = tokio::task::spawn_blocking(move || format::open(&dek, &data))
-            .await
-            .map_err(|e| CoreError::InvalidInput(format!("decryption task failed: {e}")))??;
-        Ok(Buffer::from(out))
-    })
 }
 
 /// Push-style encryptor of one object (used by `createEncryptStream`).

@@ -1,0 +1,532 @@
+//! `encrypt`/`decrypt` and the segment primitives behind `createEncryptStream` /
+//! `createDecryptStream`, at the speed of the Rust format code.
+//!
+//! AES-GCM on one core runs at about the speed of a memory copy, so the shape is decided
+//! by copies and allocations, not by the cipher:
+//!
+//! * Streams: `lib/streams.js` copies each chunk once, straight into a Node-allocated
+//!   segment `Buffer`, and this module seals (or opens) that segment in place — on a worker
+//!   thread while the event loop copies the next chunk, for large segments. The sealed
+//!   `Buffer` itself is what the stream pushes: no `Vec` per chunk and no external buffers
+//!   (which Node frees only on a later event-loop turn, so a fast producer grew RSS far
+//!   beyond the data in flight).
+//! * Whole buffers: the result is allocated once (on transparent huge pages where the
+//!   kernel allows, which makes its page faults ~3x cheaper) and each segment is copied
+//!   into its final place and sealed there, the two halves on two threads.
+//! * At most one CPU job per core runs at once ([`run_cpu`]), whatever the number of
+//!   concurrent calls: more only adds threads competing with the event loop.
+
+use crate::{ObjectOptions, data_key, header_for, js_err, spawn, type_err};
+use firekeep_core::Error as CoreError;
+use firekeep_core::format::aead::TAG_LEN;
+use firekeep_core::format::tink::{Layout, SegmentCipher, StreamHeader, TinkParams};
+use firekeep_core::format::{self, Backend, HEADER_PREFIX_LEN, STREAM_HEADER_LEN};
+use firekeep_core::secret::SecretBytes;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::sync::{Arc, LazyLock};
+use tokio::sync::Semaphore;
+
+type CoreResult<T> = std::result::Result<T, CoreError>;
+
+/// Inputs below this many segments are not worth a second thread.
+const PARALLEL_MIN_SEGMENTS: u64 = 4;
+
+/// Results at least this large go on huge pages (smaller ones come from malloc's reused
+/// memory anyway).
+const HUGE_PAGE_MIN: usize = 8 << 20;
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// One permit per core: the CPU-bound jobs of every concurrent call share them, so 50
+/// concurrent encrypts run two at a time on two cores instead of 50 threads at once.
+static CPU: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cores()));
+
+/// Runs `f` on the blocking pool once `threads` CPU permits are free (capped at the core
+/// count); `f` may use that many threads.
+async fn run_cpu<T, F>(threads: usize, f: F) -> CoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> CoreResult<T> + Send + 'static,
+{
+    let n = threads.clamp(1, cores()) as u32;
+    let _permits = CPU
+        .acquire_many(n)
+        .await
+        .map_err(|_| CoreError::InvalidInput("the CPU work queue was closed".into()))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoreError::InvalidInput(format!("a worker thread failed: {e}")))?
+}
+
+// ---------------------------------------------------------------------------------------
+// Whole buffers
+
+/// A zeroed result buffer of `len` bytes. calloc takes large blocks straight from fresh
+/// mmap'd pages without writing them, so they are still untouched when we ask for huge
+/// pages here; the first write then faults in 2 MiB at a time.
+fn output(len: usize) -> Vec<u8> {
+    let v = vec![0u8; len];
+    #[cfg(target_os = "linux")]
+    if len >= HUGE_PAGE_MIN {
+        const HUGE: usize = 2 << 20;
+        let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
+        let end = (v.as_ptr() as usize + len) & !(HUGE - 1);
+        if end > start {
+            // SAFETY: an advisory call on whole pages inside our own allocation; it changes
+            // no contents. Failure (THP disabled) only leaves ordinary pages.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    v
+}
+
+/// Runs `f` over segments `0..count`, on two threads when there are enough of them. `f`
+/// gets a range of segments and the output from the first one's start (`split(i)` is
+/// segment `i`'s offset in `out`).
+fn split_run(
+    count: u64,
+    threads: usize,
+    out: &mut [u8],
+    split: impl Fn(u64) -> usize + Sync,
+    f: impl Fn(std::ops::Range<u64>, &mut [u8]) -> CoreResult<()> + Sync,
+) -> CoreResult<()> {
+    if count < PARALLEL_MIN_SEGMENTS || threads < 2 {
+        return f(0..count, out);
+    }
+    let mid = count / 2;
+    let (a, b) = out.split_at_mut(split(mid));
+    std::thread::scope(|s| {
+        let h = s.spawn(|| f(mid..count, b));
+        let ra = f(0..mid, a);
+        let rb = h
+            .join()
+            .unwrap_or_else(|_| Err(CoreError::InvalidInput("a worker thread panicked".into())));
+        ra.and(rb)
+    })
+}
+
+/// How many threads a whole-buffer job of `len` bytes is worth (the permits are taken
+/// before the header, and so the segment size, is known).
+fn threads_for(len: usize) -> usize {
+    if len >= PARALLEL_MIN_SEGMENTS as usize * format::DEFAULT_SEGMENT_SIZE as usize {
+        2
+    } else {
+        1
+    }
+}
+
+/// `header ‖ stream header` and the cipher of a new object.
+fn new_object(
+    dek: &SecretBytes,
+    header: &format::ObjectHeader,
+) -> CoreResult<(Vec<u8>, SegmentCipher, TinkParams)> {
+    let params = header.tink_params();
+    let mut prefix = header.to_bytes()?;
+    let sh = StreamHeader::random(&params);
+    let cipher = SegmentCipher::new(
+        Backend::DEFAULT,
+        &params,
+        dek.expose(),
+        &prefix,
+        &sh,
+        header.object_name.clone(),
+    )?;
+    prefix.extend_from_slice(&sh.to_bytes());
+    Ok((prefix, cipher, params))
+}
+
+/// The whole object for `input`: byte for byte what `format::seal` writes.
+fn encrypt_all(
+    prefix: &[u8],
+    cipher: &SegmentCipher,
+    params: &TinkParams,
+    input: &[u8],
+    threads: usize,
+) -> CoreResult<Vec<u8>> {
+    let stream_header_len = params.first_segment_offset + params.header_len();
+    let total =
+        prefix.len() - stream_header_len + params.ciphertext_len(input.len() as u64) as usize;
+    let mut out = output(total);
+    let (head, segments) = out.split_at_mut(prefix.len());
+    head.copy_from_slice(prefix);
+    let first = params.first_plaintext_len();
+    let per = params.plaintext_segment_len();
+    let count = if input.len() <= first {
+        1
+    } else {
+        1 + (input.len() - first).div_ceil(per) as u64
+    };
+    // Segment i: plaintext from pt_start(i), sealed at seg_start(i) of `segments`.
+    let pt_start = |i: u64| {
+        if i == 0 {
+            0
+        } else {
+            first + (i as usize - 1) * per
+        }
+    };
+    let seg_start = |i: u64| {
+        if i == 0 {
+            0
+        } else {
+            i as usize * params.ciphertext_segment_size - stream_header_len
+        }
+    };
+    split_run(count, threads, segments, seg_start, |range, out| {
+        let base = seg_start(range.start);
+        for i in range {
+            let p0 = pt_start(i);
+            let p1 = (if i == 0 { first } else { p0 + per }).min(input.len());
+            let o = seg_start(i) - base;
+            let n = p1 - p0;
+            let slot = &mut out[o..o + n + TAG_LEN];
+            slot[..n].copy_from_slice(&input[p0..p1]);
+            let tag = cipher.seal(i as u32, i + 1 == count, &mut slot[..n]);
+            slot[n..].copy_from_slice(&tag);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The plaintext of a whole object; only returned once every tag verified.
+fn decrypt_all(dek: &SecretBytes, object: &[u8], threads: usize) -> CoreResult<Vec<u8>> {
+    let (header, hlen) = format::read_header(object)?;
+    format::check_key(dek, &header)?;
+    let params = header.tink_params();
+    let body = &object[hlen..];
+    let name = header.object_name.clone();
+    let rename = |e: CoreError| match e {
+        CoreError::Integrity { detail, .. } => CoreError::integrity(&name, detail),
+        other => other,
+    };
+    let layout = Layout::new(&params, body.len() as u64).map_err(rename)?;
+    let sh = StreamHeader::parse(&params, &body[params.first_segment_offset..])
+        .map_err(|_| CoreError::integrity(&name, "malformed stream header"))?;
+    let cipher = SegmentCipher::new(
+        Backend::DEFAULT,
+        &params,
+        dek.expose(),
+        &object[..hlen],
+        &sh,
+        name.clone(),
+    )?;
+    let count = layout.segment_count();
+    let mut out = output(layout.plaintext_len() as usize);
+    split_run(
+        count,
+        threads,
+        &mut out,
+        |i| layout.plaintext_range(i).start as usize,
+        |range, out| {
+            let base = layout.plaintext_range(range.start).start as usize;
+            for i in range {
+                let r = layout.segment_range(i);
+                let (ct, tag) = body[r.start as usize..r.end as usize]
+                    .split_at((r.end - r.start) as usize - TAG_LEN);
+                let p = layout.plaintext_range(i);
+                let slot = &mut out[p.start as usize - base..p.end as usize - base];
+                slot.copy_from_slice(ct);
+                let tag: &[u8; TAG_LEN] = tag.try_into().expect("16-byte tag");
+                cipher.open_detached(i as u32, i + 1 == count, slot, tag)?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// Encrypts a whole buffer into one object, off the event loop (two threads for large
+/// inputs).
+#[napi(ts_return_type = "Promise<Buffer>")]
+pub fn encrypt(
+    env: &Env,
+    key: Buffer,
+    data: Buffer,
+    options: Option<ObjectOptions>,
+) -> Result<PromiseRaw<'_, Buffer>> {
+    let dek = data_key(&key)?;
+    let h = header_for(&dek, options)?;
+    let (prefix, cipher, params) = new_object(&dek, &h).map_err(js_err)?;
+    let threads = threads_for(data.len());
+    spawn(env, async move {
+        let out = run_cpu(threads, move || {
+            encrypt_all(&prefix, &cipher, &params, &data, threads)
+        })
+        .await?;
+        Ok(Buffer::from(out))
+    })
+}
+
+/// Decrypts a whole object; rejects with `ERR_KEY_MISMATCH` or `ERR_INTEGRITY`.
+#[napi(ts_return_type = "Promise<Buffer>")]
+pub fn decrypt(env: &Env, key: Buffer, data: Buffer) -> Result<PromiseRaw<'_, Buffer>> {
+    let dek = data_key(&key)?;
+    let threads = threads_for(data.len());
+    spawn(env, async move {
+        let out = run_cpu(threads, move || decrypt_all(&dek, &data, threads)).await?;
+        Ok(Buffer::from(out))
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Segments in place, for the streams
+
+/// Hands out segment indices in order and refuses anything after the last segment, so a
+/// (segment, nonce) pair is never used twice whatever the caller does.
+struct Counter {
+    next: u32,
+    done: bool,
+}
+
+impl Counter {
+    fn take(&mut self, last: bool) -> Result<u32> {
+        if self.done {
+            return Err(type_err(
+                "this object's last segment was already processed; create a new stream",
+            ));
+        }
+        let i = self.next;
+        self.next = i.checked_add(1).ok_or_else(|| {
+            js_err(CoreError::InvalidInput(
+                "more than 2^32 segments; use a larger segmentSize".into(),
+            ))
+        })?;
+        self.done = last;
+        Ok(i)
+    }
+}
+
+fn check_room(len: usize, n: u32, cap: usize, what: &str) -> Result<usize> {
+    let n = n as usize;
+    if n > cap || n + TAG_LEN > len {
+        return Err(type_err(format!(
+            "{what}: {n} bytes do not fit this segment (at most {cap}, buffer of {len})"
+        )));
+    }
+    Ok(n)
+}
+
+/// Seals the segments of one new object in place in caller-owned buffers
+/// (`lib/streams.js` drives it: `createEncryptStream`).
+#[napi]
+pub struct SegmentSealer {
+    cipher: Arc<SegmentCipher>,
+    params: TinkParams,
+    prefix: Vec<u8>,
+    counter: Counter,
+}
+
+#[napi]
+impl SegmentSealer {
+    /// A new object under data key `key` (fresh random salt and nonce prefix).
+    #[napi(constructor)]
+    pub fn new(key: Buffer, options: Option<ObjectOptions>) -> Result<Self> {
+        let dek = data_key(&key)?;
+        let h = header_for(&dek, options)?;
+        let (prefix, cipher, params) = new_object(&dek, &h).map_err(js_err)?;
+        Ok(SegmentSealer {
+            cipher: Arc::new(cipher),
+            params,
+            prefix,
+            counter: Counter {
+                next: 0,
+                done: false,
+            },
+        })
+    }
+
+    /// The object's first bytes: header ‖ Tink stream header.
+    #[napi(getter)]
+    pub fn prefix(&self) -> Buffer {
+        self.prefix.clone().into()
+    }
+
+    /// Plaintext bytes of segment 0.
+    #[napi(getter)]
+    pub fn first_plaintext_len(&self) -> u32 {
+        self.params.first_plaintext_len() as u32
+    }
+
+    /// Plaintext bytes of every later segment.
+    #[napi(getter)]
+    pub fn plaintext_len(&self) -> u32 {
+        self.params.plaintext_segment_len() as u32
+    }
+
+    fn index(&mut self, len: usize, n: u32, last: bool) -> Result<(u32, usize)> {
+        let cap = if self.counter.next == 0 {
+            self.params.first_plaintext_len()
+        } else {
+            self.params.plaintext_segment_len()
+        };
+        let n = check_room(len, n, cap, "seal")?;
+        Ok((self.counter.take(last)?, n))
+    }
+
+    /// Seals the next segment, `buf[..n]`, in place and writes its tag at `buf[n..n + 16]`.
+    #[napi]
+    pub fn seal(&mut self, mut buf: BufferSlice<'_>, n: u32, last: bool) -> Result<()> {
+        let (index, n) = self.index(buf.len(), n, last)?;
+        let tag = self.cipher.seal(index, last, &mut buf[..n]);
+        buf[n..n + TAG_LEN].copy_from_slice(&tag);
+        Ok(())
+    }
+
+    /// `seal` on a worker thread; resolves with `buf` once it is sealed. The caller must
+    /// not touch `buf` until then.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn seal_async<'env>(
+        &mut self,
+        env: &'env Env,
+        mut buf: Buffer,
+        n: u32,
+        last: bool,
+    ) -> Result<PromiseRaw<'env, Buffer>> {
+        let (index, n) = self.index(buf.len(), n, last)?;
+        let cipher = self.cipher.clone();
+        spawn(env, async move {
+            // The Buffer comes back to the event loop in the result: its reference is
+            // released there, not on the worker.
+            run_cpu(1, move || {
+                let tag = cipher.seal(index, last, &mut buf[..n]);
+                buf[n..n + TAG_LEN].copy_from_slice(&tag);
+                Ok(buf)
+            })
+            .await
+        })
+    }
+}
+
+/// The total length of an object's header and Tink stream header, from its first 10
+/// bytes (checks magic and version).
+#[napi]
+pub fn object_prefix_len(first: &[u8]) -> Result<u32> {
+    if first.len() < HEADER_PREFIX_LEN {
+        return Err(type_err(format!(
+            "objectPrefixLen needs the object's first {HEADER_PREFIX_LEN} bytes"
+        )));
+    }
+    let hlen = format::header_len(first).map_err(js_err)?;
+    Ok((hlen + STREAM_HEADER_LEN) as u32)
+}
+
+/// Opens the segments of one object in place in caller-owned buffers
+/// (`lib/streams.js` drives it: `createDecryptStream`).
+#[napi]
+pub struct SegmentOpener {
+    cipher: Arc<SegmentCipher>,
+    params: TinkParams,
+    object: String,
+    counter: Counter,
+}
+
+#[napi]
+impl SegmentOpener {
+    /// Checks `prefix` (header ‖ stream header, `objectPrefixLen` bytes) against data key
+    /// `key`: `ERR_KEY_MISMATCH` for another key, `ERR_INTEGRITY` for a damaged header.
+    #[napi(constructor)]
+    pub fn new(key: Buffer, prefix: &[u8]) -> Result<Self> {
+        let dek = data_key(&key)?;
+        let (header, hlen) = format::read_header(prefix).map_err(js_err)?;
+        format::check_key(&dek, &header).map_err(js_err)?;
+        let params = header.tink_params();
+        let object = header.object_name.clone();
+        let sh = StreamHeader::parse(&params, &prefix[hlen..])
+            .map_err(|_| js_err(CoreError::integrity(&object, "malformed stream header")))?;
+        let cipher = SegmentCipher::new(
+            Backend::DEFAULT,
+            &params,
+            dek.expose(),
+            &prefix[..hlen],
+            &sh,
+            object.clone(),
+        )
+        .map_err(js_err)?;
+        Ok(SegmentOpener {
+            cipher: Arc::new(cipher),
+            params,
+            object,
+            counter: Counter {
+                next: 0,
+                done: false,
+            },
+        })
+    }
+
+    /// Ciphertext bytes (with tag) of segment 0.
+    #[napi(getter)]
+    pub fn first_segment_len(&self) -> u32 {
+        (self.params.ciphertext_segment_size
+            - self.params.header_len()
+            - self.params.first_segment_offset) as u32
+    }
+
+    /// Ciphertext bytes (with tag) of every later segment.
+    #[napi(getter)]
+    pub fn segment_len(&self) -> u32 {
+        self.params.ciphertext_segment_size as u32
+    }
+
+    fn index(&mut self, len: usize, n: u32, last: bool) -> Result<(u32, usize)> {
+        let cap = if self.counter.next == 0 {
+            self.first_segment_len() as usize
+        } else {
+            self.segment_len() as usize
+        };
+        let i = self.counter.next;
+        let n = n as usize;
+        if n > cap || n > len {
+            return Err(type_err(format!(
+                "open: {n} bytes do not fit this segment (at most {cap}, buffer of {len})"
+            )));
+        }
+        if n < TAG_LEN {
+            return Err(js_err(CoreError::integrity(
+                &self.object,
+                format!("object is truncated: segment {i} is {n} bytes, shorter than a tag"),
+            )));
+        }
+        Ok((self.counter.take(last)?, n))
+    }
+
+    /// Verifies and decrypts the next segment, `buf[..n]` (ciphertext ‖ tag), in place;
+    /// returns the plaintext length. Fails with `ERR_INTEGRITY` (and `buf` holds nothing
+    /// usable).
+    #[napi]
+    pub fn open(&mut self, mut buf: BufferSlice<'_>, n: u32, last: bool) -> Result<u32> {
+        let (index, n) = self.index(buf.len(), n, last)?;
+        let p = self
+            .cipher
+            .open(index, last, &mut buf[..n])
+            .map_err(js_err)?;
+        Ok(p as u32)
+    }
+
+    /// `open` on a worker thread; resolves with `buf` (its first `n - 16` bytes are the
+    /// plaintext). The caller must not touch `buf` until then.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn open_async<'env>(
+        &mut self,
+        env: &'env Env,
+        mut buf: Buffer,
+        n: u32,
+        last: bool,
+    ) -> Result<PromiseRaw<'env, Buffer>> {
+        let (index, n) = self.index(buf.len(), n, last)?;
+        let cipher = self.cipher.clone();
+        spawn(env, async move {
+            run_cpu(1, move || {
+                cipher.open(index, last, &mut buf[..n])?;
+                Ok(buf)
+            })
+            .await
+        })
+    }
+}
