@@ -151,10 +151,10 @@ export declare class SegmentOpener {
    */
   open(buf: Buffer, n: number, last: boolean): number
   /**
-   * `open` on a worker thread; resolves with `buf` (its first `n - 16` bytes are the
-   * plaintext). The caller must not touch `buf` until then.
+   * Opens the next segment, `seg[..n]` (as `open`), while copying
+   * `src[srcOff..srcOff + len]` to `dst[dstOff..]` on this thread.
    */
-  openAsync(buf: Buffer, n: number, last: boolean): Promise<Buffer>
+  openCopy(seg: Buffer, n: number, last: boolean, dst: Buffer, dstOff: number, src: Uint8Array, srcOff: number, len: number): number
 }
 
 /**
@@ -173,10 +173,11 @@ export declare class SegmentSealer {
   /** Seals the next segment, `buf[..n]`, in place and writes its tag at `buf[n..n + 16]`. */
   seal(buf: Buffer, n: number, last: boolean): void
   /**
-   * `seal` on a worker thread; resolves with `buf` once it is sealed. The caller must
-   * not touch `buf` until then.
+   * Seals the next segment, `seg[..n]` (as `seal`, returning the sealed length), while
+   * copying `src[srcOff..srcOff + len]` to `dst[dstOff..]`: the copy of the next chunk
+   * runs on this thread while another core seals.
    */
-  sealAsync(buf: Buffer, n: number, last: boolean): Promise<Buffer>
+  sealCopy(seg: Buffer, n: number, last: boolean, dst: Buffer, dstOff: number, src: Uint8Array, srcOff: number, len: number): number
 }
 
 /** Exports audit events (a JSON array) as `json` or `csv`, filtered by time and action. */

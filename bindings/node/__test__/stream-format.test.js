@@ -109,6 +109,15 @@ test('segment primitives refuse reuse and misuse without crashing', () => {
   s.seal(buf, 10, true)
   // After the last segment no nonce may be used again.
   assert.throws(() => s.seal(buf, 10, true), /already processed/)
+  // The overlapped seal refuses a copy into or out of the segment it is sealing.
+  const t = new native.SegmentSealer(key, { segmentSize: 4096 })
+  const seg = Buffer.alloc(4096)
+  const dst = Buffer.alloc(4096)
+  assert.throws(() => t.sealCopy(seg, 100, false, seg, 200, Buffer.alloc(10), 0, 10), /overlap/)
+  assert.throws(() => t.sealCopy(seg, 100, false, dst, 0, seg, 0, 10), /overlap/)
+  assert.throws(() => t.sealCopy(seg, 100, false, dst, 4090, Buffer.alloc(10), 0, 10), /out of bounds/)
+  assert.equal(t.sealCopy(seg, 100, false, dst, 5, Buffer.alloc(10, 7), 0, 10), 116)
+  assert.ok(dst.subarray(5, 15).equals(Buffer.alloc(10, 7)))
   assert.throws(() => native.objectPrefixLen(Buffer.alloc(3)), /first 10 bytes/)
   assert.throws(() => native.objectPrefixLen(Buffer.from('NOTANOBJECT!')), /ERR_INTEGRITY/)
 })

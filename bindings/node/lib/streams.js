@@ -1,104 +1,107 @@
 'use strict'
-// createEncryptStream / createDecryptStream: each chunk is copied once, straight into a
+// createEncryptStream / createDecryptStream. Each chunk is copied once, straight into a
 // segment Buffer that Node allocates (and frees promptly, like any Buffer); the native side
-// seals or opens that segment in place, and the same Buffer is pushed downstream. For
-// large segments the crypto runs on a worker thread while the event loop copies the next
-// chunk, with at most MAX_IN_FLIGHT segments in flight, so memory stays a few segments.
+// seals or opens that segment in place and the same Buffer is pushed downstream. No
+// per-chunk native allocation, no external buffers.
 //
-// A segment is sealed as "not last" only once a byte after it has arrived (Tink marks the
-// last segment in its nonce), so the segment being filled is always held back until then.
+// A full segment can be sealed as "not last" only once a byte after it has arrived (Tink
+// marks the last segment in its nonce). That wait is put to use: the full segment is kept
+// `pending` and sealed (or opened) on a second core while the event loop copies the next
+// chunk into the following segment, in one native call (sealCopy/openCopy). Memory: the
+// segment being filled plus at most one pending segment.
 
 const { Transform } = require('node:stream')
 
-// Below this segment size a worker round trip costs more than the crypto it moves.
-const ASYNC_MIN_SEGMENT = 128 * 1024
-const MAX_IN_FLIGHT = 2
 const HEADER_PREFIX_LEN = 10
 const TAG_LEN = 16
+// Below this a copy is too short for a second core to pay for the handoff.
+const OVERLAP_MIN = 64 * 1024
 
-function noop() {}
-
-/**
- * The segmenting Transform shared by both directions. `first`/`later` are the input bytes
- * of segment 0 and of every later one; `run(buf, n, last)` transforms `buf[..n]` in place
- * and returns the output length; `runAsync` does it on a worker, resolving with `buf`.
- */
 class SegmentStream extends Transform {
   constructor(deps) {
     super()
     this._deps = deps
-    this._cur = null // the segment being filled
+    this._ops = null // { run, runCopy, outLen } once the object's parameters are known
+    this._index = 0 // index of the segment in this._cur
+    this._cur = null
     this._fill = 0
     this._cap = 0
-    this._queue = [] // outputs in order: Buffers or Promises of them
+    this._pending = null // a full segment known not to be the last, not yet processed
+    this._pendingN = 0
   }
 
-  // Subclasses: _begin(chunk, off) consumes header bytes and returns the new offset, or
-  // leaves this._machine null while it waits for more; _segment(index) is the input size.
-
-  _emit(last) {
-    const { run, runAsync, outLen } = this._machine
-    const buf = this._cur
-    const n = this._fill
-    this._cur = null
-    this._index++
-    if (this._async) {
-      const p = runAsync(buf, n, last).then((b) => b.subarray(0, outLen(n)))
-      p.catch(noop) // awaited in order below; never an unhandled rejection if destroyed
-      this._queue.push(p)
-    } else {
-      const out = run(buf, n, last)
-      this._queue.push(out === buf.length ? buf : buf.subarray(0, out))
-    }
+  _out(buf, len) {
+    if (len) this.push(len === buf.length ? buf : buf.subarray(0, len))
   }
 
-  async _drain(keep) {
-    while (this._queue.length > keep) {
-      const out = await this._queue.shift()
-      if (out.length) this.push(out)
-    }
+  _runPending(last) {
+    const out = this._ops.run(this._pending, this._pendingN, last)
+    this._out(this._pending, this._ops.outLen(this._pendingN, out))
+    this._pending = null
   }
 
-  async _write_(chunk) {
-    let off = 0
-    if (this._machine === null) {
-      off = this._begin(chunk, 0)
-      if (this._machine === null) return
-    }
-    while (off < chunk.length) {
+  _consume(chunk, off) {
+    const len = chunk.length
+    while (off < len) {
       if (this._cur === null) {
         this._cap = this._segment(this._index)
         this._cur = Buffer.allocUnsafe(this._cap + this._slack)
         this._fill = 0
       } else if (this._fill === this._cap) {
-        this._emit(false) // more input follows: not the last segment
+        // Full, and more input follows: not the last segment.
+        if (this._pending !== null) this._runPending(false)
+        this._pending = this._cur
+        this._pendingN = this._fill
+        this._cur = null
+        this._index++
         continue
       }
-      const n = Math.min(this._cap - this._fill, chunk.length - off)
-      chunk.copy(this._cur, this._fill, off, off + n)
+      const n = Math.min(this._cap - this._fill, len - off)
+      if (this._pending !== null && n >= OVERLAP_MIN) {
+        const seg = this._pending
+        const out = this._ops.runCopy(seg, this._pendingN, false, this._cur, this._fill, chunk, off, n)
+        this._out(seg, this._ops.outLen(this._pendingN, out))
+        this._pending = null
+      } else {
+        chunk.copy(this._cur, this._fill, off, off + n)
+      }
       this._fill += n
       off += n
     }
-    await this._drain(this._async ? MAX_IN_FLIGHT - 1 : 0)
+  }
+
+  _finish() {
+    if (this._pending !== null) this._runPending(false)
+    if (this._cur === null) {
+      this._cap = this._segment(this._index)
+      this._cur = Buffer.allocUnsafe(this._cap + this._slack)
+      this._fill = 0
+    }
+    const seg = this._cur
+    this._cur = null
+    const out = this._ops.run(seg, this._fill, true)
+    this._out(seg, this._ops.outLen(this._fill, out))
   }
 
   _transform(chunk, encoding, cb) {
     if (!(chunk instanceof Uint8Array)) {
       return cb(this._deps.typeError('firekeep streams take Buffer chunks, not strings (do not set an encoding)'))
     }
-    let p
-    try { p = this._write_(chunk) } catch (e) { return cb(this._deps.adapt(e)) }
-    p.then(() => cb(), (e) => cb(this._deps.adapt(e)))
+    try {
+      this._write_(chunk)
+    } catch (e) {
+      return cb(this._deps.adapt(e))
+    }
+    cb()
   }
 
   _flush(cb) {
-    const end = async () => {
+    try {
       this._end()
-      await this._drain(0)
+    } catch (e) {
+      return cb(this._deps.adapt(e))
     }
-    let p
-    try { p = end() } catch (e) { return cb(this._deps.adapt(e)) }
-    p.then(() => cb(), (e) => cb(this._deps.adapt(e)))
+    cb()
   }
 }
 
@@ -108,33 +111,31 @@ class EncryptStream extends SegmentStream {
     const s = new native.SegmentSealer(key, options)
     const first = s.firstPlaintextLen
     const later = s.plaintextLen
-    this._async = later >= ASYNC_MIN_SEGMENT
     this._slack = TAG_LEN
-    this._index = 0
     this._segment = (i) => (i === 0 ? first : later)
-    this._machine = {
+    this._ops = {
       run: (buf, n, last) => { s.seal(buf, n, last); return n + TAG_LEN },
-      runAsync: (buf, n, last) => s.sealAsync(buf, n, last),
-      outLen: (n) => n + TAG_LEN,
+      runCopy: (seg, n, last, dst, dstOff, src, srcOff, len) => s.sealCopy(seg, n, last, dst, dstOff, src, srcOff, len),
+      outLen: (_n, out) => out,
     }
     this._prefix = s.prefix
   }
 
+  _start() {
+    if (this._prefix) {
+      this.push(this._prefix)
+      this._prefix = null
+    }
+  }
+
   _write_(chunk) {
-    if (this._prefix) { this.push(this._prefix); this._prefix = null }
-    return super._write_(chunk)
+    this._start()
+    this._consume(chunk, 0)
   }
 
   _end() {
-    if (this._prefix) { this.push(this._prefix); this._prefix = null }
-    if (this._cur === null) {
-      // Empty input, or input ending exactly on a segment boundary that was already
-      // emitted... which cannot happen: a full segment is only emitted when more follows.
-      this._cap = this._segment(this._index)
-      this._cur = Buffer.allocUnsafe(this._cap + TAG_LEN)
-      this._fill = 0
-    }
-    this._emit(true)
+    this._start()
+    this._finish()
   }
 }
 
@@ -143,49 +144,47 @@ class DecryptStream extends SegmentStream {
     super(deps)
     this._native = native
     this._key = key
-    this._machine = null
     this._head = Buffer.alloc(0)
     this._need = HEADER_PREFIX_LEN
     this._slack = 0
-    this._index = 0
   }
 
-  _begin(chunk, off) {
-    const native = this._native
-    while (this._machine === null && off < chunk.length) {
+  /** Collects the header ‖ stream header; returns where the body starts in `chunk`. */
+  _begin(chunk) {
+    let off = 0
+    while (this._ops === null && off < chunk.length) {
       const n = Math.min(this._need - this._head.length, chunk.length - off)
       this._head = Buffer.concat([this._head, chunk.subarray(off, off + n)])
       off += n
       if (this._head.length < this._need) break
       if (this._need === HEADER_PREFIX_LEN) {
-        this._need = native.objectPrefixLen(this._head)
+        this._need = this._native.objectPrefixLen(this._head)
         if (this._need > HEADER_PREFIX_LEN) continue
       }
-      const o = new native.SegmentOpener(this._key, this._head)
+      const o = new this._native.SegmentOpener(this._key, this._head)
       this._head = null
       const first = o.firstSegmentLen
       const later = o.segmentLen
-      this._async = later >= ASYNC_MIN_SEGMENT
       this._segment = (i) => (i === 0 ? first : later)
-      this._machine = {
+      this._ops = {
         run: (buf, n, last) => o.open(buf, n, last),
-        runAsync: (buf, n, last) => o.openAsync(buf, n, last),
-        outLen: (n) => n - TAG_LEN,
+        runCopy: (seg, n, last, dst, dstOff, src, srcOff, len) => o.openCopy(seg, n, last, dst, dstOff, src, srcOff, len),
+        outLen: (_n, out) => out,
       }
     }
     return off
   }
 
+  _write_(chunk) {
+    const off = this._ops === null ? this._begin(chunk) : 0
+    if (this._ops !== null) this._consume(chunk, off)
+  }
+
   _end() {
-    if (this._machine === null) {
-      const e = new Error('ERR_INTEGRITY: integrity check failed for object: object is truncated: it ends inside its header')
-      throw e
+    if (this._ops === null) {
+      throw new Error('ERR_INTEGRITY: integrity check failed for object: object is truncated: it ends inside its header')
     }
-    if (this._cur === null) {
-      this._cur = Buffer.allocUnsafe(0)
-      this._fill = 0
-    }
-    this._emit(true)
+    this._finish()
   }
 }
 

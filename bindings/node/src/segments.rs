@@ -5,11 +5,13 @@
 //! by copies and allocations, not by the cipher:
 //!
 //! * Streams: `lib/streams.js` copies each chunk once, straight into a Node-allocated
-//!   segment `Buffer`, and this module seals (or opens) that segment in place — on a worker
-//!   thread while the event loop copies the next chunk, for large segments. The sealed
-//!   `Buffer` itself is what the stream pushes: no `Vec` per chunk and no external buffers
+//!   segment `Buffer`, and this module seals (or opens) that segment in place; the same
+//!   `Buffer` is what the stream pushes. No `Vec` per chunk and no external buffers
 //!   (which Node frees only on a later event-loop turn, so a fast producer grew RSS far
-//!   beyond the data in flight).
+//!   beyond the data in flight). A full segment waits for the next byte anyway (Tink marks
+//!   the last segment), so it is sealed on a helper thread during the next call, while the
+//!   event loop copies the new chunk; the helper also takes a share of that copy, tuned so
+//!   both finish together (copying into fresh pages costs about as much as the cipher).
 //! * Whole buffers: the result is allocated once (on transparent huge pages where the
 //!   kernel allows, which makes its page faults ~3x cheaper) and each segment is copied
 //!   into its final place and sealed there, the two halves on two threads.
@@ -24,7 +26,9 @@ use firekeep_core::format::{self, Backend, HEADER_PREFIX_LEN, STREAM_HEADER_LEN}
 use firekeep_core::secret::SecretBytes;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::sync::{Arc, LazyLock};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, mpsc};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 type CoreResult<T> = std::result::Result<T, CoreError>;
@@ -278,6 +282,165 @@ pub fn decrypt(env: &Env, key: Buffer, data: Buffer) -> Result<PromiseRaw<'_, Bu
 // ---------------------------------------------------------------------------------------
 // Segments in place, for the streams
 
+/// A span of a JS Buffer that a native call borrows; sent to the helper thread only for
+/// the duration of that call.
+#[derive(Clone, Copy)]
+struct Span {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: a `Span` is used on the helper thread only while the native call that made it
+// waits for the helper's answer, and the two threads never touch the same bytes.
+unsafe impl Send for Span {}
+
+type Job = Box<dyn FnOnce() -> (CoreResult<usize>, Duration) + Send + 'static>;
+
+/// One thread beside the event loop: it seals (or opens) the segment that is complete
+/// while the event loop copies the next chunk into the following segment.
+struct Helper {
+    jobs: mpsc::Sender<Job>,
+    done: mpsc::Receiver<(CoreResult<usize>, Duration)>,
+}
+
+static HELPER: Mutex<Option<Helper>> = Mutex::new(None);
+
+fn start_helper() -> std::io::Result<Helper> {
+    let (jobs, job_rx) = mpsc::channel::<Job>();
+    let (done_tx, done) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("firekeep-segments".into())
+        .spawn(move || {
+            for job in job_rx {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(
+                    |_| {
+                        let e = CoreError::InvalidInput("a segment worker panicked".into());
+                        (Err(e), Duration::ZERO)
+                    },
+                );
+                if done_tx.send(r).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(Helper { jobs, done })
+}
+
+/// Share of the copy (per mille) the event loop does itself; the helper copies the rest
+/// after sealing. Adjusted after every call so both threads finish together: page faults
+/// on fresh Buffers make the copy cost as much as the cipher, so neither side alone
+/// should carry it.
+static MAIN_SHARE: AtomicU32 = AtomicU32::new(700);
+
+/// Copies `len` bytes from `src + at` to `dst + at`.
+///
+/// SAFETY: the caller checked both spans (inside their Buffers, disjoint, `at + len`
+/// within them).
+unsafe fn copy_part(dst: Span, src: Span, at: usize, len: usize) {
+    unsafe { std::ptr::copy_nonoverlapping(src.ptr.add(at), dst.ptr.add(at), len) }
+}
+
+/// Runs `crypt` on the helper thread while this thread copies `src` into `dst` (same
+/// lengths, checked by the caller, memory disjoint from `crypt`'s); the helper copies the
+/// tail of it once `crypt` is done. Returns `crypt`'s result once both are done.
+fn overlap(
+    crypt: impl FnOnce() -> CoreResult<usize> + Send,
+    dst: Span,
+    src: Span,
+) -> CoreResult<usize> {
+    let len = src.len;
+    let mut guard = HELPER.lock().unwrap_or_else(|e| e.into_inner());
+    let inline = |crypt: Box<dyn FnOnce() -> CoreResult<usize> + Send + '_>| {
+        // SAFETY: checked by the caller.
+        unsafe { copy_part(dst, src, 0, len) };
+        crypt()
+    };
+    if cores() < 2 {
+        return inline(Box::new(crypt));
+    }
+    if guard.is_none() {
+        match start_helper() {
+            Ok(h) => *guard = Some(h),
+            Err(_) => return inline(Box::new(crypt)),
+        }
+    }
+    let helper = guard.as_ref().expect("started above");
+    let share = MAIN_SHARE.load(Ordering::Relaxed) as usize;
+    let mine = (len * share / 1000).min(len);
+    let job: Box<dyn FnOnce() -> (CoreResult<usize>, Duration) + Send + '_> = Box::new(move || {
+        let t0 = Instant::now();
+        let r = crypt();
+        // SAFETY: checked by the caller; this thread copies only `mine..len`.
+        unsafe { copy_part(dst, src, mine, len - mine) };
+        (r, t0.elapsed())
+    });
+    // SAFETY: the job only borrows memory of this call, and this function does not return
+    // before the helper has answered (nothing between send and recv can unwind).
+    let job: Job = unsafe { std::mem::transmute(job) };
+    if let Err(mpsc::SendError(job)) = helper.jobs.send(job) {
+        *guard = None;
+        return job().0;
+    }
+    let t0 = Instant::now();
+    // SAFETY: checked by the caller; the helper copies only `mine..len`.
+    unsafe { copy_part(dst, src, 0, mine) };
+    let main_time = t0.elapsed();
+    match helper.done.recv() {
+        Ok((r, helper_time)) => {
+            // Give the side that finished first a bigger share next time.
+            let next = if main_time < helper_time {
+                (share + 10).min(1000)
+            } else {
+                share.saturating_sub(10)
+            };
+            MAIN_SHARE.store(next as u32, Ordering::Relaxed);
+            r
+        }
+        Err(_) => {
+            *guard = None;
+            Err(CoreError::InvalidInput(
+                "the segment worker thread stopped".into(),
+            ))
+        }
+    }
+}
+
+/// Checks a copy of `src[src_off..src_off + len]` to `dst[dst_off..]`, both disjoint from
+/// `seg`, and returns the two spans.
+fn copy_spans(
+    seg: &[u8],
+    dst: &mut [u8],
+    dst_off: u32,
+    src: &[u8],
+    src_off: u32,
+    len: u32,
+) -> Result<(Span, Span)> {
+    let (dst_off, src_off, len) = (dst_off as usize, src_off as usize, len as usize);
+    if dst_off + len > dst.len() || src_off + len > src.len() {
+        return Err(type_err("copy out of bounds"));
+    }
+    let d = Span {
+        ptr: dst[dst_off..].as_mut_ptr(),
+        len,
+    };
+    let s = Span {
+        ptr: src[src_off..].as_ptr() as *mut u8,
+        len,
+    };
+    let disjoint = |a: &Span, b: (*const u8, usize)| {
+        let (a0, a1) = (a.ptr as usize, a.ptr as usize + a.len);
+        let (b0, b1) = (b.0 as usize, b.0 as usize + b.1);
+        a1 <= b0 || b1 <= a0
+    };
+    let seg_range = (seg.as_ptr(), seg.len());
+    if !disjoint(&d, seg_range) || !disjoint(&s, seg_range) || !disjoint(&d, (s.ptr, s.len)) {
+        return Err(type_err(
+            "the segment, source and destination must not overlap",
+        ));
+    }
+    Ok((d, s))
+}
+
 /// Hands out segment indices in order and refuses anything after the last segment, so a
 /// (segment, nonce) pair is never used twice whatever the caller does.
 struct Counter {
@@ -379,28 +542,37 @@ impl SegmentSealer {
         Ok(())
     }
 
-    /// `seal` on a worker thread; resolves with `buf` once it is sealed. The caller must
-    /// not touch `buf` until then.
-    #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn seal_async<'env>(
+    /// Seals the next segment, `seg[..n]` (as `seal`, returning the sealed length), while
+    /// copying `src[srcOff..srcOff + len]` to `dst[dstOff..]`: the copy of the next chunk
+    /// runs on this thread while another core seals.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn seal_copy(
         &mut self,
-        env: &'env Env,
-        mut buf: Buffer,
+        mut seg: BufferSlice<'_>,
         n: u32,
         last: bool,
-    ) -> Result<PromiseRaw<'env, Buffer>> {
-        let (index, n) = self.index(buf.len(), n, last)?;
-        let cipher = self.cipher.clone();
-        spawn(env, async move {
-            // The Buffer comes back to the event loop in the result: its reference is
-            // released there, not on the worker.
-            run_cpu(1, move || {
-                let tag = cipher.seal(index, last, &mut buf[..n]);
-                buf[n..n + TAG_LEN].copy_from_slice(&tag);
-                Ok(buf)
-            })
-            .await
-        })
+        mut dst: BufferSlice<'_>,
+        dst_off: u32,
+        src: &[u8],
+        src_off: u32,
+        len: u32,
+    ) -> Result<u32> {
+        let (d, s) = copy_spans(&seg, &mut dst, dst_off, src, src_off, len)?;
+        let (index, n) = self.index(seg.len(), n, last)?;
+        let cipher = &self.cipher;
+        let seg: &mut [u8] = &mut seg;
+        let out = overlap(
+            move || {
+                let tag = cipher.seal(index, last, &mut seg[..n]);
+                seg[n..n + TAG_LEN].copy_from_slice(&tag);
+                Ok(n + TAG_LEN)
+            },
+            d,
+            s,
+        )
+        .map_err(js_err)?;
+        Ok(out as u32)
     }
 }
 
@@ -509,24 +681,26 @@ impl SegmentOpener {
         Ok(p as u32)
     }
 
-    /// `open` on a worker thread; resolves with `buf` (its first `n - 16` bytes are the
-    /// plaintext). The caller must not touch `buf` until then.
-    #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn open_async<'env>(
+    /// Opens the next segment, `seg[..n]` (as `open`), while copying
+    /// `src[srcOff..srcOff + len]` to `dst[dstOff..]` on this thread.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_copy(
         &mut self,
-        env: &'env Env,
-        mut buf: Buffer,
+        mut seg: BufferSlice<'_>,
         n: u32,
         last: bool,
-    ) -> Result<PromiseRaw<'env, Buffer>> {
-        let (index, n) = self.index(buf.len(), n, last)?;
-        let cipher = self.cipher.clone();
-        spawn(env, async move {
-            run_cpu(1, move || {
-                cipher.open(index, last, &mut buf[..n])?;
-                Ok(buf)
-            })
-            .await
-        })
+        mut dst: BufferSlice<'_>,
+        dst_off: u32,
+        src: &[u8],
+        src_off: u32,
+        len: u32,
+    ) -> Result<u32> {
+        let (d, s) = copy_spans(&seg, &mut dst, dst_off, src, src_off, len)?;
+        let (index, n) = self.index(seg.len(), n, last)?;
+        let cipher = &self.cipher;
+        let seg: &mut [u8] = &mut seg;
+        let out = overlap(move || cipher.open(index, last, &mut seg[..n]), d, s).map_err(js_err)?;
+        Ok(out as u32)
     }
 }
