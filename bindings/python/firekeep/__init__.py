@@ -100,8 +100,8 @@ def encrypt(
 
     ``src``: bytes, bytearray, memoryview (any contiguous buffer) or a binary file-like object
     (``readinto`` is used when it has one). Without ``dst`` the object is returned as bytes;
-    with ``dst`` (a blocking binary file-like object) it is streamed there, one ``write`` per
-    segment, holding three segments in memory, and None is returned. ``dst.write`` gets a
+    with ``dst`` (a blocking binary file-like object) it is streamed there, about one ``write``
+    per four segments, holding three such batches in memory, and None is returned. ``dst.write`` gets a
     view of a reused buffer: copy it if you keep it (files do). The encryption runs without
     the GIL, on a second thread for large inputs."""
     if not isinstance(segment_size, int) or isinstance(segment_size, bool):

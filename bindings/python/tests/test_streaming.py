@@ -99,8 +99,9 @@ def test_big_stream_is_identical_from_every_input_and_round_trips(tmp_path: Path
         sink = Sink()
         assert enc(src, sink, key=key) is None
         assert bytes(sink.buf) == reference
-        # Streamed: one write of the prefix, then one per 1 MiB segment; no big buffering.
-        assert len(sink.sizes) == 1 + 21 and max(sink.sizes) == MIB
+        # Streamed in batches of 4 segments: one write of the prefix, two for the first batch
+        # (segment 0 is shorter than its slot), then one per batch (segments 4-7, ..., 20-21).
+        assert len(sink.sizes) == 1 + 2 + 5 and max(sink.sizes) == 4 * MIB
         if hasattr(src, "close"):
             src.close()
         assert enc(make(data, tmp_path), key=key) == reference
