@@ -121,3 +121,30 @@ test('segment primitives refuse reuse and misuse without crashing', () => {
   assert.throws(() => native.objectPrefixLen(Buffer.alloc(3)), /first 10 bytes/)
   assert.throws(() => native.objectPrefixLen(Buffer.from('NOTANOBJECT!')), /ERR_INTEGRITY/)
 })
+
+test('large results reuse freed memory without leaking old bytes', async () => {
+  // Results >= 8 MiB are pooled for a moment after JS lets go of them: force that, then
+  // encrypt and decrypt smaller and larger inputs into the reused blocks.
+  const v8 = require('node:v8')
+  const vm = require('node:vm')
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc')
+  const settle = async () => {
+    gc()
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r))
+  }
+  const key = fk.generateDataKey()
+  const MIB = 1 << 20
+  for (const size of [12 * MIB, 10 * MIB + 3, 12 * MIB - 77, 9 * MIB]) {
+    await fk.encrypt(key, Buffer.alloc(12 * MIB, 0xee)) // a block full of 0xee, then freed
+    await settle()
+    const data = crypto.randomBytes(size)
+    const ct = await fk.encrypt(key, data)
+    assert.ok(coreDecrypt(key, ct).equals(data), `encrypt ${size}`)
+    await fk.decrypt(key, await fk.encrypt(key, Buffer.alloc(12 * MIB, 0xdd)))
+    await settle()
+    const back = await fk.decrypt(key, ct)
+    assert.equal(back.length, size)
+    assert.ok(back.equals(data), `decrypt ${size}`)
+  }
+})

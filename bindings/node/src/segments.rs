@@ -26,7 +26,7 @@ use firekeep_core::format::{self, Backend, HEADER_PREFIX_LEN, STREAM_HEADER_LEN}
 use firekeep_core::secret::SecretBytes;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -36,9 +36,9 @@ type CoreResult<T> = std::result::Result<T, CoreError>;
 /// Inputs below this many segments are not worth a second thread.
 const PARALLEL_MIN_SEGMENTS: u64 = 4;
 
-/// Results at least this large go on huge pages (smaller ones come from malloc's reused
-/// memory anyway).
-const HUGE_PAGE_MIN: usize = 8 << 20;
+/// Results at least this large are pooled and go on huge pages (smaller ones come from
+/// malloc's reused memory anyway).
+const POOL_MIN: usize = 8 << 20;
 
 fn cores() -> usize {
     std::thread::available_parallelism()
@@ -70,13 +70,22 @@ where
 // ---------------------------------------------------------------------------------------
 // Whole buffers
 
-/// A zeroed result buffer of `len` bytes. calloc takes large blocks straight from fresh
-/// mmap'd pages without writing them, so they are still untouched when we ask for huge
-/// pages here; the first write then faults in 2 MiB at a time.
+/// A result buffer of `len` bytes (contents unspecified: every byte is overwritten).
+///
+/// Fresh memory is what a large result costs most: the kernel zeroes and maps every page
+/// on first write (here that runs at about the speed of the cipher). So a result JS has
+/// let go of is kept a moment ([`give_back`]) and reused by the next call of a similar
+/// size; otherwise calloc takes a fresh mmap'd block without writing it, and it is put on
+/// huge pages before the first write.
 fn output(len: usize) -> Vec<u8> {
+    if len >= POOL_MIN {
+        if let Some(v) = take_spare(len) {
+            return v;
+        }
+    }
     let v = vec![0u8; len];
     #[cfg(target_os = "linux")]
-    if len >= HUGE_PAGE_MIN {
+    if len >= POOL_MIN {
         const HUGE: usize = 2 << 20;
         let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
         let end = (v.as_ptr() as usize + len) & !(HUGE - 1);
@@ -89,6 +98,98 @@ fn output(len: usize) -> Vec<u8> {
         }
     }
     v
+}
+
+/// Freed large results, newest last, with when they were freed.
+static SPARES: Mutex<Vec<(Vec<u8>, Instant)>> = Mutex::new(Vec::new());
+/// How many freed results are kept, and for how long: enough for a loop of calls, short
+/// enough that an idle process gives the memory back.
+const SPARES_MAX: usize = 2;
+const SPARE_TTL: Duration = Duration::from_secs(2);
+/// Whether a thread is waiting to drop expired spares.
+static EVICTING: AtomicBool = AtomicBool::new(false);
+
+fn take_spare(len: usize) -> Option<Vec<u8>> {
+    let mut spares = SPARES.lock().unwrap_or_else(|e| e.into_inner());
+    // The smallest that fits, and not more than twice the size (the rest would be held).
+    let i = (0..spares.len())
+        .filter(|&i| {
+            let c = spares[i].0.capacity();
+            c >= len && c / 2 <= len
+        })
+        .min_by_key(|&i| spares[i].0.capacity())?;
+    let (mut v, _) = spares.swap_remove(i);
+    drop(spares);
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, 0);
+    }
+    Some(v)
+}
+
+/// Called by the finalizer of a result Buffer: keeps its memory for [`SPARE_TTL`].
+fn give_back(v: Vec<u8>) {
+    if v.capacity() < POOL_MIN {
+        return;
+    }
+    let mut spares = SPARES.lock().unwrap_or_else(|e| e.into_inner());
+    spares.push((v, Instant::now()));
+    let old = if spares.len() > SPARES_MAX {
+        Some(spares.remove(0))
+    } else {
+        None
+    };
+    if !EVICTING.swap(true, Ordering::AcqRel) {
+        let started = std::thread::Builder::new()
+            .name("firekeep-spares".into())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(SPARE_TTL);
+                    let mut spares = SPARES.lock().unwrap_or_else(|e| e.into_inner());
+                    let (expired, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut *spares)
+                        .into_iter()
+                        .partition(|(_, t)| t.elapsed() >= SPARE_TTL);
+                    *spares = keep;
+                    let done = spares.is_empty();
+                    if done {
+                        EVICTING.store(false, Ordering::Release);
+                    }
+                    drop(spares);
+                    drop(expired);
+                    if done {
+                        return;
+                    }
+                }
+            });
+        if started.is_err() {
+            // No timer: keep nothing rather than hold memory indefinitely.
+            spares.clear();
+            EVICTING.store(false, Ordering::Release);
+        }
+    }
+    drop(spares);
+    drop(old);
+}
+
+/// A result handed to JS as a Buffer over its own memory, which [`give_back`] gets when
+/// the Buffer is collected.
+pub struct Output(Vec<u8>);
+
+impl ToNapiValue for Output {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        let mut v = val.0;
+        if v.capacity() < POOL_MIN {
+            return unsafe { Buffer::to_napi_value(env, Buffer::from(v)) };
+        }
+        let (ptr, len) = (v.as_mut_ptr(), v.len());
+        let env = Env::from_raw(env);
+        // SAFETY: `v` is moved into the finalizer's hint (its heap block does not move) and
+        // lives until the Buffer is collected; no other Buffer shares the block.
+        let slice =
+            unsafe { BufferSlice::from_external(&env, ptr, len, v, |_, v: Vec<u8>| give_back(v))? };
+        unsafe { <&BufferSlice<'_>>::to_napi_value(env.raw(), &slice) }
+    }
 }
 
 /// Runs `f` over segments `0..count`, on two threads when there are enough of them. `f`
@@ -254,7 +355,7 @@ pub fn encrypt(
     key: Buffer,
     data: Buffer,
     options: Option<ObjectOptions>,
-) -> Result<PromiseRaw<'_, Buffer>> {
+) -> Result<PromiseRaw<'_, Output>> {
     let dek = data_key(&key)?;
     let h = header_for(&dek, options)?;
     let (prefix, cipher, params) = new_object(&dek, &h).map_err(js_err)?;
@@ -264,18 +365,18 @@ pub fn encrypt(
             encrypt_all(&prefix, &cipher, &params, &data, threads)
         })
         .await?;
-        Ok(Buffer::from(out))
+        Ok(Output(out))
     })
 }
 
 /// Decrypts a whole object; rejects with `ERR_KEY_MISMATCH` or `ERR_INTEGRITY`.
 #[napi(ts_return_type = "Promise<Buffer>")]
-pub fn decrypt(env: &Env, key: Buffer, data: Buffer) -> Result<PromiseRaw<'_, Buffer>> {
+pub fn decrypt(env: &Env, key: Buffer, data: Buffer) -> Result<PromiseRaw<'_, Output>> {
     let dek = data_key(&key)?;
     let threads = threads_for(data.len());
     spawn(env, async move {
         let out = run_cpu(threads, move || decrypt_all(&dek, &data, threads)).await?;
-        Ok(Buffer::from(out))
+        Ok(Output(out))
     })
 }
 
