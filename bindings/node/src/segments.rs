@@ -186,8 +186,20 @@ impl ToNapiValue for Output {
         let env = Env::from_raw(env);
         // SAFETY: `v` is moved into the finalizer's hint (its heap block does not move) and
         // lives until the Buffer is collected; no other Buffer shares the block.
-        let slice =
-            unsafe { BufferSlice::from_external(&env, ptr, len, v, |_, v: Vec<u8>| give_back(v))? };
+        let finalize = |env: Env, v: Vec<u8>| {
+            let mut total = 0;
+            // SAFETY: called on the JS thread with its env.
+            unsafe {
+                napi::sys::napi_adjust_external_memory(env.raw(), -(v.len() as i64), &mut total)
+            };
+            give_back(v)
+        };
+        let slice = unsafe { BufferSlice::from_external(&env, ptr, len, v, finalize)? };
+        // Tell V8 how much memory the Buffer holds, so that it collects dropped results
+        // (and the pool gets their memory back) as soon as they add up.
+        let mut total = 0;
+        // SAFETY: on the JS thread with its env.
+        unsafe { napi::sys::napi_adjust_external_memory(env.raw(), len as i64, &mut total) };
         unsafe { <&BufferSlice<'_>>::to_napi_value(env.raw(), &slice) }
     }
 }
