@@ -83,12 +83,20 @@ fn output(len: usize) -> Vec<u8> {
             return v;
         }
     }
-    let v = vec![0u8; len];
+    // Pooled blocks get ~3% headroom, so that an object and its plaintext (a little
+    // smaller) can take turns in the same block. Untouched headroom costs no memory.
+    let cap = if len >= POOL_MIN {
+        (len + len / 32).next_multiple_of(2 << 20)
+    } else {
+        len
+    };
+    let mut v = vec![0u8; cap];
+    v.truncate(len);
     #[cfg(target_os = "linux")]
     if len >= POOL_MIN {
         const HUGE: usize = 2 << 20;
         let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
-        let end = (v.as_ptr() as usize + len) & !(HUGE - 1);
+        let end = (v.as_ptr() as usize + cap) & !(HUGE - 1);
         if end > start {
             // SAFETY: an advisory call on whole pages inside our own allocation; it changes
             // no contents. Failure (THP disabled) only leaves ordinary pages.
