@@ -116,19 +116,7 @@ impl Ctx {
                 "a policy is set but no principal; use --principal user:EMAIL (or FIREKEEP_PRINCIPAL)",
             )
         })?;
-        let principal = parse_principal(&org, &raw)?;
-        // `user:alice@example.com` names the member whose e-mail that is.
-        if principal.kind() == PrincipalKind::User && principal.id().contains('@') {
-            let found = policy
-                .document()
-                .members
-                .iter()
-                .find(|m| m.organization == org && m.email.as_deref() == Some(principal.id()));
-            if let Some(m) = found {
-                return Ok(Principal::user(&org, &m.id).with_email(principal.id()));
-            }
-        }
-        Ok(principal)
+        parse_principal(&org, &raw, Some(policy))
     }
 
     /// The key provider from the global key options (prompting if allowed).
@@ -232,34 +220,19 @@ pub async fn provider(secret: KeySecret) -> CliResult<Arc<dyn KeyProvider>> {
 }
 
 /// `user:alice@example.com`, `user:alice`, or `apikey:ID` (with the API key's secret in
-/// `FIREKEEP_API_KEY`).
-pub fn parse_principal(org: &str, raw: &str) -> CliResult<Principal> {
-    let (kind, id) = raw.split_once(':').unwrap_or(("user", raw));
-    if id.is_empty() {
-        return Err(CliError::usage(format!(
-            "principal {raw:?} has an empty id"
-        )));
-    }
-    match kind {
-        "user" => {
-            let p = Principal::user(org, id);
-            Ok(if id.contains('@') {
-                p.with_email(id)
-            } else {
-                p
-            })
-        }
-        "apikey" | "api-key" | "api_key" => {
-            let p = Principal::api_key(org, id);
-            Ok(match std::env::var("FIREKEEP_API_KEY") {
-                Ok(secret) if !secret.is_empty() => p.with_secret(secret.into()),
-                _ => p,
-            })
-        }
-        _ => Err(CliError::usage(format!(
-            "principal {raw:?}: write user:EMAIL or apikey:ID"
-        ))),
-    }
+/// `FIREKEEP_API_KEY`); see [`Principal::parse`]. A malformed one is a usage error.
+pub fn parse_principal(org: &str, raw: &str, policy: Option<&Policy>) -> CliResult<Principal> {
+    let principal = Principal::parse(org, raw, policy).map_err(|e| match e {
+        Error::InvalidInput(msg) => CliError::usage(msg),
+        other => other.into(),
+    })?;
+    Ok(match principal.kind() {
+        PrincipalKind::ApiKey => match std::env::var("FIREKEEP_API_KEY") {
+            Ok(secret) if !secret.is_empty() => principal.with_secret(secret.into()),
+            _ => principal,
+        },
+        PrincipalKind::User => principal,
+    })
 }
 
 fn local_user() -> String {

@@ -695,35 +695,10 @@ fn resource(spec: &ResourceSpec) -> Resource {
 }
 
 fn principal(org: &str, raw: &str, policy: Option<&CorePolicy>) -> Result<Principal> {
-    let (kind, id) = raw.split_once(':').unwrap_or(("user", raw));
-    if id.is_empty() {
-        return Err(invalid(format!("principal {raw:?} has an empty id")));
-    }
-    match kind {
-        "user" => {
-            // `user:alice@example.com` names the policy member with that e-mail.
-            if id.contains('@')
-                && let Some(m) = policy.and_then(|p| {
-                    p.document()
-                        .members
-                        .iter()
-                        .find(|m| m.organization == org && m.email.as_deref() == Some(id))
-                })
-            {
-                return Ok(Principal::user(org, &m.id).with_email(id));
-            }
-            let p = Principal::user(org, id);
-            Ok(if id.contains('@') {
-                p.with_email(id)
-            } else {
-                p
-            })
-        }
-        "apikey" | "api-key" | "api_key" => Ok(Principal::api_key(org, id)),
-        _ => Err(invalid(format!(
-            "principal {raw:?}: write user:ID, user:EMAIL or apikey:ID"
-        ))),
-    }
+    Principal::parse(org, raw, policy).map_err(|e| match e {
+        CoreError::InvalidInput(msg) => invalid(msg),
+        other => other.into(),
+    })
 }
 
 fn parse_policy(text: &str) -> Result<CorePolicy> {

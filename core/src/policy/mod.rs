@@ -377,6 +377,38 @@ impl Principal {
         }
     }
 
+    /// Parses how users name a principal: `user:ID`, `user:EMAIL`, a bare id or e-mail (a
+    /// user), or `apikey:ID` (also `api-key:`/`api_key:`). With a policy, `user:EMAIL` names
+    /// the member of `organization` whose e-mail that is. Errors are
+    /// [`Error::InvalidInput`] saying which forms are accepted.
+    pub fn parse(organization: &str, raw: &str, policy: Option<&Policy>) -> Result<Principal> {
+        let (kind, id) = raw.split_once(':').unwrap_or(("user", raw));
+        if id.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "principal {raw:?} has an empty id"
+            )));
+        }
+        match kind {
+            "user" => {
+                if !id.contains('@') {
+                    return Ok(Principal::user(organization, id));
+                }
+                let member = policy.and_then(|p| {
+                    p.document()
+                        .members
+                        .iter()
+                        .find(|m| m.organization == organization && m.email.as_deref() == Some(id))
+                });
+                let user_id = member.map_or(id, |m| m.id.as_str());
+                Ok(Principal::user(organization, user_id).with_email(id))
+            }
+            "apikey" | "api-key" | "api_key" => Ok(Principal::api_key(organization, id)),
+            _ => Err(Error::InvalidInput(format!(
+                "principal {raw:?}: write user:ID, user:EMAIL or apikey:ID"
+            ))),
+        }
+    }
+
     /// Adds the principal's e-mail address (recorded in audit events).
     pub fn with_email(mut self, email: impl Into<String>) -> Self {
         self.email = Some(email.into());
