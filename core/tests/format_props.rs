@@ -523,3 +523,104 @@ fn truncation_at_and_between_boundaries_is_rejected() {
         }
     }
 }
+
+/// `seal_into`/`open_into` on any number of threads: byte for byte what one thread
+/// writes (same stream header), readable by `open`, and the parallel open rejects a
+/// tampered segment in any run, zeroing its output.
+#[test]
+fn seal_into_and_open_into_match_single_thread_on_any_thread_count() {
+    let k = dek(9);
+    let params = TinkParams::firekeep(4096);
+    let sh = StreamHeader {
+        salt: vec![3; 32],
+        nonce_prefix: [4; 7],
+    };
+    let first = params.first_plaintext_len();
+    let per = params.plaintext_segment_len();
+    for len in [
+        0,
+        1,
+        first - 1,
+        first,
+        first + 1,
+        first + per,
+        first + 9 * per + 7,
+    ] {
+        let pt = data(len, len as u64 + 1);
+        let one =
+            format::tink::encrypt(Backend::DEFAULT, &params, k.expose(), b"aad", &sh, &pt).unwrap();
+        for threads in [1, 2, 3, 7] {
+            let mut out = vec![0xAA; one.len()];
+            format::tink::encrypt_into(
+                Backend::DEFAULT,
+                &params,
+                k.expose(),
+                b"aad",
+                &sh,
+                &pt,
+                &mut out,
+                threads,
+            )
+            .unwrap();
+            assert_eq!(out, one, "len {len}, {threads} threads");
+            let mut back = vec![0x55; len];
+            format::tink::decrypt_into(
+                Backend::DEFAULT,
+                &params,
+                k.expose(),
+                b"aad",
+                &one,
+                &mut back,
+                threads,
+            )
+            .unwrap();
+            assert_eq!(back, pt, "len {len}, {threads} threads");
+        }
+    }
+
+    // Whole objects: sealed on 3 threads, opened by `open` and by `open_into`.
+    let h = header(&k, "part-000009", 4096);
+    let pt = data(first + 12 * per + 100, 77);
+    let mut obj = vec![0; format::sealed_len(&h, pt.len()).unwrap()];
+    format::seal_into(&k, &h, &pt, &mut obj, 3).unwrap();
+    assert_eq!(format::open(&k, &obj).unwrap().1, pt);
+    let (got_header, n) = format::opened_len(&obj).unwrap();
+    assert_eq!((got_header, n), (h.clone(), pt.len()));
+    let mut back = vec![0; n];
+    assert_eq!(format::open_into(&k, &obj, &mut back, 2).unwrap(), h);
+    assert_eq!(back, pt);
+
+    // A flipped byte in the last segment (the second thread's run) fails, names the
+    // object and segment, and leaves no plaintext behind.
+    let mut bad = obj.clone();
+    let at = bad.len() - 30;
+    bad[at] ^= 1;
+    let mut out = vec![0x11; n];
+    match format::open_into(&k, &bad, &mut out, 2) {
+        Err(Error::Integrity { object, detail }) => {
+            assert_eq!(object, "part-000009");
+            assert!(detail.contains("segment 13"), "{detail}");
+        }
+        other => panic!("expected an integrity error, got {other:?}"),
+    }
+    assert!(
+        out.iter().all(|&b| b == 0),
+        "output not zeroed after a failed open"
+    );
+
+    // Wrong lengths are refused before anything is written; another key is named first.
+    let mut short = vec![0; obj.len() - 1];
+    assert!(matches!(
+        format::seal_into(&k, &h, &pt, &mut short, 2),
+        Err(Error::InvalidInput(m)) if m.contains("sealed_len")
+    ));
+    let mut short = vec![0; n - 1];
+    assert!(matches!(
+        format::open_into(&k, &obj, &mut short, 2),
+        Err(Error::InvalidInput(m)) if m.contains("plaintext_len")
+    ));
+    assert!(matches!(
+        format::open_into(&dek(10), &obj, &mut back, 2),
+        Err(Error::KeyMismatch { .. })
+    ));
+}

@@ -21,7 +21,7 @@
 use crate::{ObjectOptions, data_key, header_for, js_err, spawn, type_err};
 use firekeep_core::Error as CoreError;
 use firekeep_core::format::aead::TAG_LEN;
-use firekeep_core::format::tink::{Layout, SegmentCipher, StreamHeader, TinkParams};
+use firekeep_core::format::tink::{SegmentCipher, StreamHeader, TinkParams};
 use firekeep_core::format::{self, Backend, HEADER_PREFIX_LEN, STREAM_HEADER_LEN};
 use firekeep_core::secret::SecretBytes;
 use napi::bindgen_prelude::*;
@@ -212,31 +212,6 @@ impl ToNapiValue for Output {
     }
 }
 
-/// Runs `f` over segments `0..count`, on two threads when there are enough of them. `f`
-/// gets a range of segments and the output from the first one's start (`split(i)` is
-/// segment `i`'s offset in `out`).
-fn split_run(
-    count: u64,
-    threads: usize,
-    out: &mut [u8],
-    split: impl Fn(u64) -> usize + Sync,
-    f: impl Fn(std::ops::Range<u64>, &mut [u8]) -> CoreResult<()> + Sync,
-) -> CoreResult<()> {
-    if count < PARALLEL_MIN_SEGMENTS || threads < 2 {
-        return f(0..count, out);
-    }
-    let mid = count / 2;
-    let (a, b) = out.split_at_mut(split(mid));
-    std::thread::scope(|s| {
-        let h = s.spawn(|| f(mid..count, b));
-        let ra = f(0..mid, a);
-        let rb = h
-            .join()
-            .unwrap_or_else(|_| Err(CoreError::InvalidInput("a worker thread panicked".into())));
-        ra.and(rb)
-    })
-}
-
 /// How many threads a whole-buffer job of `len` bytes is worth (the permits are taken
 /// before the header, and so the segment size, is known).
 fn threads_for(len: usize) -> usize {
@@ -267,103 +242,27 @@ fn new_object(
     Ok((prefix, cipher, params))
 }
 
-/// The whole object for `input`: byte for byte what `format::seal` writes.
+/// The whole object for `input` (`format::seal_into`, into a pooled result).
 fn encrypt_all(
-    prefix: &[u8],
-    cipher: &SegmentCipher,
-    params: &TinkParams,
+    dek: &SecretBytes,
+    header: &format::ObjectHeader,
     input: &[u8],
     threads: usize,
 ) -> CoreResult<Vec<u8>> {
-    let stream_header_len = params.first_segment_offset + params.header_len();
-    let total =
-        prefix.len() - stream_header_len + params.ciphertext_len(input.len() as u64) as usize;
-    let mut out = output(total);
-    let (head, segments) = out.split_at_mut(prefix.len());
-    head.copy_from_slice(prefix);
-    let first = params.first_plaintext_len();
-    let per = params.plaintext_segment_len();
-    let count = if input.len() <= first {
-        1
-    } else {
-        1 + (input.len() - first).div_ceil(per) as u64
-    };
-    // Segment i: plaintext from pt_start(i), sealed at seg_start(i) of `segments`.
-    let pt_start = |i: u64| {
-        if i == 0 {
-            0
-        } else {
-            first + (i as usize - 1) * per
-        }
-    };
-    let seg_start = |i: u64| {
-        if i == 0 {
-            0
-        } else {
-            i as usize * params.ciphertext_segment_size - stream_header_len
-        }
-    };
-    split_run(count, threads, segments, seg_start, |range, out| {
-        let base = seg_start(range.start);
-        for i in range {
-            let p0 = pt_start(i);
-            let p1 = (if i == 0 { first } else { p0 + per }).min(input.len());
-            let o = seg_start(i) - base;
-            let n = p1 - p0;
-            let slot = &mut out[o..o + n + TAG_LEN];
-            slot[..n].copy_from_slice(&input[p0..p1]);
-            let tag = cipher.seal(i as u32, i + 1 == count, &mut slot[..n]);
-            slot[n..].copy_from_slice(&tag);
-        }
-        Ok(())
-    })?;
+    let mut out = output(format::sealed_len(header, input.len())?);
+    format::seal_into(dek, header, input, &mut out, threads)?;
     Ok(out)
 }
 
-/// The plaintext of a whole object; only returned once every tag verified.
+/// The plaintext of a whole object (`format::open_into`, into a pooled result); only
+/// returned once every tag verified.
 fn decrypt_all(dek: &SecretBytes, object: &[u8], threads: usize) -> CoreResult<Vec<u8>> {
-    let (header, hlen) = format::read_header(object)?;
+    let (header, _) = format::read_header(object)?;
+    // Another key is named before any question of length.
     format::check_key(dek, &header)?;
-    let params = header.tink_params();
-    let body = &object[hlen..];
-    let name = header.object_name.clone();
-    let rename = |e: CoreError| match e {
-        CoreError::Integrity { detail, .. } => CoreError::integrity(&name, detail),
-        other => other,
-    };
-    let layout = Layout::new(&params, body.len() as u64).map_err(rename)?;
-    let sh = StreamHeader::parse(&params, &body[params.first_segment_offset..])
-        .map_err(|_| CoreError::integrity(&name, "malformed stream header"))?;
-    let cipher = SegmentCipher::new(
-        Backend::DEFAULT,
-        &params,
-        dek.expose(),
-        &object[..hlen],
-        &sh,
-        name.clone(),
-    )?;
-    let count = layout.segment_count();
-    let mut out = output(layout.plaintext_len() as usize);
-    split_run(
-        count,
-        threads,
-        &mut out,
-        |i| layout.plaintext_range(i).start as usize,
-        |range, out| {
-            let base = layout.plaintext_range(range.start).start as usize;
-            for i in range {
-                let r = layout.segment_range(i);
-                let (ct, tag) = body[r.start as usize..r.end as usize]
-                    .split_at((r.end - r.start) as usize - TAG_LEN);
-                let p = layout.plaintext_range(i);
-                let slot = &mut out[p.start as usize - base..p.end as usize - base];
-                slot.copy_from_slice(ct);
-                let tag: &[u8; TAG_LEN] = tag.try_into().expect("16-byte tag");
-                cipher.open_detached(i as u32, i + 1 == count, slot, tag)?;
-            }
-            Ok(())
-        },
-    )?;
+    let (_, len) = format::opened_len(object)?;
+    let mut out = output(len);
+    format::open_into(dek, object, &mut out, threads)?;
     Ok(out)
 }
 
@@ -378,13 +277,9 @@ pub fn encrypt(
 ) -> Result<PromiseRaw<'_, Output>> {
     let dek = data_key(&key)?;
     let h = header_for(&dek, options)?;
-    let (prefix, cipher, params) = new_object(&dek, &h).map_err(js_err)?;
     let threads = threads_for(data.len());
     spawn(env, async move {
-        let out = run_cpu(threads, move || {
-            encrypt_all(&prefix, &cipher, &params, &data, threads)
-        })
-        .await?;
+        let out = run_cpu(threads, move || encrypt_all(&dek, &h, &data, threads)).await?;
         Ok(Output(out))
     })
 }

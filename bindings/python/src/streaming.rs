@@ -17,7 +17,7 @@
 use crate::{py_err, value_err};
 use firekeep_core::Error as CoreError;
 use firekeep_core::format::aead::TAG_LEN;
-use firekeep_core::format::tink::{Layout, SegmentCipher, StreamHeader, TinkParams};
+use firekeep_core::format::tink::{SegmentCipher, StreamHeader, TinkParams};
 use firekeep_core::format::{self, Backend, HEADER_PREFIX_LEN, ObjectHeader};
 use firekeep_core::secret::SecretBytes;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -26,9 +26,6 @@ use pyo3::types::{PyByteArray, PyBytes, PySlice};
 use std::sync::mpsc;
 
 type CoreResult<T> = Result<T, CoreError>;
-
-/// Inputs below this many segments are not worth a second thread.
-const PARALLEL_MIN_SEGMENTS: u64 = 4;
 
 /// A span of memory that stays valid and unmoved while it is used from another thread:
 /// a `bytes` object we hold, a `bytearray` pinned by a buffer export, or a result object
@@ -658,93 +655,44 @@ fn new_bytes(py: Python<'_>, len: usize) -> PyResult<(Bound<'_, PyBytes>, Raw)> 
     }
 }
 
-/// Runs `f` over segments `0..count`, on two threads when there are enough of them. `f`
-/// gets the segment range and the output span from the first one's start (`split(i)`
-/// is segment `i`'s output offset).
-fn split_run(
-    count: u64,
-    out: Raw,
-    split: impl Fn(u64) -> usize + Sync,
-    f: impl Fn(std::ops::Range<u64>, &mut [u8]) -> CoreResult<()> + Sync,
-) -> CoreResult<()> {
-    // SAFETY: `out` is a result object only this function writes to.
-    let all = unsafe { out.slice_mut() };
-    if count < PARALLEL_MIN_SEGMENTS {
-        return f(0..count, all);
-    }
-    let mid = count / 2;
-    let (a, b) = all.split_at_mut(split(mid));
-    std::thread::scope(|s| {
-        let h = s.spawn(|| f(mid..count, b));
-        let ra = f(0..mid, a);
-        let rb = h
-            .join()
-            .unwrap_or_else(|_| Err(CoreError::InvalidInput("a worker thread panicked".into())));
-        ra.and(rb)
-    })
-}
+/// Threads for a whole object in memory (the core splits the segments into runs; a few
+/// segments stay on one thread).
+const MEMORY_THREADS: usize = 2;
 
+/// `header_bytes ‖ stream` of `data` in a new `bytes` object, sealed in place there
+/// (`tink::encrypt_into`) without the GIL.
 fn encrypt_memory<'py>(
     py: Python<'py>,
     data: Raw,
-    prefix: &[u8],
-    seal: &Seal,
+    dek: &SecretBytes,
+    header_bytes: &[u8],
+    params: &TinkParams,
+    sh: &StreamHeader,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let params = seal.params;
-    // `prefix` is header ‖ stream header: the object is `prefix ‖ segments`.
-    let stream_header_len = params.first_segment_offset + params.header_len();
-    let total = prefix.len() - stream_header_len + params.ciphertext_len(data.len as u64) as usize;
+    let total = header_bytes.len() + params.ciphertext_len(data.len as u64) as usize;
     let (obj, out) = new_bytes(py, total)?;
-    // SAFETY: `out` is the fresh result, written only here.
-    let (head, segments) = unsafe { out.slice_mut() }.split_at_mut(prefix.len());
-    head.copy_from_slice(prefix);
-    let segments = Raw {
-        ptr: segments.as_mut_ptr(),
-        len: segments.len(),
-    };
-    let first = params.first_plaintext_len();
-    let per = params.plaintext_segment_len();
-    let count = if data.len <= first {
-        1
-    } else {
-        1 + (data.len - first).div_ceil(per) as u64
-    };
-    // Segment i: plaintext from pt_start(i), sealed at seg_start(i) of `segments`.
-    let pt_start = move |i: u64| {
-        if i == 0 {
-            0
-        } else {
-            first + (i as usize - 1) * per
-        }
-    };
-    let seg_start = move |i: u64| {
-        if i == 0 {
-            0
-        } else {
-            i as usize * params.ciphertext_segment_size - stream_header_len
-        }
-    };
     py.detach(|| {
-        split_run(count, segments, seg_start, |range, out| {
-            // SAFETY: `data` is pinned for the whole call and only read.
-            let input = unsafe { data.slice() };
-            let base = seg_start(range.start);
-            for i in range {
-                let p0 = pt_start(i);
-                let p1 = (if i == 0 { first } else { p0 + per }).min(input.len());
-                let o = seg_start(i) - base;
-                let n = p1 - p0;
-                let slot = &mut out[o..o + n + TAG_LEN];
-                slot[..n].copy_from_slice(&input[p0..p1]);
-                seal.run(i as u32, i + 1 == count, slot, n)?;
-            }
-            Ok(())
-        })
+        // SAFETY: `out` is the fresh result, written only here; `data` is pinned for the
+        // whole call and only read.
+        let (head, body) = unsafe { out.slice_mut() }.split_at_mut(header_bytes.len());
+        head.copy_from_slice(header_bytes);
+        format::tink::encrypt_into(
+            Backend::DEFAULT,
+            params,
+            dek.expose(),
+            header_bytes,
+            sh,
+            unsafe { data.slice() },
+            body,
+            MEMORY_THREADS,
+        )
     })
     .map_err(py_err)?;
     Ok(obj)
 }
 
+/// The plaintext of a whole object in memory (`format::open_into`) in a new `bytes`
+/// object; only handed out once every tag verified.
 fn decrypt_memory<'py>(
     py: Python<'py>,
     dek: &SecretBytes,
@@ -752,60 +700,16 @@ fn decrypt_memory<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     // SAFETY: pinned by the caller, only read.
     let object = unsafe { data.slice() };
-    let (header, hlen) = format::read_header(object).map_err(py_err)?;
+    let (header, _) = format::read_header(object).map_err(py_err)?;
+    // Another key is named before any question of length.
     format::check_key(dek, &header).map_err(py_err)?;
-    let params = header.tink_params();
-    let body = &object[hlen..];
-    let name = header.object_name.clone();
-    let truncated = |e: CoreError| match e {
-        CoreError::Integrity { detail, .. } => CoreError::integrity(&name, detail),
-        other => other,
-    };
-    let layout = Layout::new(&params, body.len() as u64)
-        .map_err(truncated)
-        .map_err(py_err)?;
-    let sh = StreamHeader::parse(&params, body)
-        .map_err(|_| py_err(CoreError::integrity(&name, "malformed stream header")))?;
-    let cipher = SegmentCipher::new(
-        Backend::DEFAULT,
-        &params,
-        dek.expose(),
-        &object[..hlen],
-        &sh,
-        name.clone(),
-    )
-    .map_err(py_err)?;
-    let count = layout.segment_count();
-    let (obj, out) = new_bytes(py, layout.plaintext_len() as usize)?;
-    let body = Raw {
-        ptr: body.as_ptr() as *mut u8,
-        len: body.len(),
-    };
+    let (_, len) = format::opened_len(object).map_err(py_err)?;
+    let (obj, out) = new_bytes(py, len)?;
     py.detach(|| {
-        split_run(
-            count,
-            out,
-            |i| layout.plaintext_range(i).start as usize,
-            |range, out| {
-                // SAFETY: pinned by the caller, only read.
-                let body = unsafe { body.slice() };
-                let base = layout.plaintext_range(range.start).start as usize;
-                for i in range {
-                    let r = layout.segment_range(i);
-                    let (ct, tag) = body[r.start as usize..r.end as usize]
-                        .split_at((r.end - r.start) as usize - TAG_LEN);
-                    let p = layout.plaintext_range(i);
-                    let slot = &mut out[p.start as usize - base..p.end as usize - base];
-                    slot.copy_from_slice(ct);
-                    let tag: &[u8; TAG_LEN] = tag.try_into().expect("16-byte tag");
-                    cipher.open_detached(i as u32, i + 1 == count, slot, tag)?;
-                }
-                Ok(())
-            },
-        )
+        // SAFETY: `out` is the fresh result, written only here.
+        format::open_into(dek, object, unsafe { out.slice_mut() }, MEMORY_THREADS)
     })
     .map_err(py_err)?;
-    // Only now, every tag verified, does the plaintext leave.
     Ok(obj)
 }
 
@@ -857,6 +761,7 @@ pub(crate) fn encrypt<'py>(
     header.segment_size = self::segment_size(segment_size)?;
     let params = header.tink_params();
     let mut prefix = header.to_bytes().map_err(py_err)?;
+    let hlen = prefix.len();
     let sh = match test_stream_header {
         None => StreamHeader::random(&params),
         Some(b) if b.len() == params.key_size + 7 => StreamHeader {
@@ -884,7 +789,7 @@ pub(crate) fn encrypt<'py>(
     let mut sink = Sink::new(dst)?;
     if let (Some(data), Sink::Collect(_)) = (src.memory(), &sink) {
         return Ok(Some(
-            encrypt_memory(py, data, &prefix, &seal)?
+            encrypt_memory(py, data, &dek, &prefix[..hlen], &params, &sh)?
                 .into_any()
                 .unbind(),
         ));

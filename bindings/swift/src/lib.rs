@@ -318,6 +318,11 @@ pub fn data_key_id(key: Vec<u8>) -> Result<String> {
     guard(|| Ok(format::data_key_id(&data_key(key)?)))
 }
 
+/// Threads for `encrypt`/`decrypt` of a whole object: the core splits its segments into
+/// runs (an object of a few segments stays on the calling thread). Mobile devices have
+/// more cores than this, but a backup tool should not take them all.
+const WHOLE_OBJECT_THREADS: usize = 2;
+
 /// Encrypts `plaintext` into one object (firekeep header ‖ Tink AesGcmHkdfStreaming body).
 #[uniffi::export]
 pub fn encrypt(
@@ -328,7 +333,9 @@ pub fn encrypt(
     guard(|| {
         let dek = data_key(key)?;
         let header = header_for(&dek, options)?;
-        Ok(format::seal(&dek, &header, &plaintext)?)
+        let mut out = vec![0; format::sealed_len(&header, plaintext.len())?];
+        format::seal_into(&dek, &header, &plaintext, &mut out, WHOLE_OBJECT_THREADS)?;
+        Ok(out)
     })
 }
 
@@ -338,7 +345,13 @@ pub fn encrypt(
 pub fn decrypt(key: Vec<u8>, object: Vec<u8>) -> Result<Vec<u8>> {
     guard(|| {
         let dek = data_key(key)?;
-        Ok(format::open(&dek, &object)?.1)
+        let (header, _) = format::read_header(&object)?;
+        // Another key is named before any question of length.
+        format::check_key(&dek, &header)?;
+        let (_, len) = format::opened_len(&object)?;
+        let mut out = vec![0; len];
+        format::open_into(&dek, &object, &mut out, WHOLE_OBJECT_THREADS)?;
+        Ok(out)
     })
 }
 

@@ -264,7 +264,8 @@ pub fn check_key(dek: &SecretBytes, header: &ObjectHeader) -> Result<()> {
 }
 
 /// Encrypts `plaintext` into a whole object (`header ‖ body`) with a fresh random salt and
-/// nonce prefix. `header.key_id` must be `data_key_id(dek)`.
+/// nonce prefix. `header.key_id` must be `data_key_id(dek)`. Runs on this thread; see
+/// [`seal_into`] for a caller-owned buffer and more threads.
 pub fn seal(dek: &SecretBytes, header: &ObjectHeader, plaintext: &[u8]) -> Result<Vec<u8>> {
     seal_with(
         Backend::DEFAULT,
@@ -284,19 +285,64 @@ pub fn seal_with(
     stream_header: &StreamHeader,
     plaintext: &[u8],
 ) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; sealed_len(header, plaintext.len())?];
+    seal_parts(backend, dek, header, stream_header, plaintext, &mut out, 1)?;
+    Ok(out)
+}
+
+/// Length of the object [`seal`] makes of `plaintext_len` bytes under `header`.
+pub fn sealed_len(header: &ObjectHeader, plaintext_len: usize) -> Result<usize> {
+    let body = header.tink_params().ciphertext_len(plaintext_len as u64);
+    Ok(header.to_bytes()?.len() + body as usize)
+}
+
+/// [`seal`] into `out`, exactly [`sealed_len`] bytes, on up to `threads` threads (this
+/// one and scoped helpers, each sealing a run of segments; inputs of a few segments stay
+/// on this thread). For callers that own the result memory (a language binding, a
+/// reused buffer): nothing is allocated for the data and each byte is written once.
+pub fn seal_into(
+    dek: &SecretBytes,
+    header: &ObjectHeader,
+    plaintext: &[u8],
+    out: &mut [u8],
+    threads: usize,
+) -> Result<()> {
+    let sh = StreamHeader::random(&header.tink_params());
+    seal_parts(Backend::DEFAULT, dek, header, &sh, plaintext, out, threads)
+}
+
+fn seal_parts(
+    backend: Backend,
+    dek: &SecretBytes,
+    header: &ObjectHeader,
+    stream_header: &StreamHeader,
+    plaintext: &[u8],
+    out: &mut [u8],
+    threads: usize,
+) -> Result<()> {
     check_key(dek, header)?;
     let header_bytes = header.to_bytes()?;
-    let body = tink::encrypt(
+    let need = sealed_len(header, plaintext.len())?;
+    if out.len() != need {
+        return Err(Error::InvalidInput(format!(
+            "the output buffer holds {} bytes; the object of {} plaintext bytes needs \
+             exactly {need} (format::sealed_len)",
+            out.len(),
+            plaintext.len()
+        )));
+    }
+    let (head, body) = out.split_at_mut(header_bytes.len());
+    head.copy_from_slice(&header_bytes);
+    tink::encrypt_into(
         backend,
         &header.tink_params(),
         dek.expose(),
         &header_bytes,
         stream_header,
         plaintext,
-    )?;
-    let mut out = header_bytes;
-    out.extend_from_slice(&body);
-    Ok(out)
+        body,
+        threads,
+    )
 }
 
 /// Decrypts a whole object. A different key fails first with [`Error::KeyMismatch`]
@@ -312,17 +358,55 @@ pub fn open_with(
     dek: &SecretBytes,
     object: &[u8],
 ) -> Result<(ObjectHeader, Vec<u8>)> {
+    let (header, _) = read_header(object)?;
+    // A different key is named before any question of length.
+    check_key(dek, &header)?;
+    let (_, len) = opened_len(object)?;
+    let mut out = vec![0u8; len];
+    let header = open_parts(backend, dek, object, &mut out, 1)?;
+    Ok((header, out))
+}
+
+/// An object's header and the length of its plaintext, from its header and total
+/// length alone (nothing is decrypted; [`Error::Integrity`] if no object has that length).
+pub fn opened_len(object: &[u8]) -> Result<(ObjectHeader, usize)> {
+    let (header, len) = read_header(object)?;
+    let layout = Layout::new(&header.tink_params(), (object.len() - len) as u64)
+        .map_err(|e| rename(e, &header.object_name))?;
+    Ok((header, layout.plaintext_len() as usize))
+}
+
+/// [`open`] into `out`, exactly [`opened_len`] bytes, on up to `threads` threads (as
+/// [`seal_into`]); returns the object's header. On error `out` is zeroed.
+pub fn open_into(
+    dek: &SecretBytes,
+    object: &[u8],
+    out: &mut [u8],
+    threads: usize,
+) -> Result<ObjectHeader> {
+    open_parts(Backend::DEFAULT, dek, object, out, threads)
+}
+
+fn open_parts(
+    backend: Backend,
+    dek: &SecretBytes,
+    object: &[u8],
+    out: &mut [u8],
+    threads: usize,
+) -> Result<ObjectHeader> {
     let (header, len) = read_header(object)?;
     check_key(dek, &header)?;
-    let plaintext = tink::decrypt(
+    tink::decrypt_into(
         backend,
         &header.tink_params(),
         dek.expose(),
         &object[..len],
         &object[len..],
+        out,
+        threads,
     )
     .map_err(|e| rename(e, &header.object_name))?;
-    Ok((header, plaintext))
+    Ok(header)
 }
 
 /// Replaces the generic object label of an integrity error with the object's name.

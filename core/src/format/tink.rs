@@ -312,21 +312,55 @@ pub fn encrypt(
     header: &StreamHeader,
     plaintext: &[u8],
 ) -> Result<Vec<u8>> {
-    let crypter = SegmentCrypter::new(backend, params, ikm, aad, header)?;
-    let mut out = Vec::with_capacity(params.ciphertext_len(plaintext.len() as u64) as usize);
-    out.resize(params.first_segment_offset, 0);
-    out.extend_from_slice(&header.to_bytes());
-    let first = params.first_plaintext_len().min(plaintext.len());
-    let mut chunks = vec![&plaintext[..first]];
-    chunks.extend(plaintext[first..].chunks(params.plaintext_segment_len()));
-    let n = chunks.len();
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        let start = out.len();
-        out.extend_from_slice(chunk);
-        let tag = crypter.seal(i as u32, i + 1 == n, &mut out[start..]);
-        out.extend_from_slice(&tag);
-    }
+    let mut out = vec![0u8; params.ciphertext_len(plaintext.len() as u64) as usize];
+    encrypt_into(backend, params, ikm, aad, header, plaintext, &mut out, 1)?;
     Ok(out)
+}
+
+/// [`encrypt`] into `out`, which must be exactly [`TinkParams::ciphertext_len`] bytes,
+/// on up to `threads` threads (this one and scoped helpers, each sealing a run of
+/// consecutive segments; small inputs stay on this thread). Each plaintext byte is read
+/// once and each output byte written once: segments are sealed in place in `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn encrypt_into(
+    backend: Backend,
+    params: &TinkParams,
+    ikm: &[u8],
+    aad: &[u8],
+    header: &StreamHeader,
+    plaintext: &[u8],
+    out: &mut [u8],
+    threads: usize,
+) -> Result<()> {
+    let total = params.ciphertext_len(plaintext.len() as u64);
+    if out.len() as u64 != total {
+        return Err(Error::InvalidInput(format!(
+            "the output buffer holds {} bytes; the stream of {} plaintext bytes needs exactly \
+             {total} (ciphertext_len)",
+            out.len(),
+            plaintext.len()
+        )));
+    }
+    let crypter = SegmentCrypter::new(backend, params, ikm, aad, header)?;
+    let layout = Layout::new(params, total)?;
+    let start = params.first_segment_offset + params.header_len();
+    let (head, body) = out.split_at_mut(start);
+    head[..params.first_segment_offset].fill(0);
+    head[params.first_segment_offset..].copy_from_slice(&header.to_bytes());
+    let count = layout.segment_count();
+    let at = |i: u64| layout.segment_range(i).start as usize - start;
+    for_segment_runs(count, threads, body, at, |run, part| {
+        let base = at(run.start);
+        for i in run {
+            let r = layout.segment_range(i);
+            let p = layout.plaintext_range(i);
+            let slot = &mut part[r.start as usize - start - base..r.end as usize - start - base];
+            let (pt, tag) = slot.split_at_mut(slot.len() - TAG_LEN);
+            pt.copy_from_slice(&plaintext[p.start as usize..p.end as usize]);
+            tag.copy_from_slice(&crypter.seal(i as u32, i + 1 == count, pt));
+        }
+        Ok(())
+    })
 }
 
 /// Decrypts a whole stream. Any modification, truncation or extension fails with
@@ -339,23 +373,106 @@ pub fn decrypt(
     body: &[u8],
 ) -> Result<Vec<u8>> {
     let layout = Layout::new(params, body.len() as u64)?;
+    let mut out = vec![0u8; layout.plaintext_len() as usize];
+    decrypt_into(backend, params, ikm, aad, body, &mut out, 1)?;
+    Ok(out)
+}
+
+/// [`decrypt`] into `out`, which must be exactly [`Layout::plaintext_len`] bytes, on up
+/// to `threads` threads (as [`encrypt_into`]). On error `out` is zeroed: no byte of a
+/// stream that failed to verify is left for the caller to use by mistake.
+pub fn decrypt_into(
+    backend: Backend,
+    params: &TinkParams,
+    ikm: &[u8],
+    aad: &[u8],
+    body: &[u8],
+    out: &mut [u8],
+    threads: usize,
+) -> Result<()> {
+    let layout = Layout::new(params, body.len() as u64)?;
+    if out.len() as u64 != layout.plaintext_len() {
+        return Err(Error::InvalidInput(format!(
+            "the output buffer holds {} bytes; this stream's plaintext is exactly {} \
+             (Layout::plaintext_len)",
+            out.len(),
+            layout.plaintext_len()
+        )));
+    }
     let header = StreamHeader::parse(params, &body[params.first_segment_offset..])?;
     let crypter = SegmentCrypter::new(backend, params, ikm, aad, &header)?;
-    let mut out = vec![0u8; layout.plaintext_len() as usize];
-    for i in 0..layout.segment_count() {
-        // Copy the ciphertext straight into its plaintext slot and decrypt there.
-        let r = layout.segment_range(i);
-        let (ct, tag) =
-            body[r.start as usize..r.end as usize].split_at((r.end - r.start) as usize - TAG_LEN);
-        let p = layout.plaintext_range(i);
-        let slot = &mut out[p.start as usize..p.end as usize];
-        slot.copy_from_slice(ct);
-        let tag: &[u8; TAG_LEN] = tag.try_into().expect("16-byte tag");
-        crypter
-            .open_detached(i as u32, i + 1 == layout.segment_count(), slot, tag)
-            .map_err(|_| segment_error("stream", i))?;
+    let count = layout.segment_count();
+    let at = |i: u64| layout.plaintext_range(i).start as usize;
+    let r = for_segment_runs(count, threads, out, at, |run, part| {
+        let base = at(run.start);
+        for i in run {
+            // Copy the ciphertext straight into its plaintext slot and decrypt there.
+            let r = layout.segment_range(i);
+            let (ct, tag) = body[r.start as usize..r.end as usize]
+                .split_at((r.end - r.start) as usize - TAG_LEN);
+            let p = layout.plaintext_range(i);
+            let slot = &mut part[p.start as usize - base..p.end as usize - base];
+            slot.copy_from_slice(ct);
+            let tag: &[u8; TAG_LEN] = tag.try_into().expect("16-byte tag");
+            crypter
+                .open_detached(i as u32, i + 1 == count, slot, tag)
+                .map_err(|_| segment_error("stream", i))?;
+        }
+        Ok(())
+    });
+    if r.is_err() {
+        out.fill(0);
     }
-    Ok(out)
+    r
+}
+
+/// Segments per thread below which another thread costs more than it saves.
+const MIN_SEGMENTS_PER_THREAD: u64 = 2;
+
+/// Runs `f` over segments `0..count` split into up to `threads` runs of consecutive
+/// segments, the first on this thread and the others on scoped threads. `at(i)` is where
+/// segment `i`'s bytes start in `out`; `f` gets its run and `out` from the run's first
+/// segment on. Returns the error of the earliest failing run.
+fn for_segment_runs(
+    count: u64,
+    threads: usize,
+    out: &mut [u8],
+    at: impl Fn(u64) -> usize + Sync,
+    f: impl Fn(Range<u64>, &mut [u8]) -> Result<()> + Sync,
+) -> Result<()> {
+    let runs = (threads as u64).clamp(1, (count / MIN_SEGMENTS_PER_THREAD).max(1));
+    if runs == 1 {
+        return f(0..count, out);
+    }
+    let bounds: Vec<u64> = (0..=runs).map(|k| count * k / runs).collect();
+    let mut parts = Vec::with_capacity(runs as usize);
+    let mut rest = out;
+    for k in 0..runs as usize {
+        let (run, next) = (bounds[k]..bounds[k + 1], bounds[k + 1]);
+        let (part, tail) = if next == count {
+            (rest, &mut [][..])
+        } else {
+            rest.split_at_mut(at(next) - at(run.start))
+        };
+        parts.push((run, part));
+        rest = tail;
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let mut parts = parts.into_iter();
+        let (first_run, first_part) = parts.next().expect("at least two runs");
+        let handles: Vec<_> = parts
+            .map(|(run, part)| s.spawn(move || f(run, part)))
+            .collect();
+        let first = f(first_run, first_part);
+        let others = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        std::iter::once(first)
+            .chain(others)
+            .collect::<Result<Vec<()>>>()?;
+        Ok(())
+    })
 }
 
 /// The error for a segment whose tag does not verify.
