@@ -36,8 +36,9 @@ type CoreResult<T> = std::result::Result<T, CoreError>;
 /// Inputs below this many segments are not worth a second thread.
 const PARALLEL_MIN_SEGMENTS: u64 = 4;
 
-/// Results at least this large are pooled and go on huge pages (smaller ones come from
-/// malloc's reused memory anyway).
+/// Results at least this large are pooled (smaller ones come from malloc's reused memory
+/// anyway). They are not put on huge pages: on a host whose memory is fragmented, the
+/// first huge-page faults stall on compaction (measured 0.2x of ordinary pages here).
 const POOL_MIN: usize = 8 << 20;
 
 fn cores() -> usize {
@@ -75,8 +76,7 @@ where
 /// Fresh memory is what a large result costs most: the kernel zeroes and maps every page
 /// on first write (here that runs at about the speed of the cipher). So a result JS has
 /// let go of is kept a moment ([`give_back`]) and reused by the next call of a similar
-/// size; otherwise calloc takes a fresh mmap'd block without writing it, and it is put on
-/// huge pages before the first write.
+/// size; otherwise calloc takes a fresh mmap'd block without writing it.
 fn output(len: usize) -> Vec<u8> {
     if len >= POOL_MIN {
         if let Some(v) = take_spare(len) {
@@ -86,25 +86,12 @@ fn output(len: usize) -> Vec<u8> {
     // Pooled blocks get ~3% headroom, so that an object and its plaintext (a little
     // smaller) can take turns in the same block. Untouched headroom costs no memory.
     let cap = if len >= POOL_MIN {
-        (len + len / 32).next_multiple_of(2 << 20)
+        (len + len / 32).next_multiple_of(1 << 20)
     } else {
         len
     };
     let mut v = vec![0u8; cap];
     v.truncate(len);
-    #[cfg(target_os = "linux")]
-    if len >= POOL_MIN {
-        const HUGE: usize = 2 << 20;
-        let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
-        let end = (v.as_ptr() as usize + cap) & !(HUGE - 1);
-        if end > start {
-            // SAFETY: an advisory call on whole pages inside our own allocation; it changes
-            // no contents. Failure (THP disabled) only leaves ordinary pages.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
     v
 }
 
