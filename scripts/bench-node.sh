@@ -6,6 +6,7 @@
 #       reused buffer (`object/seal_into/2-thread`; Node's encrypt calls it, with pooled
 #       result memory); its first call (fresh result memory) vs the same allocating its
 #       result each time (`object/seal_into/2-thread-fresh-result`);
+#     - decrypt(key, Buffer) repeated vs format::open_into on 2 threads, reused buffer;
 #     - createEncryptStream fed 1 MiB chunks into a null sink vs an EncryptingWriter fed
 #       the same into io::sink (`stream/fast/encrypt-from-memory`; the cache-resident
 #       `stream/fast/encrypt` is printed too).
@@ -42,8 +43,8 @@ echo "== installing $EXPORT_TOOL into a temp folder"
 mkdir "$WORK/fei"
 (cd "$WORK/fei" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$EXPORT_TOOL" >/dev/null)
 
-echo "== Rust: criterion object/seal*, stream/fast/encrypt* (256 MiB)"
-cargo bench -q -p firekeep-benches --bench format -- '^(object/seal|stream/fast/encrypt)' \
+echo "== Rust: criterion object/*, stream/fast/encrypt* (256 MiB)"
+cargo bench -q -p firekeep-benches --bench format -- '^(object/|stream/fast/encrypt)' \
     --warm-up-time 1 --measurement-time 3 2>/dev/null | tee "$WORK/criterion.txt" | grep -E "^[a-z]|thrpt:" | grep -v '%' || true
 
 mkfifo "$WORK/stdin"
@@ -144,6 +145,14 @@ const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, 
   line('Node encrypt(key, Buffer), first call         ', first, need('object/seal_into/2-thread-fresh-result'), 'seal_into 2 threads, fresh result')
   line('Node createEncryptStream, 1 MiB chunks -> null ', stream, need('stream/fast/encrypt-from-memory'), 'EncryptingWriter -> io::sink')
   console.log(`  (stream vs the cache-resident stream/fast/encrypt, ${fmt(need('stream/fast/encrypt'))} MiB/s: ${fmt(stream / need('stream/fast/encrypt'), 2)}x)`)
+  const sealed = await fk.encrypt(key, data)
+  const dtimes = []
+  for (let i = 0; i < 5; i++) {
+    const t0 = process.hrtime.bigint()
+    await fk.decrypt(key, sealed)
+    dtimes.push(Number(process.hrtime.bigint() - t0) / 1e9)
+  }
+  line('Node decrypt(key, Buffer), repeated (best of 4)', 256 / Math.min(...dtimes.slice(1)), need('object/open_into/2-thread'), 'open_into 2 threads, reused buffer')
 
   // 2. backup of `docs` documents: Rust CLI and Node alternating, best of 2 each.
   const keyB64 = crypto.randomBytes(32).toString('base64')

@@ -3,7 +3,8 @@
 #  1. firekeep.encrypt / decrypt of 256 MiB from Python (BytesIO in, null sink out) vs the
 #     Rust format bench's stream/fast/encrypt (and encrypt-from-memory, the same distinct
 #     256 MiB source) and stream/fast/decrypt (criterion, same
-#     256 MiB, same backend).
+#     256 MiB, same backend); bytes -> bytes also vs format::seal_into / open_into on two
+#     threads (object/*), the Rust call Python's makes.
 #  2. A 100,000-document backup from Python (Client.backup) vs the release `firekeep` CLI,
 #     both from the same firekeep-firestore-server process over gRPC into local folders.
 # Prints each rate and the ratio Python / Rust (target >= 0.9).
@@ -58,7 +59,7 @@ with open(sys.argv[1], "a") as out:
 PY
 echo "== Rust criterion stream/fast/{encrypt,decrypt} and Python, 256 MiB, 3 rounds"
 for round in 1 2 3; do
-    cargo bench -q -p firekeep-benches --bench format -- 'stream/fast/(encrypt|decrypt)' \
+    cargo bench -q -p firekeep-benches --bench format -- '^(stream/fast/(encrypt|decrypt)|object/(seal|open)_into/2-thread)' \
         --warm-up-time 1 --measurement-time 3 2>/dev/null >> "$WORK/criterion.txt" || true
     python "$WORK/py_format.py" "$WORK/python.txt"
 done
@@ -101,6 +102,12 @@ for op in ("encrypt", "decrypt"):
         mem = max((float(v) * unit[u] for v, u in found), default=float("nan"))
         print(f"  same work: Rust (criterion, 256 MiB distinct source) {mem:,.0f} MiB/s -> Python"
               f" stream ratio {s / mem:.2f}x")
+    # bytes -> bytes makes a new object, as Rust's seal_into/open_into on 2 threads into a
+    # result allocated per call (encrypt) or a reused one (decrypt: no fresh-result bench).
+    base = f"object/seal_into/2-thread-fresh-result" if op == "encrypt" else "object/open_into/2-thread"
+    found = re.findall(re.escape(base) + r"\s+time:.*?thrpt:\s*\[\s*[\d.]+ \w+/s\s+([\d.]+) (\w+)/s", crit, re.S)
+    same = max((float(v) * unit[u] for v, u in found), default=float("nan"))
+    print(f"  bytes -> bytes against the same call in Rust ({base}) {same:,.0f} MiB/s -> ratio {b / same:.2f}x")
 c = py_rates[("copy", "bytes")]
 print(f"(bytearray(data), a plain copy into a new 256 MiB object: {c:,.0f} MiB/s, the ceiling of"
       f" bytes -> bytes here)")
