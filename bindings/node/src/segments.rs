@@ -629,21 +629,9 @@ impl SegmentOpener {
     #[napi(constructor)]
     pub fn new(key: Buffer, prefix: &[u8]) -> Result<Self> {
         let dek = data_key(&key)?;
-        let (header, hlen) = format::read_header(prefix).map_err(js_err)?;
-        format::check_key(&dek, &header).map_err(js_err)?;
+        let (header, cipher) = format::object_cipher(&dek, prefix).map_err(js_err)?;
         let params = header.tink_params();
-        let object = header.object_name.clone();
-        let sh = StreamHeader::parse(&params, &prefix[hlen..])
-            .map_err(|_| js_err(CoreError::integrity(&object, "malformed stream header")))?;
-        let cipher = SegmentCipher::new(
-            Backend::DEFAULT,
-            &params,
-            dek.expose(),
-            &prefix[..hlen],
-            &sh,
-            object.clone(),
-        )
-        .map_err(js_err)?;
+        let object = header.object_name;
         Ok(SegmentOpener {
             cipher: Arc::new(cipher),
             params,

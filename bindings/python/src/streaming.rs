@@ -844,21 +844,9 @@ pub(crate) fn decrypt<'py>(
     }
     // SAFETY: our buffer, filled above.
     let bytes = unsafe { whole.raw.slice() };
-    let (header, hlen) = format::read_header(bytes).map_err(py_err)?;
-    format::check_key(&dek, &header).map_err(py_err)?;
+    let (header, cipher) = format::object_cipher(&dek, bytes).map_err(py_err)?;
     let params = header.tink_params();
-    let object = header.object_name.clone();
-    let sh = StreamHeader::parse(&params, &bytes[hlen..])
-        .map_err(|_| py_err(CoreError::integrity(&object, "malformed stream header")))?;
-    let cipher = SegmentCipher::new(
-        Backend::DEFAULT,
-        &params,
-        dek.expose(),
-        &bytes[..hlen],
-        &sh,
-        object.clone(),
-    )
-    .map_err(py_err)?;
+    let object = header.object_name;
     let open = Open {
         cipher,
         params,

@@ -409,6 +409,30 @@ fn open_parts(
     Ok(header)
 }
 
+/// The segment cipher of an existing object, from its prefix (header ‖ stream header,
+/// at least `header_len + STREAM_HEADER_LEN` bytes): another key fails with
+/// [`Error::KeyMismatch`], a damaged header with [`Error::Integrity`] naming the object.
+/// For callers that open the segments themselves, in buffers they own.
+pub fn object_cipher(
+    dek: &SecretBytes,
+    prefix: &[u8],
+) -> Result<(ObjectHeader, tink::SegmentCipher)> {
+    let (header, hlen) = read_header(prefix)?;
+    check_key(dek, &header)?;
+    let params = header.tink_params();
+    let sh = StreamHeader::parse(&params, &prefix[hlen..])
+        .map_err(|_| Error::integrity(&header.object_name, "malformed stream header"))?;
+    let cipher = tink::SegmentCipher::new(
+        Backend::DEFAULT,
+        &params,
+        dek.expose(),
+        &prefix[..hlen],
+        &sh,
+        header.object_name.clone(),
+    )?;
+    Ok((header, cipher))
+}
+
 /// Replaces the generic object label of an integrity error with the object's name.
 fn rename(e: Error, object: &str) -> Error {
     match e {
