@@ -252,10 +252,37 @@ export interface Decision {
 export declare function decrypt(key: Buffer, data: Buffer): Promise<Buffer>
 
 /**
+ * Bytes of plaintext in `object` (the size `decryptInto` needs), read from its header
+ * and length; nothing is decrypted, so this does not check the key or the tags.
+ */
+export declare function decryptedLength(object: Buffer): number
+
+/**
+ * [`decrypt`] into the caller's `out` (its first `decryptedLength` bytes), resolving to
+ * that length once every tag verified; on any error those bytes are zeroed. Neither
+ * buffer may be touched until the Promise settles.
+ */
+export declare function decryptInto(key: Buffer, data: Buffer, out: Buffer): Promise<number>
+
+/**
  * Encrypts a whole buffer into one object, off the event loop (two threads for large
  * inputs).
  */
 export declare function encrypt(key: Buffer, data: Buffer, options?: ObjectOptions | undefined | null): Promise<Buffer>
+
+/**
+ * Bytes of the object `encrypt` makes of `length` plaintext bytes under these options
+ * (the size `encryptInto` needs).
+ */
+export declare function encryptedLength(key: Buffer, length: number, options?: ObjectOptions | undefined | null): number
+
+/**
+ * [`encrypt`] into the caller's `out` (its first `encryptedLength` bytes), resolving to
+ * that length: no result memory is allocated, so a loop reusing one buffer runs at the
+ * speed of the Rust `format::seal_into` it calls. Neither buffer may be touched until the
+ * Promise settles.
+ */
+export declare function encryptInto(key: Buffer, data: Buffer, out: Buffer, options?: ObjectOptions | undefined | null): Promise<number>
 
 /** Firestore connection options. */
 export interface FirestoreOptions {
@@ -302,12 +329,6 @@ export declare function normalizeDocument(jsonText: string): string
 /** The serialized object header for `key` (the associated data of the Tink body). */
 export declare function objectHeader(key: Buffer, options?: ObjectOptions | undefined | null): Buffer
 
-/**
- * The total length of an object's header and Tink stream header, from its first 10
- * bytes (checks magic and version).
- */
-export declare function objectPrefixLen(first: Uint8Array): number
-
 /** Options of one encrypted object. */
 export interface ObjectOptions {
   /** Recorded in the header; default `standalone`. */
@@ -317,6 +338,12 @@ export interface ObjectOptions {
   /** Ciphertext segment size in bytes, 4096 ..= 8388608 (default 1048576). */
   segmentSize?: number
 }
+
+/**
+ * The total length of an object's header and Tink stream header, from its first 10
+ * bytes (checks magic and version).
+ */
+export declare function objectPrefixLen(first: Uint8Array): number
 
 /** Parses an RFC 3339 timestamp into `[unixSeconds, nanos]`. */
 export declare function parseRfc3339(s: string): Array<number>

@@ -9,7 +9,8 @@ import firekeep, {
   GeoPoint, IntegrityError, InvalidConfigError, InvalidInputError, IoError, Key, KeyMismatchError,
   KeyProviderError, NotFoundError, Progress, StorageError, StoragePermissionError, Timestamp,
   auditExport, auditRead, auditVerify, createDecryptStream, createEncryptStream, decodeDocument,
-  decrypt, encodeDocument, encrypt, generateDataKey, objectHeader, version,
+  decrypt, decryptedLength, decryptInto, encodeDocument, encrypt, encryptedLength, encryptInto,
+  generateDataKey, objectHeader, version,
 } from 'firekeep'
 import type {
   AuditEvent, BackupReport, BackupSummary, DiffReport, ErrorCode, PruneResult, RestoreReport,
@@ -58,6 +59,13 @@ async function format(): Promise<void> {
   const header: Buffer = objectHeader(dek, { backupId: 'b', objectName: 'o', segmentSize: 4096 })
   const ct: Buffer = await encrypt(dek, Buffer.from('hello'), { segmentSize: 1 << 20 })
   const pt: Buffer = await decrypt(dek, new Uint8Array(ct))
+  const into: Buffer = Buffer.allocUnsafe(encryptedLength(dek, pt.length, { objectName: 'o' }))
+  const written: number = await encryptInto(dek, pt, into, { objectName: 'o' })
+  const back = new Uint8Array(decryptedLength(into.subarray(0, written)))
+  const opened: number = await decryptInto(dek, into.subarray(0, written), back)
+  // @ts-expect-error encryptInto resolves to a length, not a Buffer
+  const notBuffer: Buffer = await encryptInto(dek, pt, into)
+  void [opened, notBuffer]
   const enc: Transform = createEncryptStream(dek, { objectName: 'stream' })
   const dec: Transform = createDecryptStream(dek)
   await pipeline(Readable.from([pt, header]), enc, dec, new Writable({ write(_c, _e, cb) { cb() } }))

@@ -210,6 +210,22 @@ export declare function generateDataKey(): Buffer
 export declare function encrypt(key: Uint8Array, data: Uint8Array, options?: ObjectOptions): Promise<Buffer>
 /** Decrypts one object; rejects with KeyMismatchError or IntegrityError. */
 export declare function decrypt(key: Uint8Array, data: Uint8Array): Promise<Buffer>
+/**
+ * Encrypts `data` into the first `encryptedLength(key, data.length, options)` bytes of `out`
+ * (which may be longer) and resolves to that length: no result memory is allocated, for loops
+ * that reuse one buffer. Throws RangeError if `out` is too short or overlaps `data`. Neither
+ * buffer may be read or changed until the Promise settles.
+ */
+export declare function encryptInto(key: Uint8Array, data: Uint8Array, out: Uint8Array, options?: ObjectOptions): Promise<number>
+/**
+ * Decrypts one object into the first `decryptedLength(data)` bytes of `out` and resolves to that
+ * length once every tag verified; rejects like `decrypt`, with those bytes zeroed.
+ */
+export declare function decryptInto(key: Uint8Array, data: Uint8Array, out: Uint8Array): Promise<number>
+/** Bytes of the object `encrypt` makes of `length` plaintext bytes under these options. */
+export declare function encryptedLength(key: Uint8Array, length: number, options?: ObjectOptions): number
+/** Bytes of plaintext in an object, read from its header and length (no key or tag check). */
+export declare function decryptedLength(data: Uint8Array): number
 /** The header `encrypt` writes for these options (the Tink associated data). */
 export declare function objectHeader(key: Uint8Array, options?: ObjectOptions): Buffer
 /** A Transform stream that encrypts its input into one object, in bounded memory. */
@@ -621,6 +637,10 @@ declare const firekeep: {
   generateDataKey: typeof generateDataKey
   encrypt: typeof encrypt
   decrypt: typeof decrypt
+  encryptInto: typeof encryptInto
+  decryptInto: typeof decryptInto
+  encryptedLength: typeof encryptedLength
+  decryptedLength: typeof decryptedLength
   objectHeader: typeof objectHeader
   createEncryptStream: typeof createEncryptStream
   createDecryptStream: typeof createDecryptStream

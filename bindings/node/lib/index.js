@@ -110,6 +110,30 @@ function decrypt(key, data) {
   return call(() => native.decrypt(toBuffer('key', key), toBuffer('data', data)))
 }
 
+/**
+ * Encrypts `data` into the first `encryptedLength(key, data.length, options)` bytes of
+ * `out`, resolving to that length: for loops that reuse one result buffer (no allocation,
+ * no garbage). Neither buffer may be touched until the Promise settles.
+ */
+function encryptInto(key, data, out, options) {
+  return call(() => native.encryptInto(toBuffer('key', key), toBuffer('data', data), toBuffer('out', out), objectOptions(options)))
+}
+
+/** Decrypts one object into the first `decryptedLength(data)` bytes of `out`; zeroes them on error. */
+function decryptInto(key, data, out) {
+  return call(() => native.decryptInto(toBuffer('key', key), toBuffer('data', data), toBuffer('out', out)))
+}
+
+/** Bytes of the object `encrypt` makes of `length` plaintext bytes (what `encryptInto` needs). */
+function encryptedLength(key, length, options) {
+  return call(() => native.encryptedLength(toBuffer('key', key), num('length', length), objectOptions(options)))
+}
+
+/** Bytes of plaintext in an object, from its header and length (what `decryptInto` needs). */
+function decryptedLength(data) {
+  return call(() => native.decryptedLength(toBuffer('data', data)))
+}
+
 /** The header `encrypt` writes for these options (the Tink associated data). */
 function objectHeader(key, options) {
   return call(() => native.objectHeader(toBuffer('key', key), objectOptions(options)))
@@ -523,6 +547,10 @@ module.exports = {
   generateDataKey,
   encrypt,
   decrypt,
+  encryptInto,
+  decryptInto,
+  encryptedLength,
+  decryptedLength,
   objectHeader,
   createEncryptStream,
   createDecryptStream,

@@ -7,7 +7,8 @@ export const {
   NotFoundError, AlreadyExistsError, StoragePermissionError, StorageError, FirestoreError,
   KeyProviderError, AuthorizationDeniedError, AuditError, CancelledError, IoError,
   Client, Firestore, Key,
-  generateDataKey, encrypt, decrypt, objectHeader, createEncryptStream, createDecryptStream,
+  generateDataKey, encrypt, decrypt, encryptInto, decryptInto, encryptedLength, decryptedLength,
+  objectHeader, createEncryptStream, createDecryptStream,
   Timestamp, GeoPoint, DocumentReference, Double, Document, decodeDocument, encodeDocument,
   auditRead, auditExport, auditVerify,
 } = firekeep
