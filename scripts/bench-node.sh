@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Node package throughput against Rust in the same run, and against the npm export tool:
-#  1. Encrypting 256 MiB from Node against Rust, each against the Rust API doing the same
-#     work (criterion, same run, same data size and backend):
-#     - encryptInto(key, Buffer, out) into one reused buffer vs format::seal_into on 2
-#       threads into a reused buffer (`object/seal_into/2-thread`);
-#     - encrypt(key, Buffer) -> Buffer, first call of a process (fresh result memory; the
-#       median of 5 processes) vs the same allocating its result each time
-#       (`object/seal_into/2-thread-fresh-result`), and repeated with each result dropped
-#       (pooled memory, recycled through V8's GC) vs the reused-buffer bench;
+#  1. Encrypting and decrypting 256 MiB from Node, each against the Rust call doing the same
+#     work. Node and Rust (benches/src/bin/object_bench.rs) run in alternating processes, 3
+#     rounds, since on a shared VM the cost of fresh memory changes several-fold from one
+#     minute to the next; each ratio is the median of the rounds' ratios:
+#     - encryptInto(key, buf, out) into one reused buffer vs format::seal_into on 2 threads
+#       into a reused buffer;
+#     - encrypt(key, buf) -> Buffer: a process's first call (fresh result memory) vs Rust's
+#       first seal_into into a new result; repeated with each result dropped (pooled
+#       memory, recycled through V8's GC) vs seal_into into a reused buffer and into a new
+#       result per call;
 #     - decryptInto and decrypt (results dropped) vs format::open_into on 2 threads;
-#     - createEncryptStream fed 1 MiB chunks into a null sink vs an EncryptingWriter fed
-#       the same into io::sink (`stream/fast/encrypt-from-memory`; the cache-resident
+#     - createEncryptStream fed 1 MiB chunks into a null sink vs criterion's EncryptingWriter
+#       fed the same into io::sink (`stream/fast/encrypt-from-memory`; the cache-resident
 #       `stream/fast/encrypt` is printed too).
 #  2. A 100,000-document backup from Node (Client.backup) vs the release `firekeep` CLI, both
 #     from the same firekeep-firestore-server process over gRPC into local folders.
@@ -29,6 +31,7 @@ EXPORT_TOOL=firestore-export-import@1.7.0
 
 if [ -z "${FIREKEEP_BENCH_NO_BUILD:-}" ]; then
     cargo build --release -q -p firekeep-cli --bin firekeep
+    cargo build --release -q -p firekeep-benches --bin object_bench
     cargo build --release -q -p firekeep-firestore-server --bin firekeep-firestore-server
     # The addon as a release cdylib, loaded through napi-rs's override variable so the
     # package's own (dev) addon in bindings/node is left alone.
@@ -45,8 +48,8 @@ echo "== installing $EXPORT_TOOL into a temp folder"
 mkdir "$WORK/fei"
 (cd "$WORK/fei" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$EXPORT_TOOL" >/dev/null)
 
-echo "== Rust: criterion object/*, stream/fast/encrypt* (256 MiB)"
-cargo bench -q -p firekeep-benches --bench format -- '^(object/|stream/fast/encrypt)' \
+echo "== Rust: criterion stream/fast/encrypt* (256 MiB)"
+cargo bench -q -p firekeep-benches --bench format -- '^stream/fast/encrypt' \
     --warm-up-time 1 --measurement-time 3 2>/dev/null | tee "$WORK/criterion.txt" | grep -E "^[a-z]|thrpt:" | grep -v '%' || true
 
 mkfifo "$WORK/stdin"
@@ -74,13 +77,35 @@ const fk = require(process.env.FIREKEEP_PKG)
 })().catch((e) => { console.error(e); process.exit(1) })
 JS
 
-# The MiB/s of one first encrypt of 256 MiB in a new process (fresh result memory).
-cat > "$WORK/node-first-encrypt.js" <<'JS'
+# The Node side of object_bench: one JSON line of MiB/s (medians of 9 after the first call).
+cat > "$WORK/node-object.js" <<'JS'
 const fk = require(process.env.FIREKEEP_PKG)
-const data = require('node:crypto').randomBytes(256 << 20)
+const MIB = 1 << 20
+const data = Buffer.alloc(256 * MIB)
+for (let i = 0; i < data.length; i++) data[i] = (i * 31 + Math.floor(i / 4099)) & 0xff
 const key = fk.generateDataKey()
-const t0 = process.hrtime.bigint()
-fk.encrypt(key, data).then(() => console.log(256 / (Number(process.hrtime.bigint() - t0) / 1e9)))
+const median = async (f) => {
+  const t = []
+  for (let i = 0; i < 9; i++) {
+    const t0 = process.hrtime.bigint()
+    await f()
+    t.push(Number(process.hrtime.bigint() - t0) / 1e9)
+  }
+  return 256 / t.sort((a, b) => a - b)[4]
+}
+;(async () => {
+  const t0 = process.hrtime.bigint()
+  const sealed = await fk.encrypt(key, data)
+  const first = 256 / (Number(process.hrtime.bigint() - t0) / 1e9)
+  const out = Buffer.alloc(sealed.length)
+  const into = await median(() => fk.encryptInto(key, data, out))
+  const pooled = await median(() => fk.encrypt(key, data))
+  const plain = Buffer.alloc(data.length)
+  const decryptInto = await median(() => fk.decryptInto(key, sealed, plain))
+  if (!plain.equals(data)) throw new Error('decryptInto: plaintext differs')
+  const decrypted = await median(() => fk.decrypt(key, sealed))
+  console.log(JSON.stringify({ first, into, pooled, decryptInto, decrypted }))
+})().catch((e) => { console.error(e); process.exit(1) })
 JS
 
 # firestore-export-import as its README shows it: backups(db) of every collection, then
@@ -104,7 +129,8 @@ const { initializeFirebaseApp, backups } = require('firestore-export-import')
 })().catch((e) => { console.error(e); process.exit(1) })
 JS
 
-FIREKEEP_PKG="$ROOT/bindings/node/lib/index.js" node - "$WORK" "$HOST" "$DOCS" "$TARGET_DIR/release/firekeep" <<'JS'
+export FIREKEEP_PKG="$ROOT/bindings/node/lib/index.js"
+node - "$WORK" "$HOST" "$DOCS" "$TARGET_DIR/release/firekeep" "$TARGET_DIR/release/object_bench" <<'JS'
 const fs = require('node:fs')
 const path = require('node:path')
 const crypto = require('node:crypto')
@@ -113,7 +139,7 @@ const { pipeline } = require('node:stream/promises')
 const { Readable, Writable } = require('node:stream')
 const fk = require(process.env.FIREKEEP_PKG)
 
-const [work, host, docsArg, cli] = process.argv.slice(2)
+const [work, host, docsArg, cli, objectBench] = process.argv.slice(2)
 const docs = Number(docsArg)
 const MIB = 1 << 20
 const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
@@ -130,56 +156,48 @@ const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, 
     if (m && bench && !(bench in rust)) rust[bench] = Number(m[1]) * unit[m[2]]
   }
   const need = (b) => rust[b] ?? NaN
+  // encrypt/decrypt: Node and Rust (object_bench) in alternating processes, 3 rounds.
+  const run = (args) => {
+    const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr.slice(-2000)}`)
+    return JSON.parse(r.stdout)
+  }
+  const rounds = []
+  for (let i = 0; i < 3; i++) {
+    rounds.push({
+      rust: run([objectBench, '--mib', '256', '--reps', '9']),
+      node: run([process.execPath, path.join(work, 'node-object.js')]),
+    })
+  }
+  const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+  const line = (what, nodeKey, rustKey, baseName) => {
+    const n = med(rounds.map((r) => r.node[nodeKey]))
+    const b = med(rounds.map((r) => r.rust[rustKey]))
+    const per = rounds.map((r) => r.node[nodeKey] / r.rust[rustKey])
+    console.log(`  ${what}: ${fmt(n)} MiB/s vs Rust ${baseName} ${fmt(b)} MiB/s -> ratio ${fmt(med(per), 2)}x (rounds ${per.map((x) => fmt(x, 2)).join(', ')})`)
+  }
+  console.log('encrypt/decrypt 256 MiB, each against the Rust call doing the same work, 3 alternating rounds (target: Node / Rust >= 0.9)')
+  line('Node encryptInto(key, buf, out), reused out   ', 'into', 'into', 'seal_into 2 threads, reused buffer')
+  line('Node encrypt(key, buf), first call of process ', 'first', 'first', 'seal_into 2 threads, first call, new result')
+  line('Node encrypt(key, buf), results dropped (pool)', 'pooled', 'into', 'seal_into 2 threads, reused buffer')
+  line('Node encrypt(key, buf), results dropped (pool)', 'pooled', 'fresh', 'seal_into 2 threads, new result per call')
+  line('Node decryptInto(key, obj, out), reused out   ', 'decryptInto', 'open_into', 'open_into 2 threads, reused buffer')
+  line('Node decrypt(key, obj), results dropped (pool)', 'decrypted', 'open_into', 'open_into 2 threads, reused buffer')
+
+  // The stream against criterion's EncryptingWriter bench from the start of this run.
   const data = crypto.randomBytes(256 * MIB)
   const key = fk.generateDataKey()
-  // The median of n timed calls, in MiB/s (criterion's figure is a middle one too).
-  const median = async (n, f) => {
-    const t = []
-    for (let i = 0; i < n; i++) {
-      const t0 = process.hrtime.bigint()
-      await f(i)
-      t.push(Number(process.hrtime.bigint() - t0) / 1e9)
-    }
-    t.sort((a, b) => a - b)
-    return 256 / t[n >> 1]
-  }
-  // encryptInto a buffer the caller reuses: no allocation at all, as the Rust bench.
-  const out = Buffer.alloc(fk.encryptedLength(key, data.length))
-  await fk.encryptInto(key, data, out)
-  const into = await median(9, () => fk.encryptInto(key, data, out))
-  // A first call in a new process writes fresh result memory (a page fault per 4 KiB), as
-  // the Rust bench allocating its result per call. (Keeping results alive in one process
-  // instead would measure this VM: once ~1 GiB is held, faulting in more runs ~6x slower,
-  // in plain JS too.)
-  const firsts = []
-  for (let i = 0; i < 5; i++) {
-    const r = spawnSync(process.execPath, [path.join(work, 'node-first-encrypt.js')], { encoding: 'utf8' })
-    if (r.status !== 0) throw new Error(`first-call encrypt failed: ${r.stderr.slice(-2000)}`)
-    firsts.push(Number(r.stdout))
-  }
-  firsts.sort((a, b) => a - b)
-  const fresh = firsts[firsts.length >> 1]
-  // encrypt with each result dropped: pooled memory, recycled through V8's GC.
-  await fk.encrypt(key, data)
-  const repeated = await median(9, () => fk.encrypt(key, data))
   const chunks = []
   for (let o = 0; o < data.length; o += MIB) chunks.push(data.subarray(o, o + MIB))
-  const stream = await median(5, () =>
-    pipeline(Readable.from(chunks), fk.createEncryptStream(key), new Writable({ write(_c, _e, cb) { cb() } })))
-  const line = (what, node, base, baseName) =>
-    console.log(`  ${what}: ${fmt(node)} MiB/s vs Rust ${baseName} ${fmt(base)} MiB/s -> ratio ${fmt(node / base, 2)}x`)
-  console.log('encrypt 256 MiB, each against the Rust call doing the same work (target: Node / Rust >= 0.9)')
-  line('Node encryptInto(key, Buffer, out), reused out   ', into, need('object/seal_into/2-thread'), 'seal_into 2 threads, reused buffer')
-  line('Node encrypt(key, Buffer), first call in a process', fresh, need('object/seal_into/2-thread-fresh-result'), 'seal_into 2 threads, fresh result')
-  line('Node encrypt(key, Buffer), results dropped (pool)', repeated, need('object/seal_into/2-thread'), 'seal_into 2 threads, reused buffer')
-  line('Node createEncryptStream, 1 MiB chunks -> null   ', stream, need('stream/fast/encrypt-from-memory'), 'EncryptingWriter -> io::sink')
+  const streamTimes = []
+  for (let i = 0; i < 5; i++) {
+    const t0 = process.hrtime.bigint()
+    await pipeline(Readable.from(chunks), fk.createEncryptStream(key), new Writable({ write(_c, _e, cb) { cb() } }))
+    streamTimes.push(Number(process.hrtime.bigint() - t0) / 1e9)
+  }
+  const stream = 256 / med(streamTimes)
+  console.log(`  Node createEncryptStream, 1 MiB chunks -> null: ${fmt(stream)} MiB/s vs Rust EncryptingWriter -> io::sink ${fmt(need('stream/fast/encrypt-from-memory'))} MiB/s -> ratio ${fmt(stream / need('stream/fast/encrypt-from-memory'), 2)}x`)
   console.log(`  (stream vs the cache-resident stream/fast/encrypt, ${fmt(need('stream/fast/encrypt'))} MiB/s: ${fmt(stream / need('stream/fast/encrypt'), 2)}x)`)
-  const sealed = await fk.encrypt(key, data)
-  const plain = Buffer.alloc(fk.decryptedLength(sealed))
-  await fk.decryptInto(key, sealed, plain)
-  line('Node decryptInto(key, Buffer, out), reused out   ', await median(9, () => fk.decryptInto(key, sealed, plain)), need('object/open_into/2-thread'), 'open_into 2 threads, reused buffer')
-  await fk.decrypt(key, sealed)
-  line('Node decrypt(key, Buffer), results dropped (pool)', await median(9, () => fk.decrypt(key, sealed)), need('object/open_into/2-thread'), 'open_into 2 threads, reused buffer')
 
   // 2. backup of `docs` documents: Rust CLI and Node alternating, best of 2 each.
   const keyB64 = crypto.randomBytes(32).toString('base64')
