@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Node package throughput against Rust in the same run, and against the npm export tool:
 #  1. Encrypting and decrypting 256 MiB from Node, each against the Rust call doing the same
-#     work. Node and Rust (benches/src/bin/object_bench.rs) run in alternating processes, 3
+#     work. Node and Rust (benches/src/bin/object_bench.rs) run in alternating processes, 5
 #     rounds, since on a shared VM the cost of fresh memory changes several-fold from one
 #     minute to the next; each ratio is the median of the rounds' ratios:
 #     - encryptInto(key, buf, out) into one reused buffer vs format::seal_into on 2 threads
@@ -156,14 +156,14 @@ const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, 
     if (m && bench && !(bench in rust)) rust[bench] = Number(m[1]) * unit[m[2]]
   }
   const need = (b) => rust[b] ?? NaN
-  // encrypt/decrypt: Node and Rust (object_bench) in alternating processes, 3 rounds.
+  // encrypt/decrypt: Node and Rust (object_bench) in alternating processes, 5 rounds.
   const run = (args) => {
     const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8' })
     if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr.slice(-2000)}`)
     return JSON.parse(r.stdout)
   }
   const rounds = []
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     rounds.push({
       rust: run([objectBench, '--mib', '256', '--reps', '9']),
       node: run([process.execPath, path.join(work, 'node-object.js')]),
@@ -176,7 +176,7 @@ const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, 
     const per = rounds.map((r) => r.node[nodeKey] / r.rust[rustKey])
     console.log(`  ${what}: ${fmt(n)} MiB/s vs Rust ${baseName} ${fmt(b)} MiB/s -> ratio ${fmt(med(per), 2)}x (rounds ${per.map((x) => fmt(x, 2)).join(', ')})`)
   }
-  console.log('encrypt/decrypt 256 MiB, each against the Rust call doing the same work, 3 alternating rounds (target: Node / Rust >= 0.9)')
+  console.log('encrypt/decrypt 256 MiB, each against the Rust call doing the same work, 5 alternating rounds (target: Node / Rust >= 0.9)')
   line('Node encryptInto(key, buf, out), reused out   ', 'into', 'into', 'seal_into 2 threads, reused buffer')
   line('Node encrypt(key, buf), first call of process ', 'first', 'first', 'seal_into 2 threads, first call, new result')
   line('Node encrypt(key, buf), results dropped (pool)', 'pooled', 'into', 'seal_into 2 threads, reused buffer')

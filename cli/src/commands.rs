@@ -14,8 +14,8 @@ use firekeep_core::audit::{
 };
 use firekeep_core::client::Client;
 use firekeep_core::engine::{
-    BackupOptions, BackupReport, BackupSummary, CancellationToken, DiffOptions, DiffReport,
-    PrunePlan, RestoreOptions, Retention, VerifyReport,
+    BackupList, BackupOptions, BackupReport, BackupSummary, CancellationToken, DiffOptions,
+    DiffReport, PrunePlan, RestoreOptions, Retention, VerifyReport,
 };
 use firekeep_core::model::{DatabaseId, Timestamp};
 use firekeep_core::policy::{Action, Resource, ResourceKind};
@@ -87,8 +87,18 @@ async fn resolve_id(client: &Client, id: &str) -> CliResult<String> {
         return Ok(id.to_string());
     }
     let list = client.list().await?;
-    list.first().map(|b| b.id.clone()).ok_or_else(|| {
-        firekeep_core::Error::NotFound(
+    // The newest complete backup, readable or not: "latest" never quietly means an older
+    // backup because the newest was made under another key (opening it then fails with
+    // that key's id).
+    let newest = [
+        list.first().map(|b| &b.id),
+        list.unreadable.first().map(|u| &u.id),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    newest.cloned().ok_or_else(|| {
+        Error::NotFound(
             "the repository has no complete backup yet; run `firekeep backup` first".into(),
         )
         .into()
@@ -161,13 +171,32 @@ pub fn backup_text(r: &BackupReport) -> String {
 
 async fn list(ctx: &Ctx) -> CliResult<i32> {
     let client = ctx.client(false, Prompt::Once).await?;
-    let backups = client.list().await?;
-    ctx.out
-        .result(&json!({ "backups": backups }), || list_text(&backups));
+    let list = client.list().await?;
+    ctx.out.result(
+        &json!({ "backups": list.backups, "unreadable": list.unreadable }),
+        || list_text(&list),
+    );
     Ok(exit::OK)
 }
 
-fn list_text(backups: &[BackupSummary]) -> String {
+fn list_text(list: &BackupList) -> String {
+    let mut text = backups_table(&list.backups);
+    if !list.unreadable.is_empty() {
+        let rows: Vec<Vec<String>> = list
+            .unreadable
+            .iter()
+            .map(|u| vec![u.id.clone(), u.code.clone(), u.message.clone()])
+            .collect();
+        text.push_str(&format!(
+            "\n\n{} complete backup(s) could not be opened with this key:\n{}",
+            list.unreadable.len(),
+            table(&["ID", "ERROR", "DETAIL"], &rows)
+        ));
+    }
+    text
+}
+
+fn backups_table(backups: &[BackupSummary]) -> String {
     if backups.is_empty() {
         return "no backups yet".into();
     }

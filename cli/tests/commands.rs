@@ -306,7 +306,25 @@ fn rotate_key_rewraps_and_the_old_key_stops_working() {
     )
     .json();
     assert_eq!(r["rotated"].as_array().unwrap().len(), 1);
-    run_ok(env.cmd().args(["list", "--json"]), 4);
+    // Under the old key the backup is listed as unreadable, naming the key it needs; and
+    // `latest` still means it (opening it then fails as a key mismatch).
+    let list = run_ok(env.cmd().args(["list", "--json"]), 0).json();
+    assert!(list["backups"].as_array().unwrap().is_empty(), "{list}");
+    assert_eq!(list["unreadable"][0]["code"], "ERR_KEY_MISMATCH");
+    assert!(
+        list["unreadable"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(r["to_key_id"].as_str().unwrap()),
+        "{list}"
+    );
+    let human = run_ok(env.cmd().arg("list"), 0);
+    assert!(
+        human.stdout.contains("could not be opened with this key"),
+        "{}",
+        human.stdout
+    );
+    run_ok(env.cmd().args(["verify", "latest", "--json"]), 4);
     let v = run_ok(
         env.cmd()
             .env_remove("FIREKEEP_KEY_FILE")
@@ -339,13 +357,21 @@ fn secrets_never_reach_output_or_the_audit_log() {
     let mut c = env.cmd();
     pp(&mut c);
     go(c.args(["list"]), 0);
-    // Wrong passphrase (a file this time): key mismatch, 4.
+    // Wrong passphrase (a file this time): listed as unreadable (0); opening it is a key
+    // mismatch, 4.
     let wrong = env.dir.path().join("wrong");
     std::fs::write(&wrong, "not the right passphrase at all").unwrap();
     go(
         env.cmd()
             .env_remove("FIREKEEP_KEY_FILE")
             .args(["list", "--json", "--passphrase-file"])
+            .arg(&wrong),
+        0,
+    );
+    go(
+        env.cmd()
+            .env_remove("FIREKEEP_KEY_FILE")
+            .args(["verify", "latest", "--json", "--passphrase-file"])
             .arg(&wrong),
         4,
     );

@@ -7,9 +7,9 @@
 
 use crate::audit::AuditAction;
 use crate::engine::{
-    self, BackupOptions, BackupReport, BackupSummary, CancellationToken, DiffOptions, DiffReport,
-    ProgressFn, PrunePlan, PruneReport, Repository, RestoreOptions, RestoreReport, Retention,
-    RotateReport, VerifyReport,
+    self, BackupList, BackupOptions, BackupReport, BackupSummary, CancellationToken, DiffOptions,
+    DiffReport, ProgressFn, PrunePlan, PruneReport, Repository, RestoreOptions, RestoreReport,
+    Retention, RotateReport, VerifyReport,
 };
 use crate::keys::KeyProvider;
 use crate::model::Timestamp;
@@ -125,9 +125,10 @@ impl Client {
             .await
     }
 
-    /// Complete backups, newest first (permission: view backups). Audited as
-    /// `backup.listed`.
-    pub async fn list(&self) -> Result<Vec<BackupSummary>> {
+    /// Complete backups, newest first (permission: view backups), and those this client's
+    /// keys cannot open ([`BackupList::unreadable`], e.g. made under another key). Derefs
+    /// to the readable ones. Audited as `backup.listed`.
+    pub async fn list(&self) -> Result<BackupList> {
         let op = self.op(
             Action::ViewBackups,
             self.org().kind(ResourceKind::Backup),
@@ -390,6 +391,15 @@ impl AuditDetails for BackupReport {
 }
 
 impl AuditDetails for BackupSummary {}
+
+impl AuditDetails for BackupList {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "count": self.backups.len(),
+            "unreadable": self.unreadable.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+        }))
+    }
+}
 
 impl AuditDetails for VerifyReport {
     fn audit_details(&self) -> Map<String, Value> {

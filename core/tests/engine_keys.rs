@@ -18,8 +18,14 @@ fn wrong_raw_key_is_a_key_mismatch_naming_the_key_id() {
     let right = raw_key(1);
     let wrong = raw_key(2);
     let rep = run_backup(Arc::new(sample_source(5)), &repo, &right, &small_parts()).unwrap();
+    // `list` lists it as unreadable, naming the key it needs.
+    let listed = block_on(engine::list(&repo, &wrong)).unwrap();
+    assert!(listed.backups.is_empty());
+    assert_eq!(listed.unreadable.len(), 1);
+    assert_eq!(listed.unreadable[0].id, rep.backup_id);
+    assert_eq!(listed.unreadable[0].code, "ERR_KEY_MISMATCH");
+    assert!(listed.unreadable[0].message.contains(right.key_id()));
     for err in [
-        block_on(engine::list(&repo, &wrong)).unwrap_err(),
         block_on(engine::verify(
             &repo,
             &wrong,
@@ -46,6 +52,57 @@ fn wrong_raw_key_is_a_key_mismatch_naming_the_key_id() {
         }
         assert!(err.to_string().contains(right.key_id()));
     }
+}
+
+/// A repository whose backups are under two keys (moved from one key to another without
+/// rotating the old backups): each key lists its own backups and names the others as
+/// unreadable, newest first, instead of failing on the first it cannot open.
+#[test]
+fn list_shows_backups_under_other_keys_as_unreadable() {
+    let (store, repo) = memory_repo();
+    let (a, b) = (raw_key(1), raw_key(2));
+    let source = Arc::new(sample_source(3));
+    let mut ids = Vec::new();
+    for key in [&a, &b, &a, &b] {
+        ids.push(
+            run_backup(source.clone(), &repo, key, &small_parts())
+                .unwrap()
+                .backup_id,
+        );
+        // Ids sort by their millisecond start time.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let under_a = block_on(engine::list(&repo, &a)).unwrap();
+    let ids_of = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        under_a.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        ids_of(vec![&ids[2], &ids[0]])
+    );
+    assert_eq!(
+        under_a
+            .unreadable
+            .iter()
+            .map(|u| u.id.clone())
+            .collect::<Vec<_>>(),
+        ids_of(vec![&ids[3], &ids[1]])
+    );
+    for u in &under_a.unreadable {
+        assert_eq!(u.code, "ERR_KEY_MISMATCH");
+        assert!(u.message.contains(b.key_id()), "{}", u.message);
+        assert!(u.created_at.is_some());
+    }
+    let under_b = block_on(engine::list(&repo, &b)).unwrap();
+    assert_eq!(under_b.len(), 2);
+    assert_eq!(under_b[0].id, ids[3]);
+    assert_eq!(under_b.unreadable.len(), 2);
+
+    // A backup whose key.json is gone is damaged, not absent: listed with an integrity error.
+    store.remove_sync(&repo.object_path(&ids[0], "key.json"));
+    let listed = block_on(engine::list(&repo, &a)).unwrap();
+    assert_eq!(listed.len(), 1);
+    let damaged = listed.unreadable.iter().find(|u| u.id == ids[0]).unwrap();
+    assert_eq!(damaged.code, "ERR_INTEGRITY");
+    assert!(damaged.message.contains("key.json"), "{}", damaged.message);
 }
 
 #[test]

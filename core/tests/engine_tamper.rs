@@ -160,8 +160,11 @@ fn flipping_a_byte_of_the_manifest_fails_to_open() {
         let (target, r) = restore_into_fresh(&f, true);
         assert!(r.is_err());
         assert!(target.is_empty());
-        // list fails loudly rather than showing a damaged backup.
-        assert!(block_on(engine::list(&f.repo, &raw_key(1))).is_err());
+        // list names the damaged backup rather than showing it.
+        let listed = block_on(engine::list(&f.repo, &raw_key(1))).unwrap();
+        assert!(listed.backups.is_empty(), "byte {pos}");
+        assert_eq!(listed.unreadable[0].id, f.id);
+        assert_eq!(listed.unreadable[0].code, "ERR_INTEGRITY");
     }
 }
 

@@ -94,6 +94,16 @@ test('ERR_KEY_MISMATCH, ERR_NOT_FOUND and ERR_INTEGRITY on a local repository', 
   const other = new fk.Client({ repository, key: wrongKey, organization: 'acme', policy: policyPath, principal: 'user:alice@example.com' })
   await assert.rejects(other.verify(report.backupId), firekeepError('ERR_KEY_MISMATCH'))
   await assert.rejects(other.restore(report.backupId, source), firekeepError('ERR_KEY_MISMATCH'))
+  // The other key lists the backup as unreadable, naming the key it needs.
+  const listed = await other.list()
+  assert.deepStrictEqual([...listed], [])
+  assert.equal(listed.unreadable.length, 1)
+  const [u] = listed.unreadable
+  assert.equal(u.id, report.backupId)
+  assert.equal(u.code, 'ERR_KEY_MISMATCH')
+  assert.ok(u.message.includes(report.keyId), u.message)
+  assert.ok(u.createdAt instanceof fk.Timestamp)
+  assert.deepEqual((await owner.list()).unreadable, [])
 
   const part = files(repository).find((f) => f.endsWith('.fkp'))
   assert.ok(part, files(repository).join('\n'))

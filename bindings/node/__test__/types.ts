@@ -13,8 +13,8 @@ import firekeep, {
   generateDataKey, objectHeader, version,
 } from 'firekeep'
 import type {
-  AuditEvent, BackupReport, BackupSummary, DiffReport, ErrorCode, PruneResult, RestoreReport,
-  RotateReport, VerifyReport,
+  AuditEvent, BackupList, BackupReport, BackupSummary, DiffReport, ErrorCode, PruneResult, RestoreReport,
+  RotateReport, UnreadableBackup, VerifyReport,
 } from 'firekeep'
 
 const v: string = version
@@ -112,6 +112,11 @@ async function client(): Promise<void> {
   })
   const rt: Timestamp = report.readTime
   const list: BackupSummary[] = await c.list({ signal: ac.signal })
+  const listed: BackupList = await c.list()
+  const unreadable: UnreadableBackup[] = listed.unreadable
+  const why: ErrorCode = unreadable[0].code
+  const when: Timestamp | null = unreadable[0].createdAt
+  void [why, when]
   const ver: VerifyReport = await c.verify(report.backupId, { throwOnError: false, progress: () => {}, signal: ac.signal })
   const res: RestoreReport = await c.restore(list[0].id, new Firestore('staging'), {
     collections: ['users'], subcollections: false, conflict: 'skip', dryRun: true, verifyFirst: true, signal: ac.signal,

@@ -452,6 +452,25 @@ export interface BackupSummary {
   labels: Record<string, string>
 }
 
+/** A complete backup `list` could not open with the client's key. */
+export interface UnreadableBackup {
+  id: string
+  /** From the id, when it is one firekeep made. */
+  createdAt: Timestamp | null
+  /** e.g. `ERR_KEY_MISMATCH`, `ERR_KEY_PROVIDER`, `ERR_INTEGRITY`. */
+  code: ErrorCode
+  /** What went wrong, naming the key id the backup needs where that is the problem. */
+  message: string
+}
+
+/**
+ * `Client.list`'s result: the readable backups, newest first; `unreadable` (not enumerable,
+ * so not in JSON or spreads) holds the complete backups the client's key cannot open.
+ */
+export interface BackupList extends Array<BackupSummary> {
+  readonly unreadable: UnreadableBackup[]
+}
+
 export interface PartProblem {
   object: string
   path: string
@@ -559,8 +578,8 @@ export declare class Client extends EventEmitter {
   /** The key id new backups are wrapped under. */
   readonly keyId: string
   backup(source: Firestore, options?: BackupOptions): Promise<BackupReport>
-  /** Complete backups, newest first. */
-  list(options?: OperationOptions): Promise<BackupSummary[]>
+  /** Complete backups, newest first; those this key cannot open are in `.unreadable`. */
+  list(options?: OperationOptions): Promise<BackupList>
   verify(backupId: string, options?: VerifyOptions): Promise<VerifyReport>
   restore(backupId: string, target: Firestore, options?: RestoreOptions): Promise<RestoreReport>
   /** Compares a backup with another backup, or with the live database. */

@@ -365,13 +365,16 @@ class Client extends EventEmitter {
     return results.backupReport(JSON.parse(raw))
   }
 
-  /** Complete backups, newest first. */
+  /**
+   * Complete backups, newest first, as an array; those this client's key cannot open (made
+   * under another key, refused by the KMS, damaged) are in its `unreadable` property.
+   */
   async list(options) {
     const o = optObject('options', options)
     checkSignal(o.signal)
     if (o.signal && o.signal.aborted) throw cancelled(o.signal)
     const raw = await call(() => this[kNative].list())
-    return JSON.parse(raw).map(results.backupSummary)
+    return results.backupList(JSON.parse(raw))
   }
 
   /**

@@ -26,6 +26,19 @@ function backupReport(r) {
   }
 }
 
+/**
+ * An array of backup summaries with the unreadable backups as a non-enumerable property, so
+ * that the array compares, spreads and serialises as the list of readable backups.
+ */
+function backupList(l) {
+  const list = l.backups.map(backupSummary)
+  Object.defineProperty(list, 'unreadable', {
+    value: l.unreadable.map((u) => ({ id: u.id, createdAt: u.created_at == null ? null : ts(u.created_at), code: u.code, message: u.message })),
+    enumerable: false,
+  })
+  return list
+}
+
 function backupSummary(b) {
   return {
     id: b.id,
@@ -106,4 +119,4 @@ function rotateReport(r) {
   }
 }
 
-module.exports = { backupReport, backupSummary, verifyReport, restoreReport, diffReport, pruneResult, rotateReport }
+module.exports = { backupReport, backupList, backupSummary, verifyReport, restoreReport, diffReport, pruneResult, rotateReport }

@@ -36,6 +36,7 @@ from ._errors import (
 from ._native import CancellationToken, Firestore, Key, Progress
 from ._results import (
     AuditHead,
+    BackupList,
     BackupReport,
     BackupSummary,
     DiffReport,
@@ -48,6 +49,7 @@ from ._results import (
     PruneResult,
     RestoreReport,
     RotateReport,
+    UnreadableBackup,
     VerifyReport,
     _build,
     diff_report,
@@ -309,14 +311,16 @@ class Client:
 
     # list ---------------------------------------------------------------------------
 
-    def list(self) -> List[BackupSummary]:
-        """Complete backups, newest first."""
-        return [_build(BackupSummary, b) for b in _json.loads(self._inner.list())]
+    def list(self) -> BackupList:
+        """Complete backups, newest first (a list of :class:`BackupSummary`). Those this
+        client's key cannot open (made under another key, refused by the KMS, damaged) are
+        in ``.unreadable`` with their error code and message, naming the key id they need."""
+        return BackupList._from_json(_json.loads(self._inner.list()))
 
-    async def list_async(self) -> List[BackupSummary]:
+    async def list_async(self) -> BackupList:
         """:meth:`list` as a coroutine."""
         raw = await self._inner.list(is_async=True)
-        return [_build(BackupSummary, b) for b in _json.loads(raw)]
+        return BackupList._from_json(_json.loads(raw))
 
     # verify -------------------------------------------------------------------------
 
@@ -536,13 +540,13 @@ def _retention(
 
 
 __all__ = [
-    "AlreadyExists", "AuditError", "AuditHead", "AuthorizationDenied", "BackupReport",
-    "BackupSummary", "CancellationToken", "Cancelled", "Client", "DiffReport", "Document",
-    "Error", "FailedDocument", "Firestore", "FirestoreError", "GeoPoint", "IntegrityError",
+    "AlreadyExists", "AuditError", "AuditHead", "AuthorizationDenied", "BackupList",
+    "BackupReport", "BackupSummary", "CancellationToken", "Cancelled", "Client", "DiffReport",
+    "Document", "Error", "FailedDocument", "Firestore", "FirestoreError", "GeoPoint", "IntegrityError",
     "InvalidConfig", "InvalidInput", "KeptBackup", "Key", "KeyMismatch", "KeyProviderError",
     "LocalIOError", "NotFound", "PartProblem", "Progress", "PrunePlan", "PruneReport",
     "PruneResult", "PrunedBackup", "Reference", "RestoreReport", "RotateReport", "StorageError",
-    "Timestamp", "VerifyReport", "audit_export", "audit_read", "audit_verify",
-    "decode_document", "decrypt", "encode_document", "encrypt", "generate_data_key",
+    "Timestamp", "UnreadableBackup", "VerifyReport", "audit_export", "audit_read",
+    "audit_verify", "decode_document", "decrypt", "encode_document", "encrypt", "generate_data_key",
     "object_header",
 ]

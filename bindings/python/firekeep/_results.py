@@ -87,6 +87,42 @@ class BackupSummary:
 
 
 @dataclass(frozen=True)
+class UnreadableBackup:
+    """A complete backup ``Client.list`` could not open with the client's key (made under
+    another key, refused by the KMS, or damaged); ``message`` names the key id it needs."""
+
+    id: str
+    created_at: Optional[Timestamp]
+    code: str
+    message: str
+
+
+class BackupList(List[BackupSummary]):
+    """``Client.list``'s result: the readable backups, newest first, as a list, and in
+    :attr:`unreadable` the complete backups that could not be opened."""
+
+    unreadable: List[UnreadableBackup]
+
+    def __init__(
+        self,
+        backups: List[BackupSummary] = (),  # type: ignore[assignment]
+        unreadable: List[UnreadableBackup] = (),  # type: ignore[assignment]
+    ) -> None:
+        super().__init__(backups)
+        self.unreadable = list(unreadable)
+
+    def __repr__(self) -> str:
+        return f"BackupList({list.__repr__(self)}, unreadable={self.unreadable!r})"
+
+    @classmethod
+    def _from_json(cls, data: Dict[str, Any]) -> "BackupList":
+        return cls(
+            [_build(BackupSummary, b) for b in data["backups"]],
+            [_build(UnreadableBackup, u) for u in data["unreadable"]],
+        )
+
+
+@dataclass(frozen=True)
 class PartProblem:
     """A part that failed verification."""
 

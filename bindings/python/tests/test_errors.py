@@ -73,6 +73,13 @@ def test_not_found_key_mismatch_integrity(backed_up):
                             policy=policy, principal="user:alice@example.com")
     with pytest.raises(firekeep.KeyMismatch):
         other.verify(report.backup_id)
+    # The other key lists the backup as unreadable, naming the key it needs.
+    listed = other.list()
+    assert listed == [] and isinstance(listed, firekeep.BackupList)
+    (u,) = listed.unreadable
+    assert (u.id, u.code) == (report.backup_id, "ERR_KEY_MISMATCH")
+    assert report.key_id in u.message and isinstance(u.created_at, firekeep.Timestamp)
+    assert "unreadable=" in repr(listed)
     part = next(p for p in repo.rglob("*.fkp"))
     data = bytearray(part.read_bytes())
     data[-30] ^= 0xFF

@@ -30,7 +30,10 @@ def scheduled(repo: str, project: str) -> List[str]:
     rotated: firekeep.RotateReport = client.rotate_key(firekeep.Key.generate_raw()[0])
     head: firekeep.AuditHead = firekeep.audit_verify("audit.jsonl")
     print(nanos, ok, restored.written, diff.changed, pruned.plan.remove, rotated.rotated, head.hash)
-    return [b.id for b in client.list()]
+    listed: firekeep.BackupList = client.list()
+    unreadable: List[firekeep.UnreadableBackup] = listed.unreadable
+    print([(u.id, u.code, u.message, u.created_at) for u in unreadable])
+    return [b.id for b in listed]
 
 
 async def concurrent(client: firekeep.Client, sources: List[firekeep.Firestore]) -> int:

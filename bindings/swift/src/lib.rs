@@ -1125,6 +1125,28 @@ pub struct BackupSummary {
     pub key_id: String,
 }
 
+/// A complete backup `list` could not open with the client's key.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct UnreadableBackup {
+    /// The backup id.
+    pub id: String,
+    /// When it was taken (RFC 3339), from the id.
+    pub created_at: Option<String>,
+    /// The error code, e.g. `ERR_KEY_MISMATCH`.
+    pub code: String,
+    /// What went wrong, naming the key id it needs where that is the problem.
+    pub message: String,
+}
+
+/// What `list` found.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct BackupList {
+    /// Complete backups the client's key opens, newest first.
+    pub backups: Vec<BackupSummary>,
+    /// Complete backups it cannot open, newest first.
+    pub unreadable: Vec<UnreadableBackup>,
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
@@ -1292,10 +1314,21 @@ impl Client {
         })
     }
 
-    /// Complete backups, newest first (permission: view backups).
-    pub async fn list(&self) -> Result<Vec<BackupSummary>> {
+    /// Complete backups, newest first (permission: view backups), and those this client's
+    /// key cannot open (made under another key, refused by the KMS, damaged).
+    pub async fn list(&self) -> Result<BackupList> {
         let list = cancellable(None, |_| self.inner.list()).await?;
-        Ok(list
+        let unreadable = list
+            .unreadable
+            .iter()
+            .map(|u| UnreadableBackup {
+                id: u.id.clone(),
+                created_at: u.created_at.map(|t| t.to_rfc3339()),
+                code: u.code.clone(),
+                message: u.message.clone(),
+            })
+            .collect();
+        let backups = list
             .into_iter()
             .map(|b| BackupSummary {
                 id: b.id,
@@ -1307,7 +1340,11 @@ impl Client {
                 stored_bytes: b.stored_bytes,
                 key_id: b.key_id,
             })
-            .collect())
+            .collect();
+        Ok(BackupList {
+            backups,
+            unreadable,
+        })
     }
 
     /// The audit events recorded so far, as a JSON array (verify it with

@@ -57,8 +57,17 @@ async def test_backup_list_verify_restore(firestore_server, tmp_path):
     assert {e.phase for e in rec.events} >= {"backup"}
 
     listed = await c.list()
-    assert [b.id for b in listed] == [report.backup_id]
-    assert listed[0].documents == report.documents and listed[0].project == firestore_server.project
+    assert [b.id for b in listed.backups] == [report.backup_id] and listed.unreadable == []
+    b = listed.backups[0]
+    assert b.documents == report.documents and b.project == firestore_server.project
+    # Another key lists the backup as unreadable, naming the key it needs.
+    other = fk.Client(fk.ClientConfig(repository=str(tmp_path / "repo"), organization="acme",
+                                      principal="user:me", policy=None, audit_file=None),
+                      fk.KeyProvider.raw_base64(fk.generate_raw_key()))
+    seen = await other.list()
+    assert seen.backups == [] and [u.id for u in seen.unreadable] == [report.backup_id]
+    u = seen.unreadable[0]
+    assert u.code == "ERR_KEY_MISMATCH" and b.key_id in u.message and u.created_at
 
     vrec = Recorder()
     v = await c.verify(report.backup_id, vrec, None)
@@ -112,7 +121,7 @@ async def test_cancel_by_token_from_the_progress_callback(firestore_server, tmp_
         await c.backup(source(firestore_server), ALL, rec, token)
     assert token.is_cancelled()
     # A cancelled backup leaves no manifest: nothing is listed.
-    assert await c.list() == []
+    assert (await c.list()).backups == []
     actions = [e["action"] for e in json.loads(c.audit_events_json())]
     assert "backup.failed" in actions
 
@@ -137,7 +146,7 @@ async def test_cancelling_the_awaiting_task_stops_the_backup(firestore_server, t
     # uniffi dropped the Rust future; dropping it cancelled the operation's token, so work
     # the engine had spawned stops too, and no manifest was written.
     assert token.is_cancelled()
-    assert await c.list() == []
+    assert (await c.list()).backups == []
 
 
 @sync

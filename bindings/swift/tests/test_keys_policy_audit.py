@@ -164,7 +164,7 @@ async def test_client_audit_chain_verifies_and_tampering_is_detected(tmp_path):
     cfg = fk.ClientConfig(repository=str(tmp_path / "repo"), organization="acme",
                           principal="user:vic", policy=POLICY, audit_file=str(audit))
     client = fk.Client(cfg, key)
-    assert await client.list() == []
+    assert (await client.list()).backups == []
     # A viewer may not restore: denied, and the denial is audited too.
     with pytest.raises(fk.FirekeepError.AuthorizationDenied):
         await client.verify("bk_missing", None, None)

@@ -35,7 +35,10 @@ pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
 pub use prune::{
     KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, plan_prune,
 };
-pub use repo::{BackupSummary, Repository, backup_id_time, list, new_backup_id, read_manifest};
+pub use repo::{
+    BackupList, BackupSummary, Repository, UnreadableBackup, backup_id_time, list, new_backup_id,
+    read_manifest,
+};
 pub use restore::{FailedDocument, RestoreOptions, RestoreReport, restore};
 pub use rotate::{RotateReport, rotate_key};
 pub use verify::{PartProblem, VerifyReport, verify};
@@ -49,4 +52,14 @@ pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Serializes a timestamp as RFC 3339 (reports are JSON for the CLI and bindings).
 fn ser_ts<S: serde::Serializer>(t: &crate::model::Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.to_rfc3339())
+}
+
+fn ser_opt_ts<S: serde::Serializer>(
+    t: &Option<crate::model::Timestamp>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.to_rfc3339()),
+        None => s.serialize_none(),
+    }
 }

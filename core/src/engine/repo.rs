@@ -248,16 +248,105 @@ impl BackupSummary {
     }
 }
 
+/// A complete backup that `list` could not open with the keys it was given, e.g. one made
+/// under another key (a repository moved from a passphrase to KMS without `rotate-key`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct UnreadableBackup {
+    /// Backup id.
+    pub id: String,
+    /// When the backup started (from the id), if the id is one firekeep made.
+    #[serde(serialize_with = "super::ser_opt_ts")]
+    pub created_at: Option<Timestamp>,
+    /// The stable code of the error ([`Error::code`]), e.g. `ERR_KEY_MISMATCH`.
+    pub code: String,
+    /// What went wrong, naming the key id the backup needs where that is the problem.
+    pub message: String,
+}
+
+/// What `list` found: the backups it could open and those it could not. Derefs to the
+/// readable ones, newest first, so `list.first()`, `list.iter()` and `list.len()` work as
+/// on a slice.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BackupList {
+    /// Complete backups opened with the client's keys, newest first.
+    pub backups: Vec<BackupSummary>,
+    /// Complete backups whose key or manifest could not be read, newest first.
+    pub unreadable: Vec<UnreadableBackup>,
+}
+
+impl std::ops::Deref for BackupList {
+    type Target = [BackupSummary];
+    fn deref(&self) -> &[BackupSummary] {
+        &self.backups
+    }
+}
+
+impl IntoIterator for BackupList {
+    type Item = BackupSummary;
+    type IntoIter = std::vec::IntoIter<BackupSummary>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.backups.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a BackupList {
+    type Item = &'a BackupSummary;
+    type IntoIter = std::slice::Iter<'a, BackupSummary>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.backups.iter()
+    }
+}
+
+/// Whether an error opening one backup concerns that backup alone (it is then listed as
+/// unreadable) rather than the storage, the caller or the run (which fail the listing).
+fn only_this_backup(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::KeyMismatch { .. }
+            | Error::KeyProvider(_)
+            | Error::Integrity { .. }
+            | Error::InvalidInput(_)
+    )
+}
+
 /// Complete backups (those with a manifest), newest first, read from their manifests only
-/// (no part is downloaded). Fails on the first backup whose key or manifest cannot be read,
-/// e.g. `Error::KeyMismatch` naming the key id it needs.
-pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<Vec<BackupSummary>> {
+/// (no part is downloaded). A backup whose key or manifest cannot be read (another key, a
+/// key the KMS refuses, a damaged manifest) is reported in [`BackupList::unreadable`]
+/// with its error; storage errors fail the listing.
+pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupList> {
     let mut ids = repo.complete_ids().await?;
     ids.reverse();
-    let mut out = Vec::with_capacity(ids.len());
+    let mut out = BackupList {
+        backups: Vec::with_capacity(ids.len()),
+        unreadable: Vec::new(),
+    };
     for id in ids {
-        let opened = repo.open_backup(&id, keys).await?;
-        out.push(BackupSummary::from_opened(&opened)?);
+        let summary = match repo.open_backup(&id, keys).await {
+            Ok(opened) => BackupSummary::from_opened(&opened),
+            Err(e @ Error::NotFound(_)) => {
+                // Pruned since the scan (no manifest now): no longer a complete backup. A
+                // manifest without its key.json is a damaged backup, listed as such.
+                match repo.sink().head(&repo.object_path(&id, MANIFEST)).await {
+                    Ok(_) => Err(Error::Integrity {
+                        object: format!("backup {id}"),
+                        detail: e.to_string(),
+                    }),
+                    Err(Error::NotFound(_)) => continue,
+                    Err(other) => return Err(other),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match summary {
+            Ok(b) => out.backups.push(b),
+            Err(e) if only_this_backup(&e) => out.unreadable.push(UnreadableBackup {
+                created_at: backup_id_time(&id),
+                id,
+                code: e.code().into(),
+                message: e.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
 }

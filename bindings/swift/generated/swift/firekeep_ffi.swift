@@ -785,9 +785,10 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func backup(source: FirestoreConfig, options: BackupOptions, progress: ProgressListener?, cancel: CancellationToken?) async throws  -> BackupReport
     
     /**
-     * Complete backups, newest first (permission: view backups).
+     * Complete backups, newest first (permission: view backups), and those this client's
+     * key cannot open (made under another key, refused by the KMS, damaged).
      */
-    func list() async throws  -> [BackupSummary]
+    func list() async throws  -> BackupList
     
     /**
      * Restores a backup into `target` (permission: restore backups).
@@ -904,9 +905,10 @@ open func backup(source: FirestoreConfig, options: BackupOptions, progress: Prog
 }
     
     /**
-     * Complete backups, newest first (permission: view backups).
+     * Complete backups, newest first (permission: view backups), and those this client's
+     * key cannot open (made under another key, refused by the KMS, damaged).
      */
-open func list()async throws  -> [BackupSummary]  {
+open func list()async throws  -> BackupList  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -917,7 +919,7 @@ open func list()async throws  -> [BackupSummary]  {
             pollFunc: ffi_firekeep_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_firekeep_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_firekeep_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeBackupSummary.lift,
+            liftFunc: FfiConverterTypeBackupList_lift,
             errorHandler: FfiConverterTypeFirekeepError_lift
         )
 }
@@ -1486,6 +1488,75 @@ public func FfiConverterTypeAuditHead_lift(_ buf: RustBuffer) throws -> AuditHea
 #endif
 public func FfiConverterTypeAuditHead_lower(_ value: AuditHead) -> RustBuffer {
     return FfiConverterTypeAuditHead.lower(value)
+}
+
+
+/**
+ * What `list` found.
+ */
+public struct BackupList: Equatable, Hashable {
+    /**
+     * Complete backups the client's key opens, newest first.
+     */
+    public var backups: [BackupSummary]
+    /**
+     * Complete backups it cannot open, newest first.
+     */
+    public var unreadable: [UnreadableBackup]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Complete backups the client's key opens, newest first.
+         */backups: [BackupSummary], 
+        /**
+         * Complete backups it cannot open, newest first.
+         */unreadable: [UnreadableBackup]) {
+        self.backups = backups
+        self.unreadable = unreadable
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BackupList: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBackupList: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BackupList {
+        return
+            try BackupList(
+                backups: FfiConverterSequenceTypeBackupSummary.read(from: &buf), 
+                unreadable: FfiConverterSequenceTypeUnreadableBackup.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BackupList, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeBackupSummary.write(value.backups, into: &buf)
+        FfiConverterSequenceTypeUnreadableBackup.write(value.unreadable, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBackupList_lift(_ buf: RustBuffer) throws -> BackupList {
+    return try FfiConverterTypeBackupList.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBackupList_lower(_ value: BackupList) -> RustBuffer {
+    return FfiConverterTypeBackupList.lower(value)
 }
 
 
@@ -2799,6 +2870,95 @@ public func FfiConverterTypeRestoreReport_lower(_ value: RestoreReport) -> RustB
 
 
 /**
+ * A complete backup `list` could not open with the client's key.
+ */
+public struct UnreadableBackup: Equatable, Hashable {
+    /**
+     * The backup id.
+     */
+    public var id: String
+    /**
+     * When it was taken (RFC 3339), from the id.
+     */
+    public var createdAt: String?
+    /**
+     * The error code, e.g. `ERR_KEY_MISMATCH`.
+     */
+    public var code: String
+    /**
+     * What went wrong, naming the key id it needs where that is the problem.
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The backup id.
+         */id: String, 
+        /**
+         * When it was taken (RFC 3339), from the id.
+         */createdAt: String?, 
+        /**
+         * The error code, e.g. `ERR_KEY_MISMATCH`.
+         */code: String, 
+        /**
+         * What went wrong, naming the key id it needs where that is the problem.
+         */message: String) {
+        self.id = id
+        self.createdAt = createdAt
+        self.code = code
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UnreadableBackup: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUnreadableBackup: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UnreadableBackup {
+        return
+            try UnreadableBackup(
+                id: FfiConverterString.read(from: &buf), 
+                createdAt: FfiConverterOptionString.read(from: &buf), 
+                code: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UnreadableBackup, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterOptionString.write(value.createdAt, into: &buf)
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUnreadableBackup_lift(_ buf: RustBuffer) throws -> UnreadableBackup {
+    return try FfiConverterTypeUnreadableBackup.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUnreadableBackup_lower(_ value: UnreadableBackup) -> RustBuffer {
+    return FfiConverterTypeUnreadableBackup.lower(value)
+}
+
+
+/**
  * The outcome of a verify.
  */
 public struct VerifyReport: Equatable, Hashable {
@@ -3963,6 +4123,31 @@ fileprivate struct FfiConverterSequenceTypeBackupSummary: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeUnreadableBackup: FfiConverterRustBuffer {
+    typealias SwiftType = [UnreadableBackup]
+
+    public static func write(_ value: [UnreadableBackup], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeUnreadableBackup.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UnreadableBackup] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UnreadableBackup]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeUnreadableBackup.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
     public static func write(_ value: [String: String], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -4263,7 +4448,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_firekeep_ffi_checksum_method_client_backup() != 2427) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_client_list() != 10141) {
+    if (uniffi_firekeep_ffi_checksum_method_client_list() != 26474) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_firekeep_ffi_checksum_method_client_restore() != 58950) {

@@ -1101,7 +1101,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_firekeep_ffi_checksum_method_client_backup() and 0xFFFF) != 2427) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_client_list() and 0xFFFF) != 10141) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_list() and 0xFFFF) != 26474) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_firekeep_ffi_checksum_method_client_restore() and 0xFFFF) != 58950) {
@@ -1970,9 +1970,10 @@ public interface ClientInterface {
     suspend fun `backup`(`source`: FirestoreConfig, `options`: BackupOptions, `progress`: ProgressListener? = null, `cancel`: CancellationToken? = null): BackupReport
     
     /**
-     * Complete backups, newest first (permission: view backups).
+     * Complete backups, newest first (permission: view backups), and those this client's
+     * key cannot open (made under another key, refused by the KMS, damaged).
      */
-    suspend fun `list`(): List<BackupSummary>
+    suspend fun `list`(): BackupList
     
     /**
      * Restores a backup into `target` (permission: restore backups).
@@ -2154,11 +2155,12 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
-     * Complete backups, newest first (permission: view backups).
+     * Complete backups, newest first (permission: view backups), and those this client's
+     * key cannot open (made under another key, refused by the KMS, damaged).
      */
     @Throws(FirekeepException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `list`() : List<BackupSummary> {
+    override suspend fun `list`() : BackupList {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_firekeep_ffi_fn_method_client_list(
@@ -2170,7 +2172,7 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         { future, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_firekeep_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeBackupSummary.lift(it) },
+        { FfiConverterTypeBackupList.lift(it) },
         // Error FFI converter
         FirekeepException.ErrorHandler,
     )
@@ -3042,6 +3044,53 @@ public object FfiConverterTypeAuditHead: FfiConverterRustBuffer<AuditHead> {
     override fun write(value: AuditHead, buf: ByteBuffer) {
             FfiConverterULong.write(value.`position`, buf)
             FfiConverterString.write(value.`hash`, buf)
+    }
+}
+
+
+
+/**
+ * What `list` found.
+ */
+data class BackupList (
+    /**
+     * Complete backups the client's key opens, newest first.
+     */
+    var `backups`: List<BackupSummary>
+    , 
+    /**
+     * Complete backups it cannot open, newest first.
+     */
+    var `unreadable`: List<UnreadableBackup>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBackupList: FfiConverterRustBuffer<BackupList> {
+    override fun read(buf: ByteBuffer): BackupList {
+        return BackupList(
+            FfiConverterSequenceTypeBackupSummary.read(buf),
+            FfiConverterSequenceTypeUnreadableBackup.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: BackupList) = (
+            FfiConverterSequenceTypeBackupSummary.allocationSize(value.`backups`) +
+            FfiConverterSequenceTypeUnreadableBackup.allocationSize(value.`unreadable`)
+    )
+
+    override fun write(value: BackupList, buf: ByteBuffer) {
+            FfiConverterSequenceTypeBackupSummary.write(value.`backups`, buf)
+            FfiConverterSequenceTypeUnreadableBackup.write(value.`unreadable`, buf)
     }
 }
 
@@ -3982,6 +4031,69 @@ public object FfiConverterTypeRestoreReport: FfiConverterRustBuffer<RestoreRepor
             FfiConverterULong.write(value.`failed`, buf)
             FfiConverterBoolean.write(value.`dryRun`, buf)
             FfiConverterString.write(value.`json`, buf)
+    }
+}
+
+
+
+/**
+ * A complete backup `list` could not open with the client's key.
+ */
+data class UnreadableBackup (
+    /**
+     * The backup id.
+     */
+    var `id`: kotlin.String
+    , 
+    /**
+     * When it was taken (RFC 3339), from the id.
+     */
+    var `createdAt`: kotlin.String?
+    , 
+    /**
+     * The error code, e.g. `ERR_KEY_MISMATCH`.
+     */
+    var `code`: kotlin.String
+    , 
+    /**
+     * What went wrong, naming the key id it needs where that is the problem.
+     */
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeUnreadableBackup: FfiConverterRustBuffer<UnreadableBackup> {
+    override fun read(buf: ByteBuffer): UnreadableBackup {
+        return UnreadableBackup(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: UnreadableBackup) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterOptionalString.allocationSize(value.`createdAt`) +
+            FfiConverterString.allocationSize(value.`code`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: UnreadableBackup, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterOptionalString.write(value.`createdAt`, buf)
+            FfiConverterString.write(value.`code`, buf)
+            FfiConverterString.write(value.`message`, buf)
     }
 }
 
@@ -5079,6 +5191,34 @@ public object FfiConverterSequenceTypeBackupSummary: FfiConverterRustBuffer<List
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeBackupSummary.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeUnreadableBackup: FfiConverterRustBuffer<List<UnreadableBackup>> {
+    override fun read(buf: ByteBuffer): List<UnreadableBackup> {
+        val len = buf.getInt()
+        return List<UnreadableBackup>(len) {
+            FfiConverterTypeUnreadableBackup.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<UnreadableBackup>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeUnreadableBackup.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<UnreadableBackup>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeUnreadableBackup.write(it, buf)
         }
     }
 }
