@@ -374,3 +374,40 @@ fn empty_database_backs_up_and_restores() {
     .unwrap();
     assert_eq!(r.written, 0);
 }
+
+/// `list` opens backups concurrently (each open is latency-bound reads and a key unwrap) and
+/// still returns them newest first.
+#[test]
+fn list_opens_backups_concurrently_newest_first() {
+    let (store, _) = memory_repo();
+    let sink = Arc::new(FaultySink::new(Arc::new(store), Fault::SlowReads));
+    let repo = Repository::new(sink.clone());
+    let key = raw_key(1);
+    let source = Arc::new(sample_source(1));
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(
+            run_backup(source.clone(), &repo, &key, &small_parts())
+                .unwrap()
+                .backup_id,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    sink.max_reads_in_flight
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    let listed = block_on(engine::list(&repo, &key)).unwrap();
+    ids.reverse();
+    assert_eq!(listed.iter().map(|b| b.id.clone()).collect::<Vec<_>>(), ids);
+    assert!(listed.unreadable.is_empty());
+    let overlap = sink
+        .max_reads_in_flight
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        overlap > 1,
+        "reads never overlapped (max in flight {overlap})"
+    );
+    assert!(
+        overlap <= 8,
+        "more than 8 backups opened at once ({overlap})"
+    );
+}

@@ -8,7 +8,7 @@ use crate::secret::SecretBytes;
 use crate::source::Scope;
 use crate::storage::{ObjectMeta, StorageSink};
 use crate::{Error, Result};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -309,10 +309,22 @@ fn only_this_backup(e: &Error) -> bool {
     )
 }
 
+/// Backups `list` opens at once: each costs two small reads and a key unwrap (a KMS call for
+/// KMS keys), so listing hundreds of backups in a bucket is bound by latency, not work.
+const LIST_CONCURRENCY: usize = 8;
+
+/// What `list` makes of one complete backup.
+enum Listed {
+    Readable(BackupSummary),
+    Unreadable(UnreadableBackup),
+    /// Pruned since the scan.
+    Gone,
+}
+
 /// Complete backups (those with a manifest), newest first, read from their manifests only
-/// (no part is downloaded). A backup whose key or manifest cannot be read (another key, a
-/// key the KMS refuses, a damaged manifest) is reported in [`BackupList::unreadable`]
-/// with its error; storage errors fail the listing.
+/// (no part is downloaded; up to [`LIST_CONCURRENCY`] at once). A backup whose key or
+/// manifest cannot be read (another key, a key the KMS refuses, a damaged manifest) is
+/// reported in [`BackupList::unreadable`] with its error; storage errors fail the listing.
 pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupList> {
     let mut ids = repo.complete_ids().await?;
     ids.reverse();
@@ -320,35 +332,46 @@ pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupLis
         backups: Vec::with_capacity(ids.len()),
         unreadable: Vec::new(),
     };
-    for id in ids {
-        let summary = match repo.open_backup(&id, keys).await {
-            Ok(opened) => BackupSummary::from_opened(&opened),
-            Err(e @ Error::NotFound(_)) => {
-                // Pruned since the scan (no manifest now): no longer a complete backup. A
-                // manifest without its key.json is a damaged backup, listed as such.
-                match repo.sink().head(&repo.object_path(&id, MANIFEST)).await {
-                    Ok(_) => Err(Error::Integrity {
-                        object: format!("backup {id}"),
-                        detail: e.to_string(),
-                    }),
-                    Err(Error::NotFound(_)) => continue,
-                    Err(other) => return Err(other),
-                }
-            }
-            Err(e) => Err(e),
-        };
-        match summary {
-            Ok(b) => out.backups.push(b),
-            Err(e) if only_this_backup(&e) => out.unreadable.push(UnreadableBackup {
-                created_at: backup_id_time(&id),
-                id,
-                code: e.code().into(),
-                message: e.to_string(),
-            }),
-            Err(e) => return Err(e),
+    let mut listed = futures::stream::iter(ids)
+        .map(|id| list_one(repo, keys, id))
+        .buffered(LIST_CONCURRENCY);
+    while let Some(one) = listed.next().await {
+        match one? {
+            Listed::Readable(b) => out.backups.push(b),
+            Listed::Unreadable(u) => out.unreadable.push(u),
+            Listed::Gone => {}
         }
     }
     Ok(out)
+}
+
+async fn list_one(repo: &Repository, keys: &dyn KeyProvider, id: String) -> Result<Listed> {
+    let summary = match repo.open_backup(&id, keys).await {
+        Ok(opened) => BackupSummary::from_opened(&opened),
+        Err(e @ Error::NotFound(_)) => {
+            // Pruned since the scan (no manifest now): no longer a complete backup. A
+            // manifest without its key.json is a damaged backup, listed as such.
+            match repo.sink().head(&repo.object_path(&id, MANIFEST)).await {
+                Ok(_) => Err(Error::Integrity {
+                    object: format!("backup {id}"),
+                    detail: e.to_string(),
+                }),
+                Err(Error::NotFound(_)) => return Ok(Listed::Gone),
+                Err(other) => return Err(other),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match summary {
+        Ok(b) => Ok(Listed::Readable(b)),
+        Err(e) if only_this_backup(&e) => Ok(Listed::Unreadable(UnreadableBackup {
+            created_at: backup_id_time(&id),
+            id,
+            code: e.code().into(),
+            message: e.to_string(),
+        })),
+        Err(e) => Err(e),
+    }
 }
 
 /// The manifest of a complete backup (every part with its size, hash, count and name

@@ -191,6 +191,27 @@ pub enum Fault {
     FailNthWrite(usize),
     /// Every write after the Nth reports "no space left on device".
     DiskFullAfter(usize),
+    /// Every get waits one turn of the executor (as a network read would), so that reads
+    /// issued together overlap; `FaultySink::max_reads_in_flight` records how many did.
+    SlowReads,
+}
+
+/// A future that is pending once, then ready (and wakes itself in between).
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 /// Wraps a real sink and injects one fault.
@@ -199,6 +220,8 @@ pub struct FaultySink {
     pub inner: Arc<dyn StorageSink>,
     pub fault: Fault,
     pub writes: AtomicUsize,
+    pub reads_in_flight: AtomicUsize,
+    pub max_reads_in_flight: AtomicUsize,
 }
 
 impl FaultySink {
@@ -207,6 +230,8 @@ impl FaultySink {
             inner,
             fault,
             writes: AtomicUsize::new(0),
+            reads_in_flight: AtomicUsize::new(0),
+            max_reads_in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -238,6 +263,12 @@ impl StorageSink for FaultySink {
         self.inner.put_multipart(path).await
     }
     async fn get(&self, path: &str) -> Result<Bytes> {
+        if let Fault::SlowReads = self.fault {
+            let now = self.reads_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_reads_in_flight.fetch_max(now, Ordering::SeqCst);
+            YieldOnce(false).await;
+            self.reads_in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
         self.inner.get(path).await
     }
     async fn get_range(&self, path: &str, range: Range<u64>) -> Result<Bytes> {
