@@ -458,16 +458,32 @@ async fn rotate_key(ctx: &Ctx, to: Arc<dyn firekeep_core::keys::KeyProvider>) ->
     ctx.out.result(
         &serde_json::to_value(&report).expect("report serializes"),
         || {
-            format!(
+            let mut text = format!(
                 "re-wrapped {} backups from key {} to key {} ({} already under the new key)\n",
                 report.rotated.len(),
                 report.from_key_id,
                 report.to_key_id,
                 report.already_rotated.len()
-            )
+            );
+            if !report.other_keys.is_empty() {
+                text.push_str(&format!(
+                    "{} backup(s) are under other keys and were left as they are; rotate them \
+                     with their key:\n",
+                    report.other_keys.len()
+                ));
+                for b in &report.other_keys {
+                    text.push_str(&format!("  {}  key {}\n", b.id, b.key_id));
+                }
+            }
+            text
         },
     );
-    Ok(exit::OK)
+    // Not every backup is under the new key: a script must not take this for done.
+    Ok(if report.other_keys.is_empty() {
+        exit::OK
+    } else {
+        exit::KEY_MISMATCH
+    })
 }
 
 async fn audit_verify(ctx: &Ctx) -> CliResult<i32> {

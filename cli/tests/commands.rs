@@ -333,6 +333,37 @@ fn rotate_key_rewraps_and_the_old_key_stops_working() {
         0,
     );
     assert!(!v.stdout.contains(&new_b64) && !v.stderr.contains(&new_b64));
+
+    // One more backup under the old key: the repository now holds backups under two keys.
+    // Rotating from the new key to a third re-wraps its backup, names the other, exits 4.
+    run_ok(env.cmd().arg("backup"), 0);
+    let third = firekeep_core::keys::RawKey::generate().unwrap();
+    let third_b64 = third.to_base64().expose().to_string();
+    let rotate = |json: bool| {
+        let mut c = env.cmd();
+        c.env_remove("FIREKEEP_KEY_FILE")
+            .env("FIREKEEP_KEY", &new_b64)
+            .env("FIREKEEP_NEW_KEY", &third_b64)
+            .arg("rotate-key");
+        if json {
+            c.arg("--json");
+        }
+        run_ok(&mut c, 4)
+    };
+    let partial = rotate(true).json();
+    assert_eq!(partial["rotated"].as_array().unwrap().len(), 1, "{partial}");
+    assert_eq!(
+        partial["other_keys"].as_array().unwrap().len(),
+        1,
+        "{partial}"
+    );
+    assert_eq!(partial["other_keys"][0]["key_id"], r["from_key_id"]);
+    let human = rotate(false);
+    assert!(
+        human.stdout.contains("under other keys"),
+        "{}",
+        human.stdout
+    );
 }
 
 #[test]

@@ -465,6 +465,7 @@ impl AuditDetails for RotateReport {
         object(json!({
             "rotated": self.rotated,
             "already_rotated": self.already_rotated.len(),
+            "other_keys": self.other_keys.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
         }))
     }
 }

@@ -105,6 +105,52 @@ fn list_shows_backups_under_other_keys_as_unreadable() {
     assert!(damaged.message.contains("key.json"), "{}", damaged.message);
 }
 
+/// A repository with backups under two keys is rotated to a third one key at a time: each
+/// rotation re-wraps its key's backups and names the others, instead of stopping at the
+/// first backup under the other key.
+#[test]
+fn rotation_of_a_repository_under_two_keys_goes_one_key_at_a_time() {
+    let (_, repo) = memory_repo();
+    let (a, b, c) = (raw_key(1), raw_key(2), raw_key(3));
+    let source = Arc::new(sample_source(2));
+    let mut ids = Vec::new();
+    for key in [&a, &b, &a, &b] {
+        ids.push(
+            run_backup(source.clone(), &repo, key, &small_parts())
+                .unwrap()
+                .backup_id,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let first = block_on(engine::rotate_key(&repo, &a, &c, &no_cancel())).unwrap();
+    assert_eq!(first.rotated, vec![ids[0].clone(), ids[2].clone()]);
+    let others: Vec<_> = first
+        .other_keys
+        .iter()
+        .map(|o| (o.id.clone(), o.key_id.clone()))
+        .collect();
+    assert_eq!(
+        others,
+        vec![
+            (ids[1].clone(), b.key_id().to_string()),
+            (ids[3].clone(), b.key_id().to_string())
+        ]
+    );
+    let second = block_on(engine::rotate_key(&repo, &b, &c, &no_cancel())).unwrap();
+    assert_eq!(second.rotated, vec![ids[1].clone(), ids[3].clone()]);
+    assert_eq!(second.already_rotated, vec![ids[0].clone(), ids[2].clone()]);
+    assert!(second.other_keys.is_empty());
+    let listed = block_on(engine::list(&repo, &c)).unwrap();
+    assert_eq!(listed.len(), 4);
+    assert!(listed.unreadable.is_empty());
+    // A key that opens none of the backups is still a key mismatch, naming the key needed.
+    let err = block_on(engine::rotate_key(&repo, &a, &b, &no_cancel())).unwrap_err();
+    assert!(
+        matches!(&err, Error::KeyMismatch { expected, .. } if expected == c.key_id()),
+        "{err}"
+    );
+}
+
 #[test]
 fn wrong_passphrase_is_a_key_mismatch() {
     let (_, repo) = memory_repo();

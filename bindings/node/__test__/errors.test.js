@@ -87,6 +87,15 @@ test('ERR_AUTHORIZATION_DENIED: a Viewer may list but not back up or restore; de
   assert.throws(() => new fk.Client({ repository, key, policy: POLICY }), TypeError)
 })
 
+test('rotateKey re-wraps its key\'s backups and names those under other keys', async () => {
+  const { owner, repository, policyPath, report } = await ownerBackup()
+  const other = new fk.Client({ repository, key: fk.Key.raw(fk.generateDataKey()), organization: 'acme', policy: policyPath, principal: 'user:alice@example.com' })
+  const theirs = await other.backup(source)
+  const rot = await owner.rotateKey(fk.Key.raw(fk.generateDataKey()))
+  assert.deepEqual(rot.rotated, [report.backupId])
+  assert.deepEqual(rot.otherKeys, [{ id: theirs.backupId, keyId: theirs.keyId }])
+})
+
 test('ERR_KEY_MISMATCH, ERR_NOT_FOUND and ERR_INTEGRITY on a local repository', async () => {
   const { owner, repository, policyPath, report } = await ownerBackup()
   await assert.rejects(owner.verify('bk_20200101T000000.000Z_00000000'), firekeepError('ERR_NOT_FOUND'))

@@ -547,6 +547,8 @@ export interface RotateReport {
   toKeyId: string
   rotated: string[]
   alreadyRotated: string[]
+  /** Backups under neither key, left as they are: rotate them with their own key. */
+  otherKeys: { id: string; keyId: string }[]
 }
 
 /** Policy actions (DESIGN.md's table). */

@@ -116,6 +116,7 @@ function rotateReport(r) {
     toKeyId: r.to_key_id,
     rotated: r.rotated || [],
     alreadyRotated: r.already_rotated || [],
+    otherKeys: (r.other_keys || []).map((o) => ({ id: o.id, keyId: o.key_id })),
   }
 }
 

@@ -44,6 +44,8 @@ def _build(cls: Type[T], data: Dict[str, Any]) -> T:
             v = [_build(KeptBackup, p) for p in v]
         elif t == "List[PrunedBackup]":
             v = [_build(PrunedBackup, p) for p in v]
+        elif t == "List[OtherKeyBackup]":
+            v = [_build(OtherKeyBackup, p) for p in v]
         kwargs[f.name] = v
     return cls(**kwargs)
 
@@ -238,6 +240,14 @@ class PruneResult:
 
 
 @dataclass(frozen=True)
+class OtherKeyBackup:
+    """A backup a key rotation left as it is: its data key is under another key."""
+
+    id: str
+    key_id: str
+
+
+@dataclass(frozen=True)
 class RotateReport:
     """What a key rotation re-wrapped."""
 
@@ -245,6 +255,7 @@ class RotateReport:
     to_key_id: str
     rotated: List[str] = field(default_factory=list)
     already_rotated: List[str] = field(default_factory=list)
+    other_keys: List[OtherKeyBackup] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,17 @@ def test_not_found_key_mismatch_integrity(backed_up):
         firekeep.Client(repo / "missing", key, create=False).list()
 
 
+def test_rotation_names_backups_under_other_keys(backed_up):
+    owner, key, policy, fs, report, repo = backed_up
+    other = firekeep.Client(repo, firekeep.Key.raw(firekeep.generate_data_key()), organization="acme",
+                            policy=policy, principal="user:alice@example.com")
+    theirs = other.backup(fs)
+    rot = owner.rotate_key(firekeep.Key.raw(firekeep.generate_data_key()))
+    assert rot.rotated == [report.backup_id]
+    assert [(o.id, o.key_id) for o in rot.other_keys] == [(theirs.backup_id, theirs.key_id)]
+    assert isinstance(rot.other_keys[0], firekeep.OtherKeyBackup)
+
+
 def test_storage_error(moto, tmp_path):
     key = firekeep.Key.raw(firekeep.generate_data_key())
     client = firekeep.Client(

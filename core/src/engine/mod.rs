@@ -40,7 +40,7 @@ pub use repo::{
     read_manifest,
 };
 pub use restore::{FailedDocument, RestoreOptions, RestoreReport, restore};
-pub use rotate::{RotateReport, rotate_key};
+pub use rotate::{OtherKeyBackup, RotateReport, rotate_key};
 pub use verify::{PartProblem, VerifyReport, verify};
 
 /// Version of the manifest layout this engine writes and reads.

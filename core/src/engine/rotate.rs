@@ -20,12 +20,27 @@ pub struct RotateReport {
     pub rotated: Vec<String>,
     /// Backups already wrapped under the new key (a resumed rotation).
     pub already_rotated: Vec<String>,
+    /// Backups left as they are because their data key is wrapped under neither key (e.g. a
+    /// repository that moved from a passphrase to KMS): rotate them with their own key.
+    pub other_keys: Vec<OtherKeyBackup>,
+}
+
+/// A backup `rotate_key` left alone: its data key is wrapped under another key.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OtherKeyBackup {
+    /// Backup id.
+    pub id: String,
+    /// The key id its data key is wrapped under (from its `key.json`).
+    pub key_id: String,
 }
 
 /// Re-wraps the data key of every complete backup from `from` to `to`.
 ///
-/// Stops at the first backup it cannot rotate (e.g. `Error::KeyMismatch` when `from` is
-/// not its key). Rotation is resumable: running it again skips backups already under `to`.
+/// Backups under a third key are skipped and named in [`RotateReport::other_keys`], so a
+/// repository holding backups under several keys can be rotated one key at a time; if
+/// `from` opens none of the backups (and none is under `to` yet), that is
+/// `Error::KeyMismatch` naming a key a backup needs. Any other error stops the rotation;
+/// it is resumable: running it again skips backups already under `to`.
 pub async fn rotate_key(
     repo: &Repository,
     from: &dyn KeyProvider,
@@ -37,6 +52,7 @@ pub async fn rotate_key(
         to_key_id: to.key_id().to_string(),
         ..Default::default()
     };
+    let mut first_mismatch = None;
     for id in repo.complete_ids().await? {
         cancel.check()?;
         let path = repo.object_path(&id, KEY);
@@ -54,7 +70,18 @@ pub async fn rotate_key(
         let ctx = KeyContext {
             backup_id: id.clone(),
         };
-        let dek = from.unwrap(&wrapped, &ctx).await?;
+        let dek = match from.unwrap(&wrapped, &ctx).await {
+            Ok(dek) => dek,
+            Err(e @ Error::KeyMismatch { .. }) => {
+                first_mismatch.get_or_insert(e);
+                report.other_keys.push(OtherKeyBackup {
+                    id,
+                    key_id: wrapped.key_id,
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         // Prove the data key is this backup's before replacing the only copy of its wrapping.
         let sealed = repo.sink().get(&repo.object_path(&id, MANIFEST)).await?;
         codec::open_object(&dek, &id, MANIFEST, &sealed)
@@ -74,5 +101,9 @@ pub async fn rotate_key(
         repo.sink().put(&path, Bytes::from(json)).await?;
         report.rotated.push(id);
     }
-    Ok(report)
+    match first_mismatch {
+        // `from` is the key of no backup here: the caller has the wrong key.
+        Some(e) if report.rotated.is_empty() && report.already_rotated.is_empty() => Err(e),
+        _ => Ok(report),
+    }
 }
