@@ -180,7 +180,11 @@ async fn list(ctx: &Ctx) -> CliResult<i32> {
 }
 
 fn list_text(list: &BackupList) -> String {
-    let mut text = backups_table(&list.backups);
+    let mut text = if list.backups.is_empty() && !list.unreadable.is_empty() {
+        "no backup this key can open".to_string()
+    } else {
+        backups_table(&list.backups)
+    };
     if !list.unreadable.is_empty() {
         let rows: Vec<Vec<String>> = list
             .unreadable
