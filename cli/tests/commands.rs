@@ -324,6 +324,11 @@ fn rotate_key_rewraps_and_the_old_key_stops_working() {
         "{}",
         human.stdout
     );
+    assert!(
+        human.stdout.starts_with("no backup this key can open"),
+        "{}",
+        human.stdout
+    );
     run_ok(env.cmd().args(["verify", "latest", "--json"]), 4);
     let v = run_ok(
         env.cmd()
