@@ -8,6 +8,7 @@ use super::repo::{KEY, MANIFEST, Repository, name_object};
 use crate::keys::{KeyContext, KeyProvider};
 use crate::{Error, Result};
 use bytes::Bytes;
+use futures::StreamExt;
 
 /// What a key rotation did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -39,8 +40,11 @@ pub struct OtherKeyBackup {
 /// Backups under a third key are skipped and named in [`RotateReport::other_keys`], so a
 /// repository holding backups under several keys can be rotated one key at a time; if
 /// `from` opens none of the backups (and none is under `to` yet), that is
-/// `Error::KeyMismatch` naming a key a backup needs. Any other error stops the rotation;
-/// it is resumable: running it again skips backups already under `to`.
+/// `Error::KeyMismatch` naming a key a backup needs. Up to [`ROTATE_CONCURRENCY`] backups
+/// are re-wrapped at once (each `key.json` is replaced atomically, after the new wrapping
+/// was checked to open). Any other error stops the rotation, and some of the backups in
+/// flight beside the failed one may have been rotated by then: rotation is resumable, and
+/// running it again reports them as already under `to`.
 pub async fn rotate_key(
     repo: &Repository,
     from: &dyn KeyProvider,
@@ -53,57 +57,88 @@ pub async fn rotate_key(
         ..Default::default()
     };
     let mut first_mismatch = None;
-    for id in repo.complete_ids().await? {
-        cancel.check()?;
-        let path = repo.object_path(&id, KEY);
-        let raw = repo.sink().get(&path).await?;
-        let wrapped: crate::keys::WrappedKey = serde_json::from_slice(&raw).map_err(|e| {
-            Error::integrity(
-                format!("backup {id} key.json"),
-                format!("not a wrapped key: {e}"),
-            )
-        })?;
-        if wrapped.key_id == to.key_id() && wrapped.provider == to.kind() {
-            report.already_rotated.push(id);
-            continue;
-        }
-        let ctx = KeyContext {
-            backup_id: id.clone(),
-        };
-        let dek = match from.unwrap(&wrapped, &ctx).await {
-            Ok(dek) => dek,
-            Err(e @ Error::KeyMismatch { .. }) => {
+    let mut done = futures::stream::iter(repo.complete_ids().await?)
+        .map(|id| rotate_one(repo, from, to, cancel, id))
+        .buffered(ROTATE_CONCURRENCY);
+    while let Some(one) = done.next().await {
+        match one? {
+            Rotated::Now(id) => report.rotated.push(id),
+            Rotated::Already(id) => report.already_rotated.push(id),
+            Rotated::OtherKey(b, e) => {
                 first_mismatch.get_or_insert(e);
-                report.other_keys.push(OtherKeyBackup {
-                    id,
-                    key_id: wrapped.key_id,
-                });
-                continue;
+                report.other_keys.push(b);
             }
-            Err(e) => return Err(e),
-        };
-        // Prove the data key is this backup's before replacing the only copy of its wrapping.
-        let sealed = repo.sink().get(&repo.object_path(&id, MANIFEST)).await?;
-        codec::open_object(&dek, &id, MANIFEST, &sealed)
-            .map_err(|e| name_object(e, &id, MANIFEST))?;
-        let rewrapped = to.wrap(&dek, &ctx).await?;
-        // Check the new wrapping opens before it replaces the old one.
-        let check = to.unwrap(&rewrapped, &ctx).await?;
-        if check.expose() != dek.expose() {
-            return Err(Error::KeyProvider(format!(
-                "key provider {} did not return the data key it wrapped; rotation stopped \
-                 before backup {id}",
-                to.key_id()
-            )));
         }
-        let json = serde_json::to_vec_pretty(&rewrapped)
-            .map_err(|e| Error::InvalidInput(format!("cannot encode the wrapped key: {e}")))?;
-        repo.sink().put(&path, Bytes::from(json)).await?;
-        report.rotated.push(id);
     }
     match first_mismatch {
         // `from` is the key of no backup here: the caller has the wrong key.
         Some(e) if report.rotated.is_empty() && report.already_rotated.is_empty() => Err(e),
         _ => Ok(report),
     }
+}
+
+/// Backups re-wrapped at once: each is a few reads and writes and two or three key-provider
+/// calls (KMS round trips), so a repository of hundreds is bound by latency.
+const ROTATE_CONCURRENCY: usize = 8;
+
+/// What `rotate_key` did with one backup.
+enum Rotated {
+    Now(String),
+    Already(String),
+    /// Under a third key; the key mismatch `from` reported.
+    OtherKey(OtherKeyBackup, Error),
+}
+
+async fn rotate_one(
+    repo: &Repository,
+    from: &dyn KeyProvider,
+    to: &dyn KeyProvider,
+    cancel: &CancellationToken,
+    id: String,
+) -> Result<Rotated> {
+    cancel.check()?;
+    let path = repo.object_path(&id, KEY);
+    let raw = repo.sink().get(&path).await?;
+    let wrapped: crate::keys::WrappedKey = serde_json::from_slice(&raw).map_err(|e| {
+        Error::integrity(
+            format!("backup {id} key.json"),
+            format!("not a wrapped key: {e}"),
+        )
+    })?;
+    if wrapped.key_id == to.key_id() && wrapped.provider == to.kind() {
+        return Ok(Rotated::Already(id));
+    }
+    let ctx = KeyContext {
+        backup_id: id.clone(),
+    };
+    let dek = match from.unwrap(&wrapped, &ctx).await {
+        Ok(dek) => dek,
+        Err(e @ Error::KeyMismatch { .. }) => {
+            let other = OtherKeyBackup {
+                id,
+                key_id: wrapped.key_id,
+            };
+            return Ok(Rotated::OtherKey(other, e));
+        }
+        Err(e) => return Err(e),
+    };
+    // Prove the data key is this backup's before replacing the only copy of its wrapping.
+    let sealed = repo.sink().get(&repo.object_path(&id, MANIFEST)).await?;
+    codec::open_object(&dek, &id, MANIFEST, &sealed).map_err(|e| name_object(e, &id, MANIFEST))?;
+    let rewrapped = to.wrap(&dek, &ctx).await?;
+    // Check the new wrapping opens before it replaces the old one.
+    let check = to.unwrap(&rewrapped, &ctx).await?;
+    if check.expose() != dek.expose() {
+        return Err(Error::KeyProvider(format!(
+            "key provider {} did not return the data key it wrapped; rotation stopped \
+             before backup {id}",
+            to.key_id()
+        )));
+    }
+    let json = serde_json::to_vec_pretty(&rewrapped)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode the wrapped key: {e}")))?;
+    // The last cancellation point: once the put starts, this backup is rotated.
+    cancel.check()?;
+    repo.sink().put(&path, Bytes::from(json)).await?;
+    Ok(Rotated::Now(id))
 }
