@@ -61,17 +61,7 @@ fn wrong_raw_key_is_a_key_mismatch_naming_the_key_id() {
 fn list_shows_backups_under_other_keys_as_unreadable() {
     let (store, repo) = memory_repo();
     let (a, b) = (raw_key(1), raw_key(2));
-    let source = Arc::new(sample_source(3));
-    let mut ids = Vec::new();
-    for key in [&a, &b, &a, &b] {
-        ids.push(
-            run_backup(source.clone(), &repo, key, &small_parts())
-                .unwrap()
-                .backup_id,
-        );
-        // Ids sort by their millisecond start time.
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
+    let ids = backups_under(&repo, Arc::new(sample_source(3)), &[&a, &b, &a, &b]);
     let under_a = block_on(engine::list(&repo, &a)).unwrap();
     let ids_of = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
     assert_eq!(
@@ -112,16 +102,7 @@ fn list_shows_backups_under_other_keys_as_unreadable() {
 fn rotation_of_a_repository_under_two_keys_goes_one_key_at_a_time() {
     let (_, repo) = memory_repo();
     let (a, b, c) = (raw_key(1), raw_key(2), raw_key(3));
-    let source = Arc::new(sample_source(2));
-    let mut ids = Vec::new();
-    for key in [&a, &b, &a, &b] {
-        ids.push(
-            run_backup(source.clone(), &repo, key, &small_parts())
-                .unwrap()
-                .backup_id,
-        );
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
+    let ids = backups_under(&repo, Arc::new(sample_source(2)), &[&a, &b, &a, &b]);
     let first = block_on(engine::rotate_key(&repo, &a, &c, &no_cancel())).unwrap();
     assert_eq!(first.rotated, vec![ids[0].clone(), ids[2].clone()]);
     let others: Vec<_> = first

@@ -380,71 +380,35 @@ fn empty_database_backs_up_and_restores() {
 /// still returns them newest first.
 #[test]
 fn list_opens_backups_concurrently_newest_first() {
-    let (store, _) = memory_repo();
-    let sink = Arc::new(FaultySink::new(Arc::new(store), Fault::SlowReads));
-    let repo = Repository::new(sink.clone());
+    let (sink, repo) = slow_read_repo();
     let key = raw_key(1);
-    let source = Arc::new(sample_source(1));
-    let mut ids = Vec::new();
-    for _ in 0..12 {
-        ids.push(
-            run_backup(source.clone(), &repo, &key, &small_parts())
-                .unwrap()
-                .backup_id,
-        );
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    sink.max_reads_in_flight
-        .store(0, std::sync::atomic::Ordering::SeqCst);
+    let mut ids = backups_under(
+        &repo,
+        Arc::new(sample_source(1)),
+        &[&key as &dyn KeyProvider; 12],
+    );
+    reset_overlap(&sink);
     let listed = block_on(engine::list(&repo, &key)).unwrap();
     ids.reverse();
     assert_eq!(listed.iter().map(|b| b.id.clone()).collect::<Vec<_>>(), ids);
     assert!(listed.unreadable.is_empty());
-    let overlap = sink
-        .max_reads_in_flight
-        .load(std::sync::atomic::Ordering::SeqCst);
-    assert!(
-        overlap > 1,
-        "reads never overlapped (max in flight {overlap})"
-    );
-    assert!(
-        overlap <= 8,
-        "more than 8 backups opened at once ({overlap})"
-    );
+    assert_overlapped(&sink, 8);
 }
 
 /// `rotate_key` re-wraps backups concurrently and still reports them oldest first.
 #[test]
 fn rotation_rewraps_backups_concurrently_in_order() {
-    let (store, _) = memory_repo();
-    let sink = Arc::new(FaultySink::new(Arc::new(store), Fault::SlowReads));
-    let repo = Repository::new(sink.clone());
+    let (sink, repo) = slow_read_repo();
     let (old, new) = (raw_key(1), raw_key(2));
-    let source = Arc::new(sample_source(1));
-    let mut ids = Vec::new();
-    for _ in 0..12 {
-        ids.push(
-            run_backup(source.clone(), &repo, &old, &small_parts())
-                .unwrap()
-                .backup_id,
-        );
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    sink.max_reads_in_flight
-        .store(0, std::sync::atomic::Ordering::SeqCst);
+    let ids = backups_under(
+        &repo,
+        Arc::new(sample_source(1)),
+        &[&old as &dyn KeyProvider; 12],
+    );
+    reset_overlap(&sink);
     let report = block_on(engine::rotate_key(&repo, &old, &new, &no_cancel())).unwrap();
     assert_eq!(report.rotated, ids);
-    let overlap = sink
-        .max_reads_in_flight
-        .load(std::sync::atomic::Ordering::SeqCst);
-    assert!(
-        overlap > 1,
-        "reads never overlapped (max in flight {overlap})"
-    );
-    assert!(
-        overlap <= 8,
-        "more than 8 backups rotated at once ({overlap})"
-    );
+    assert_overlapped(&sink, 8);
     let listed = block_on(engine::list(&repo, &new)).unwrap();
     assert_eq!(listed.len(), 12);
     assert!(listed.iter().all(|b| b.key_id == new.key_id()));

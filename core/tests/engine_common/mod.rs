@@ -333,6 +333,50 @@ impl FirestoreSource for CuttingSource {
     }
 }
 
+/// One small backup of `source` under each key in turn; their ids, oldest first. Ids sort
+/// by their millisecond start time, so backups are started at least 2 ms apart.
+pub fn backups_under(
+    repo: &Repository,
+    source: Arc<dyn FirestoreSource>,
+    keys: &[&dyn KeyProvider],
+) -> Vec<String> {
+    keys.iter()
+        .map(|key| {
+            let id = run_backup(source.clone(), repo, *key, &small_parts())
+                .unwrap()
+                .backup_id;
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            id
+        })
+        .collect()
+}
+
+/// A memory repository whose reads each wait one executor turn, to observe how many an
+/// operation overlaps ([`FaultySink::max_reads_in_flight`], reset with [`reset_overlap`]).
+pub fn slow_read_repo() -> (Arc<FaultySink>, Repository) {
+    let (store, _) = memory_repo();
+    let sink = Arc::new(FaultySink::new(Arc::new(store), Fault::SlowReads));
+    (sink.clone(), Repository::new(sink))
+}
+
+/// Forgets the reads overlapped so far.
+pub fn reset_overlap(sink: &FaultySink) {
+    sink.max_reads_in_flight.store(0, Ordering::SeqCst);
+}
+
+/// Asserts that reads overlapped since [`reset_overlap`], at most `limit` at once.
+pub fn assert_overlapped(sink: &FaultySink, limit: usize) {
+    let overlap = sink.max_reads_in_flight.load(Ordering::SeqCst);
+    assert!(
+        overlap > 1,
+        "reads never overlapped (max in flight {overlap})"
+    );
+    assert!(
+        overlap <= limit,
+        "{overlap} reads at once, more than {limit}"
+    );
+}
+
 /// `engine::backup` of `source` with no progress callback and no cancellation: what most
 /// tests do.
 pub fn run_backup(
