@@ -95,6 +95,72 @@ fn list_shows_backups_under_other_keys_as_unreadable() {
     assert!(damaged.message.contains("key.json"), "{}", damaged.message);
 }
 
+/// A raw key whose unwrap fails like a KMS: for the backups in `refused`, or for all.
+#[derive(Debug)]
+struct RefusingKms {
+    key: firekeep_core::keys::RawKey,
+    refused: Option<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl KeyProvider for RefusingKms {
+    fn kind(&self) -> &'static str {
+        self.key.kind()
+    }
+    fn key_id(&self) -> &str {
+        self.key.key_id()
+    }
+    async fn wrap(
+        &self,
+        data_key: &firekeep_core::secret::SecretBytes,
+        context: &firekeep_core::keys::KeyContext,
+    ) -> firekeep_core::Result<firekeep_core::keys::WrappedKey> {
+        self.key.wrap(data_key, context).await
+    }
+    async fn unwrap(
+        &self,
+        wrapped: &firekeep_core::keys::WrappedKey,
+        context: &firekeep_core::keys::KeyContext,
+    ) -> firekeep_core::Result<firekeep_core::secret::SecretBytes> {
+        let refused = match &self.refused {
+            Some(ids) => ids.contains(&context.backup_id),
+            None => true,
+        };
+        if refused {
+            return Err(Error::KeyProvider(format!(
+                "the KMS refused Decrypt for backup {} (injected)",
+                context.backup_id
+            )));
+        }
+        self.key.unwrap(wrapped, context).await
+    }
+}
+
+/// A key the KMS refuses for one backup lists that backup as unreadable; a KMS that refuses
+/// every backup (down, or these credentials not allowed) fails the listing instead of
+/// reporting a repository of unreadable backups.
+#[test]
+fn list_fails_when_the_key_provider_opens_nothing() {
+    let (_, repo) = memory_repo();
+    let a = raw_key(1);
+    let ids = backups_under(&repo, Arc::new(sample_source(2)), &[&a, &a, &a]);
+    let one = RefusingKms {
+        key: raw_key(1),
+        refused: Some(vec![ids[1].clone()]),
+    };
+    let listed = block_on(engine::list(&repo, &one)).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.unreadable.len(), 1);
+    assert_eq!(listed.unreadable[0].id, ids[1]);
+    assert_eq!(listed.unreadable[0].code, "ERR_KEY_PROVIDER");
+    let down = RefusingKms {
+        key: raw_key(1),
+        refused: None,
+    };
+    let err = block_on(engine::list(&repo, &down)).unwrap_err();
+    assert!(matches!(err, Error::KeyProvider(_)), "{err}");
+}
+
 /// A repository with backups under two keys is rotated to a third one key at a time: each
 /// rotation re-wraps its key's backups and names the others, instead of stopping at the
 /// first backup under the other key.

@@ -316,7 +316,7 @@ const LIST_CONCURRENCY: usize = 8;
 /// What `list` makes of one complete backup.
 enum Listed {
     Readable(BackupSummary),
-    Unreadable(UnreadableBackup),
+    Unreadable(UnreadableBackup, Error),
     /// Pruned since the scan.
     Gone,
 }
@@ -324,7 +324,9 @@ enum Listed {
 /// Complete backups (those with a manifest), newest first, read from their manifests only
 /// (no part is downloaded; up to [`LIST_CONCURRENCY`] at once). A backup whose key or
 /// manifest cannot be read (another key, a key the KMS refuses, a damaged manifest) is
-/// reported in [`BackupList::unreadable`] with its error; storage errors fail the listing.
+/// reported in [`BackupList::unreadable`] with its error; storage errors fail the listing,
+/// and so does a key-provider error when no backup could be opened at all (a KMS that is
+/// down or refuses these credentials).
 pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupList> {
     let mut ids = repo.complete_ids().await?;
     ids.reverse();
@@ -335,14 +337,26 @@ pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupLis
     let mut listed = futures::stream::iter(ids)
         .map(|id| list_one(repo, keys, id))
         .buffered(LIST_CONCURRENCY);
+    let mut provider_error = None;
     while let Some(one) = listed.next().await {
         match one? {
             Listed::Readable(b) => out.backups.push(b),
-            Listed::Unreadable(u) => out.unreadable.push(u),
+            Listed::Unreadable(u, e) => {
+                if let Error::KeyProvider(_) = e {
+                    provider_error.get_or_insert(e);
+                }
+                out.unreadable.push(u);
+            }
             Listed::Gone => {}
         }
     }
-    Ok(out)
+    match provider_error {
+        // Nothing opened and the key provider failed: most likely it is down or refuses
+        // these credentials altogether, which is an error, not a repository of unreadable
+        // backups (a monitor would read it as "no backups").
+        Some(e) if out.backups.is_empty() => Err(e),
+        _ => Ok(out),
+    }
 }
 
 async fn list_one(repo: &Repository, keys: &dyn KeyProvider, id: String) -> Result<Listed> {
@@ -364,12 +378,15 @@ async fn list_one(repo: &Repository, keys: &dyn KeyProvider, id: String) -> Resu
     };
     match summary {
         Ok(b) => Ok(Listed::Readable(b)),
-        Err(e) if only_this_backup(&e) => Ok(Listed::Unreadable(UnreadableBackup {
-            created_at: backup_id_time(&id),
-            id,
-            code: e.code().into(),
-            message: e.to_string(),
-        })),
+        Err(e) if only_this_backup(&e) => Ok(Listed::Unreadable(
+            UnreadableBackup {
+                created_at: backup_id_time(&id),
+                id,
+                code: e.code().into(),
+                message: e.to_string(),
+            },
+            e,
+        )),
         Err(e) => Err(e),
     }
 }
