@@ -245,11 +245,7 @@ fn encrypt_all(
 /// The plaintext of a whole object (`format::open_into`, into a pooled result); only
 /// returned once every tag verified.
 fn decrypt_all(dek: &SecretBytes, object: &[u8], threads: usize) -> CoreResult<Vec<u8>> {
-    let (header, _) = format::read_header(object)?;
-    // Another key is named before any question of length.
-    format::check_key(dek, &header)?;
-    let (_, len) = format::opened_len(object)?;
-    let mut out = output(len);
+    let mut out = output(format::opened_len_for(dek, object)?);
     format::open_into(dek, object, &mut out, threads)?;
     Ok(out)
 }
@@ -373,11 +369,8 @@ pub fn decrypt_into(
     let dek = data_key(&key)?;
     // Like `decrypt`, a bad object or another key rejects (and is named before any
     // question of the output's length); only argument errors throw.
-    let need = match format::read_header(&data)
-        .and_then(|(header, _)| format::check_key(&dek, &header))
-        .and_then(|()| format::opened_len(&data))
-    {
-        Ok((_, need)) => need,
+    let need = match format::opened_len_for(&dek, &data) {
+        Ok(need) => need,
         Err(e) => return spawn(env, async move { Err(e) }),
     };
     check_out(&data, &out, need, "the plaintext", "decryptedLength()")?;

@@ -700,10 +700,7 @@ fn decrypt_memory<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     // SAFETY: pinned by the caller, only read.
     let object = unsafe { data.slice() };
-    let (header, _) = format::read_header(object).map_err(py_err)?;
-    // Another key is named before any question of length.
-    format::check_key(dek, &header).map_err(py_err)?;
-    let (_, len) = format::opened_len(object).map_err(py_err)?;
+    let len = format::opened_len_for(dek, object).map_err(py_err)?;
     let (obj, out) = new_bytes(py, len)?;
     py.detach(|| {
         // SAFETY: `out` is the fresh result, written only here.

@@ -345,11 +345,7 @@ pub fn encrypt(
 pub fn decrypt(key: Vec<u8>, object: Vec<u8>) -> Result<Vec<u8>> {
     guard(|| {
         let dek = data_key(key)?;
-        let (header, _) = format::read_header(&object)?;
-        // Another key is named before any question of length.
-        format::check_key(&dek, &header)?;
-        let (_, len) = format::opened_len(&object)?;
-        let mut out = vec![0; len];
+        let mut out = vec![0; format::opened_len_for(&dek, &object)?];
         format::open_into(&dek, &object, &mut out, WHOLE_OBJECT_THREADS)?;
         Ok(out)
     })

@@ -322,7 +322,8 @@ fn seal_parts(
 ) -> Result<()> {
     check_key(dek, header)?;
     let header_bytes = header.to_bytes()?;
-    let need = sealed_len(header, plaintext.len())?;
+    let params = header.tink_params();
+    let need = header_bytes.len() + params.ciphertext_len(plaintext.len() as u64) as usize;
     if out.len() != need {
         return Err(Error::InvalidInput(format!(
             "the output buffer holds {} bytes; the object of {} plaintext bytes needs \
@@ -335,7 +336,7 @@ fn seal_parts(
     head.copy_from_slice(&header_bytes);
     tink::encrypt_into(
         backend,
-        &header.tink_params(),
+        &params,
         dek.expose(),
         &header_bytes,
         stream_header,
@@ -358,11 +359,7 @@ pub fn open_with(
     dek: &SecretBytes,
     object: &[u8],
 ) -> Result<(ObjectHeader, Vec<u8>)> {
-    let (header, _) = read_header(object)?;
-    // A different key is named before any question of length.
-    check_key(dek, &header)?;
-    let (_, len) = opened_len(object)?;
-    let mut out = vec![0u8; len];
+    let mut out = vec![0u8; opened_len_for(dek, object)?];
     let header = open_parts(backend, dek, object, &mut out, 1)?;
     Ok((header, out))
 }
@@ -371,9 +368,24 @@ pub fn open_with(
 /// length alone (nothing is decrypted; [`Error::Integrity`] if no object has that length).
 pub fn opened_len(object: &[u8]) -> Result<(ObjectHeader, usize)> {
     let (header, len) = read_header(object)?;
-    let layout = Layout::new(&header.tink_params(), (object.len() - len) as u64)
+    let plaintext = plaintext_len(&header, object.len() - len)?;
+    Ok((header, plaintext))
+}
+
+/// [`opened_len`] for a caller about to open the object with `dek`: another key fails
+/// with [`Error::KeyMismatch`] before any question of length (the size of the output is
+/// no use to someone holding the wrong key).
+pub fn opened_len_for(dek: &SecretBytes, object: &[u8]) -> Result<usize> {
+    let (header, len) = read_header(object)?;
+    check_key(dek, &header)?;
+    plaintext_len(&header, object.len() - len)
+}
+
+/// Plaintext bytes of a body of `body_len` bytes under `header`.
+fn plaintext_len(header: &ObjectHeader, body_len: usize) -> Result<usize> {
+    let layout = Layout::new(&header.tink_params(), body_len as u64)
         .map_err(|e| rename(e, &header.object_name))?;
-    Ok((header, layout.plaintext_len() as usize))
+    Ok(layout.plaintext_len() as usize)
 }
 
 /// [`open`] into `out`, exactly [`opened_len`] bytes, on up to `threads` threads (as
