@@ -22,6 +22,9 @@ bash scripts/setup-python.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 export FIREKEEP_PYTHON="$ROOT/.venv/bin/python"
 
+step "storage emulators (Azurite) for the object-store tests"
+bash scripts/setup-emulators.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

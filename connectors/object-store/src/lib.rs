@@ -292,6 +292,56 @@ impl fmt::Debug for ObjectStoreSink {
     }
 }
 
+/// firekeep's own option keys, valid for every URL scheme they apply to.
+const FIREKEEP_KEYS: &str = "endpoint, region, path_style, virtual_hosted_style, allow_http, \
+     access_key_id, secret_access_key, session_token, storage_class, sse_kms_key_id, \
+     object_lock_mode, object_lock_days, conditional_put, part_size, max_concurrent_parts, \
+     max_retries, retry_timeout_secs, request_timeout_secs";
+
+/// The provider keys users set most, named in the error for an unknown key (object_store
+/// accepts a few more aliases; each name here is checked to parse by a unit test).
+const GOOGLE_KEYS: &[&str] = &[
+    "google_service_account",
+    "google_service_account_key",
+    "google_application_credentials",
+    "google_base_url",
+    "google_bearer_token",
+    "google_skip_signature",
+];
+const S3_KEYS: &[&str] = &[
+    "aws_skip_signature",
+    "aws_imdsv1_fallback",
+    "aws_unsigned_payload",
+    "aws_checksum_algorithm",
+    "aws_container_credentials_relative_uri",
+    "aws_s3_express",
+    "aws_request_payer",
+];
+const AZURE_KEYS: &[&str] = &[
+    "azure_storage_account_name",
+    "azure_storage_account_key",
+    "azure_storage_sas_key",
+    "azure_storage_token",
+    "azure_storage_client_id",
+    "azure_storage_client_secret",
+    "azure_storage_tenant_id",
+    "azure_storage_use_emulator",
+    "azure_storage_endpoint",
+    "azure_use_azure_cli",
+    "azure_federated_token_file",
+    "azure_msi_endpoint",
+    "azure_skip_signature",
+];
+
+/// The error for an option key the provider does not know, naming the valid ones.
+fn unknown_key(provider: &str, key: &str, valid: &[&str]) -> Error {
+    Error::InvalidConfig(format!(
+        "unknown {provider} storage option {key:?}; valid options are {FIREKEEP_KEYS} \
+         (where they apply) and {}; see docs/storage.md",
+        valid.join(", ")
+    ))
+}
+
 fn config_err(what: &str, e: object_store::Error) -> Error {
     Error::InvalidConfig(format!("{what}: {}", redact(&e.to_string())))
 }
@@ -350,7 +400,7 @@ impl ObjectStoreSink {
                 let mut b = AmazonS3Builder::from_env().with_bucket_name(&bucket);
                 for (k, v) in &options.extra {
                     let key = AmazonS3ConfigKey::from_str(k)
-                        .map_err(|e| config_err(&format!("unknown S3 storage option {k:?}"), e))?;
+                        .map_err(|_| unknown_key("S3", k, S3_KEYS))?;
                     b = b.with_config(key, v.expose());
                 }
                 if let Some(e) = &options.endpoint {
@@ -428,7 +478,7 @@ impl ObjectStoreSink {
                 let mut b = GoogleCloudStorageBuilder::from_env().with_bucket_name(&bucket);
                 for (k, v) in &options.extra {
                     let key = GoogleConfigKey::from_str(k)
-                        .map_err(|e| config_err(&format!("unknown GCS storage option {k:?}"), e))?;
+                        .map_err(|_| unknown_key("GCS", k, GOOGLE_KEYS))?;
                     b = b.with_config(key, v.expose());
                 }
                 let store = b
@@ -450,9 +500,8 @@ impl ObjectStoreSink {
                 }
                 let mut b = MicrosoftAzureBuilder::from_env().with_container_name(&bucket);
                 for (k, v) in &options.extra {
-                    let key = AzureConfigKey::from_str(k).map_err(|e| {
-                        config_err(&format!("unknown Azure storage option {k:?}"), e)
-                    })?;
+                    let key = AzureConfigKey::from_str(k)
+                        .map_err(|_| unknown_key("Azure", k, AZURE_KEYS))?;
                     b = b.with_config(key, v.expose());
                 }
                 if let Some(e) = &options.endpoint {
@@ -935,6 +984,28 @@ impl Drop for Upload {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_named_provider_key_parses_and_unknown_ones_list_them() {
+        use object_store::aws::AmazonS3ConfigKey;
+        for k in super::S3_KEYS {
+            AmazonS3ConfigKey::from_str(k).unwrap_or_else(|_| panic!("{k}"));
+        }
+        for k in super::GOOGLE_KEYS {
+            GoogleConfigKey::from_str(k).unwrap_or_else(|_| panic!("{k}"));
+        }
+        for k in super::AZURE_KEYS {
+            AzureConfigKey::from_str(k).unwrap_or_else(|_| panic!("{k}"));
+        }
+        // The spelling an earlier docs/storage.md gave: the error names the right one.
+        let mut o = ObjectStoreOptions::default();
+        o.set("azure_use_emulator", "true").unwrap();
+        let err = ObjectStoreSink::from_url("az://c/p", o).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("\"azure_use_emulator\""), "{msg}");
+        assert!(msg.contains("azure_storage_use_emulator"), "{msg}");
+        assert!(msg.contains("part_size"), "{msg}");
+    }
+
     use super::*;
 
     #[test]
