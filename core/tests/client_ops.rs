@@ -11,12 +11,14 @@ use firekeep_core::engine::{BackupOptions, DiffOptions, Repository, RestoreOptio
 use firekeep_core::keys::{KeyProvider, PassphraseKey};
 use firekeep_core::model::{DatabaseId, Document, Timestamp, Value};
 use firekeep_core::policy::{
-    MemberEntry, Policy, PolicyDocument, Principal, ProjectGrantEntry, ProjectRole,
+    Action, ActionSet, ApiKeyEntry, BuiltinRole, Conditions, MemberEntry, Policy, PolicyDocument,
+    Principal, ProjectGrantEntry, ProjectRole, RequestContext, Resource, RoleEntry,
 };
 use firekeep_core::session::Session;
 use firekeep_core::source::memory::MemoryFirestore;
 use firekeep_core::source::{FirestoreSource, Scope};
 use firekeep_core::storage::memory::MemoryStorage;
+use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -526,4 +528,250 @@ fn diff_needs_a_grant_on_the_backup_source() {
     assert_eq!(ok.action, "backup.diffed");
     assert_eq!(ok.details["from_project"], "dev");
     assert_eq!(ok.details["to_project"], "prod");
+}
+
+/// Whether the policy document gives `user` any path at all to `action` on `project`: an
+/// organization role with the action not limited to other projects, or a project grant on
+/// `project` whose role has the action. Written from the document, independently of the
+/// evaluator: a necessary condition for reading that project's data.
+fn has_some_grant(doc: &PolicyDocument, user: &str, action: Action, project: &str) -> bool {
+    let Some(m) = doc.members.iter().find(|m| m.id == user) else {
+        return false;
+    };
+    let by_role = m.role.as_deref().is_some_and(|role| {
+        let actions: ActionSet = match BuiltinRole::from_name(role) {
+            Some(b) => b.actions(),
+            None => doc.roles[role].actions.iter().copied().collect(),
+        };
+        let projects = doc
+            .roles
+            .get(role)
+            .and_then(|r| r.conditions.projects.as_ref());
+        actions.contains(action) && projects.is_none_or(|ps| ps.iter().any(|p| p == project))
+    });
+    let by_grant = m
+        .projects
+        .get(project)
+        .is_some_and(|g| g.role.actions().contains(action));
+    by_role || by_grant
+}
+
+fn random_policy() -> impl Strategy<Value = PolicyDocument> {
+    let projects = || proptest::sample::subsequence(vec!["prod", "dev", "staging"], 0..=3);
+    let collections = || proptest::sample::subsequence(vec!["users", "orders"], 0..=2);
+    let conditions = (
+        proptest::option::of(projects()),
+        proptest::option::of(collections()),
+        proptest::sample::subsequence(Action::ALL.to_vec(), 0..=3),
+    )
+        .prop_map(|(p, c, mfa)| Conditions {
+            projects: p.map(|v| v.into_iter().map(String::from).collect()),
+            collections: c.map(|v| v.into_iter().map(String::from).collect()),
+            require_mfa: mfa,
+            expires_at: None,
+        });
+    let grant = (any::<bool>(), collections()).prop_map(|(owner, cols)| {
+        let role = if owner || cols.is_empty() {
+            ProjectRole::Owner
+        } else {
+            ProjectRole::User
+        };
+        grant(role, &cols)
+    });
+    let member = (
+        proptest::option::of(proptest::sample::select(vec![
+            "owner", "admin", "member", "viewer", "custom",
+        ])),
+        proptest::collection::btree_map(
+            proptest::sample::select(vec!["prod", "dev"]),
+            grant,
+            0..=2,
+        ),
+    );
+    (
+        proptest::sample::subsequence(Action::ALL.to_vec(), 0..=8),
+        conditions.clone(),
+        conditions,
+        proptest::collection::vec(member, 4),
+        proptest::collection::vec(
+            (
+                0usize..4,
+                proptest::sample::subsequence(Action::ALL.to_vec(), 0..=8),
+            ),
+            0..=2,
+        ),
+    )
+        .prop_map(|(custom_actions, custom_cond, admin_cond, members, keys)| {
+            let mut roles = BTreeMap::new();
+            roles.insert(
+                "custom".to_string(),
+                RoleEntry {
+                    actions: custom_actions,
+                    conditions: custom_cond,
+                    ..RoleEntry::default()
+                },
+            );
+            roles.insert(
+                "admin".to_string(),
+                RoleEntry {
+                    conditions: admin_cond,
+                    ..RoleEntry::default()
+                },
+            );
+            let members = members
+                .into_iter()
+                .enumerate()
+                .map(|(i, (role, projects))| MemberEntry {
+                    id: format!("u{i}"),
+                    email: None,
+                    organization: ORG.into(),
+                    role: role.map(String::from),
+                    projects: projects
+                        .into_iter()
+                        .map(|(p, g)| (p.to_string(), g))
+                        .collect(),
+                    expires_at: None,
+                })
+                .collect();
+            let api_keys = keys
+                .into_iter()
+                .enumerate()
+                .map(|(i, (creator, actions))| ApiKeyEntry {
+                    id: format!("k{i}"),
+                    organization: ORG.into(),
+                    created_by: format!("u{creator}"),
+                    actions,
+                    projects: None,
+                    expires_at: None,
+                })
+                .collect();
+            PolicyDocument {
+                roles,
+                members,
+                api_keys,
+                ..PolicyDocument::default()
+            }
+        })
+}
+
+/// Issue 19, property: over random policies (custom roles with conditions, project grants
+/// limited to collections, API keys), no principal ever restores or diffs the data of a
+/// project on which it has no grant of that action (`restore_backup` to restore,
+/// `view_backups` to diff): a denied restore writes nothing, and whatever succeeds is
+/// allowed on the backup's source by the policy. Counts both outcomes so the property is
+/// not vacuous.
+#[test]
+fn no_principal_reads_a_project_it_has_no_grant_on() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let f = Fixture::new();
+    let backups = [
+        ("prod", f.prod_backup.clone()),
+        ("dev", f.dev_backup.clone()),
+    ];
+    let mut runner = TestRunner::deterministic();
+    let case = (
+        random_policy(),
+        0usize..6,
+        0usize..2,
+        proptest::sample::select(vec!["prod", "dev"]),
+        proptest::sample::select(vec![vec![], vec!["users"], vec!["users", "orders"]]),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    let (mut restored, mut diffed, mut denied) = (0, 0, 0);
+    for _ in 0..160 {
+        let (doc, who, which, target_project, cols, mfa, diff) =
+            case.new_tree(&mut runner).unwrap().current();
+        let policy = Arc::new(Policy::from_document(doc.clone()).unwrap());
+        let (principal, user) = if who < 4 || doc.api_keys.is_empty() {
+            let u = format!("u{}", who % 4);
+            (Principal::user(ORG, &u), u)
+        } else {
+            let k = &doc.api_keys[who % doc.api_keys.len()];
+            (Principal::api_key(ORG, &k.id), k.created_by.clone())
+        };
+        let session = Session::new(principal.clone(), policy.clone(), f.audit.clone())
+            .with_context(RequestContext {
+                mfa,
+                ..RequestContext::default()
+            });
+        let client = Client::new(
+            session,
+            Repository::new(Arc::new(f.store.clone())),
+            f.key.clone(),
+        );
+        let (source_project, backup) = &backups[which];
+        let scope = (!cols.is_empty()).then(|| Scope::collections(cols.iter().copied(), true));
+        let source = Resource::organization(ORG)
+            .in_project(*source_project)
+            .in_database("(default)")
+            .with_collections(cols.iter().copied());
+        let action = if diff {
+            Action::ViewBackups
+        } else {
+            Action::RestoreBackup
+        };
+        let before = f.audit.events().len();
+        let outcome = if diff {
+            let live: Arc<dyn FirestoreSource> = Arc::new(project_source(target_project, 1));
+            let opts = DiffOptions {
+                scope,
+                ..DiffOptions::default()
+            };
+            block_on(client.diff_with_source(backup, live, None, &opts, &no_cancel())).map(|_| ())
+        } else {
+            let target =
+                MemoryFirestore::new(DatabaseId::new(target_project, "(default)").unwrap());
+            let opts = RestoreOptions {
+                scope: scope.unwrap_or_else(Scope::database),
+                ..RestoreOptions::default()
+            };
+            let r = block_on(client.restore(
+                backup,
+                Arc::new(target.clone()),
+                &opts,
+                None,
+                &no_cancel(),
+            ));
+            if r.is_err() {
+                assert!(target.is_empty(), "a refused restore wrote documents");
+            }
+            r.map(|_| ())
+        };
+        let events = &f.audit.events()[before..];
+        assert_eq!(events.len(), 1, "one event per call: {events:?}");
+        match outcome {
+            Ok(()) => {
+                assert!(
+                    has_some_grant(&doc, &user, action, source_project),
+                    "{principal:?} {action} on {source_project} without any grant: {doc:#?}"
+                );
+                let d = policy.evaluate(
+                    &principal,
+                    action,
+                    &source,
+                    &RequestContext {
+                        mfa,
+                        ..RequestContext::default()
+                    },
+                );
+                assert!(d.allowed, "succeeded though the source denies: {d}");
+                if diff {
+                    diffed += 1;
+                } else {
+                    restored += 1;
+                }
+            }
+            Err(e) => {
+                assert!(matches!(e, Error::AuthorizationDenied(_)), "{e}");
+                assert_eq!(events[0].action, "authorization.denied");
+                denied += 1;
+            }
+        }
+    }
+    assert!(
+        restored > 10 && diffed > 10 && denied > 40,
+        "restored {restored}, diffed {diffed}, denied {denied}"
+    );
 }
