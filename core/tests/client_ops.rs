@@ -12,7 +12,7 @@ use firekeep_core::keys::{KeyProvider, PassphraseKey};
 use firekeep_core::model::{DatabaseId, Document, Timestamp, Value};
 use firekeep_core::policy::{
     Action, ActionSet, ApiKeyEntry, BuiltinRole, Conditions, MemberEntry, Policy, PolicyDocument,
-    Principal, ProjectGrantEntry, ProjectRole, RequestContext, Resource, RoleEntry,
+    Principal, PrincipalKind, ProjectGrantEntry, ProjectRole, RequestContext, Resource, RoleEntry,
 };
 use firekeep_core::session::Session;
 use firekeep_core::source::memory::MemoryFirestore;
@@ -597,6 +597,7 @@ fn random_policy() -> impl Strategy<Value = PolicyDocument> {
             (
                 0usize..4,
                 proptest::sample::subsequence(Action::ALL.to_vec(), 0..=8),
+                proptest::option::of(proptest::sample::subsequence(vec!["prod", "dev"], 0..=2)),
             ),
             0..=2,
         ),
@@ -636,12 +637,12 @@ fn random_policy() -> impl Strategy<Value = PolicyDocument> {
             let api_keys = keys
                 .into_iter()
                 .enumerate()
-                .map(|(i, (creator, actions))| ApiKeyEntry {
+                .map(|(i, (creator, actions, projects))| ApiKeyEntry {
                     id: format!("k{i}"),
                     organization: ORG.into(),
                     created_by: format!("u{creator}"),
                     actions,
-                    projects: None,
+                    projects: projects.map(|v| v.into_iter().map(String::from).collect()),
                     expires_at: None,
                 })
                 .collect();
@@ -679,8 +680,8 @@ fn no_principal_reads_a_project_it_has_no_grant_on() {
         any::<bool>(),
         any::<bool>(),
     );
-    let (mut restored, mut diffed, mut denied) = (0, 0, 0);
-    for _ in 0..160 {
+    let (mut restored, mut diffed, mut denied, mut by_key) = (0, 0, 0, 0);
+    for _ in 0..400 {
         let (doc, who, which, target_project, cols, mfa, diff) =
             case.new_tree(&mut runner).unwrap().current();
         let policy = Arc::new(Policy::from_document(doc.clone()).unwrap());
@@ -757,6 +758,19 @@ fn no_principal_reads_a_project_it_has_no_grant_on() {
                     },
                 );
                 assert!(d.allowed, "succeeded though the source denies: {d}");
+                if principal.kind() == PrincipalKind::ApiKey {
+                    let k = doc
+                        .api_keys
+                        .iter()
+                        .find(|k| k.id == principal.id())
+                        .unwrap();
+                    let scoped = k
+                        .projects
+                        .as_ref()
+                        .is_none_or(|ps| ps.iter().any(|p| p == source_project));
+                    assert!(scoped, "key {} used outside its project scopes", k.id);
+                    by_key += 1;
+                }
                 if diff {
                     diffed += 1;
                 } else {
@@ -771,7 +785,7 @@ fn no_principal_reads_a_project_it_has_no_grant_on() {
         }
     }
     assert!(
-        restored > 10 && diffed > 10 && denied > 40,
-        "restored {restored}, diffed {diffed}, denied {denied}"
+        restored > 10 && diffed > 10 && denied > 40 && by_key > 0,
+        "restored {restored}, diffed {diffed}, denied {denied}, by API keys {by_key}"
     );
 }
