@@ -16,7 +16,7 @@ use firekeep_core::policy::{
 };
 use firekeep_core::session::Session;
 use firekeep_core::source::memory::MemoryFirestore;
-use firekeep_core::source::{FirestoreSource, Scope};
+use firekeep_core::source::{FirestoreSource, FirestoreTarget, Scope};
 use firekeep_core::storage::memory::MemoryStorage;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -788,4 +788,23 @@ fn no_principal_reads_a_project_it_has_no_grant_on() {
         restored > 10 && diffed > 10 && denied > 40 && by_key > 0,
         "restored {restored}, diffed {diffed}, denied {denied}, by API keys {by_key}"
     );
+}
+
+/// The bindings run these futures on multi-threaded runtimes (tokio tasks, napi, pyo3):
+/// the staged authorization must keep every client future `Send`.
+#[test]
+fn client_futures_stay_send() {
+    fn assert_send<T: Send>(_: T) {}
+    let f = Fixture::new();
+    let c = f.client("olga");
+    let target: Arc<dyn FirestoreTarget> = Arc::new(dev_target());
+    let live: Arc<dyn FirestoreSource> = Arc::new(project_source("dev", 1));
+    let (restore, diff, opts) = (
+        RestoreOptions::default(),
+        DiffOptions::default(),
+        no_cancel(),
+    );
+    assert_send(c.restore(&f.prod_backup, target, &restore, None, &opts));
+    assert_send(c.diff_with_source(&f.prod_backup, live, None, &diff, &opts));
+    assert_send(c.diff_backups(&f.prod_backup, &f.dev_backup, &diff, &opts));
 }
