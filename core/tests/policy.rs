@@ -437,6 +437,54 @@ fn project_grant_does_not_bypass_role_require_mfa() {
     );
 }
 
+/// The role's MFA requirement holds on projects its own `projects` limit does not reach, and
+/// for actions it lists without granting; the denial names MFA only where MFA is what is
+/// missing.
+#[test]
+fn role_require_mfa_reaches_grants_outside_the_role_scope() {
+    let mut roles = BTreeMap::new();
+    roles.insert(
+        "dev_lead".to_string(),
+        RoleEntry {
+            extends: Some("member".into()),
+            conditions: Conditions {
+                projects: Some(vec!["dev".into()]),
+                require_mfa: vec![Action::RestoreBackup, Action::DeleteBackup],
+                ..Conditions::default()
+            },
+            ..RoleEntry::default()
+        },
+    );
+    let mut lee = member("lee", ORG, Some("dev_lead"));
+    lee.projects.insert(
+        "prod".into(),
+        ProjectGrantEntry {
+            role: ProjectRole::Owner,
+            collections: vec![],
+            expires_at: None,
+        },
+    );
+    let p = Policy::from_document(PolicyDocument {
+        roles,
+        members: vec![lee],
+        ..PolicyDocument::default()
+    })
+    .unwrap();
+    let lee = Principal::user(ORG, "lee");
+    let e = |a, r: &Resource, mfa| p.evaluate_at(&lee, a, r, &ctx(mfa), now());
+    // prod is outside the role's projects, but its MFA requirement still holds there.
+    let d = e(Action::RestoreBackup, &prod(), false);
+    assert!(matches!(d.reason, Reason::MfaRequired { .. }), "{d}");
+    let d = e(Action::RestoreBackup, &prod(), true);
+    assert!(matches!(d.reason, Reason::ProjectRole { .. }), "{d}");
+    // Not MFA-protected: the grant applies as before.
+    assert!(e(Action::CreateBackup, &prod(), false).allowed);
+    // Where nothing grants the action, MFA is not what is missing.
+    let dev = Resource::organization(ORG).in_project("dev");
+    let d = e(Action::RestoreBackup, &dev, false);
+    assert!(matches!(d.reason, Reason::NotGranted { .. }), "{d}");
+}
+
 #[test]
 fn api_key_does_not_reach_mfa_action_through_creator_project_grant() {
     let p = mfa_admin_with_project_grant();

@@ -330,20 +330,15 @@ fn decide_user(
         let what = "membership".to_string();
         return (false, Reason::Expired { what, at });
     }
-    // A second factor the member's role requires for this action is required whichever
-    // way the action is granted: the role itself, a project grant, or (through its creator,
-    // judged without MFA) an API key. Otherwise a project grant would be a way around the
-    // role's `require_mfa`.
-    if let Some(role) = &member.role {
-        if role.mfa.contains(action) && !mfa {
-            return (
-                false,
-                Reason::MfaRequired {
-                    role: role.name.clone(),
-                },
-            );
-        }
-    }
+    // A second factor the member's role (with everything it extends) requires for this
+    // action is required whichever way the action is granted: by the role itself
+    // (`role_allows`), or by a project grant below — and so, through its creator judged
+    // without MFA, by an API key. Otherwise a project grant would be a way around the role's
+    // `require_mfa`.
+    let needs_mfa = member
+        .role
+        .as_ref()
+        .filter(|r| r.mfa.contains(action) && !mfa);
     let mut denial = None;
     if let Some(role) = &member.role {
         match role_allows(role, action, resource, mfa, now) {
@@ -372,6 +367,11 @@ fn decide_user(
                 {
                     let role = format!("the project grant on '{project}'");
                     denial.get_or_insert(Reason::CollectionNotAllowed { role });
+                } else if let Some(role) = needs_mfa {
+                    // The one thing missing, so the most useful reason to give.
+                    denial = Some(Reason::MfaRequired {
+                        role: role.name.clone(),
+                    });
                 } else {
                     let project = project.clone();
                     return (
