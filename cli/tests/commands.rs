@@ -292,6 +292,96 @@ role = "viewer"
     assert!(denied[0].contains("vera"));
 }
 
+/// Issue 19, item 2, through the binary: a member whose only grant is `owner` on project
+/// `dev` may not restore (nor diff) a backup of another project by id, even into `dev`;
+/// nothing is written, and the denial is audited naming the refused source. A member with
+/// grants on both projects may.
+#[test]
+fn restore_and_diff_are_authorized_against_the_backup_source() {
+    let env = Env::new(30);
+    let b = run_ok(env.cmd().args(["backup", "--json"]), 0).json();
+    let id = b["backup_id"].as_str().unwrap().to_string();
+    let policy = env.dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        r#"
+version = 1
+[[members]]
+id = "dave"
+email = "dave@example.com"
+organization = "acme"
+projects = { dev = { role = "owner" } }
+
+[[members]]
+id = "pat"
+email = "pat@example.com"
+organization = "acme"
+projects = { dev = { role = "owner" }, cli-test = { role = "owner" } }
+"#,
+    )
+    .unwrap();
+    let as_user = |c: &mut assert_cmd::Command, who: &str| {
+        c.env("FIREKEEP_POLICY", &policy)
+            .env("FIREKEEP_ORGANIZATION", "acme")
+            .env("FIREKEEP_PRINCIPAL", format!("user:{who}@example.com"));
+    };
+    let dev = |database: &str| {
+        env.server.documents(
+            &firekeep_core::model::DatabaseId::new("dev", database).unwrap(),
+            None,
+        )
+    };
+
+    for dry_run in [false, true] {
+        let mut c = env.cmd();
+        as_user(&mut c, "dave");
+        c.args(["restore", &id, "--target-project", "dev", "--json"]);
+        if dry_run {
+            c.arg("--dry-run");
+        }
+        let r = run_ok(&mut c, 5);
+        let msg = r.error()["error"]["message"].as_str().unwrap().to_string();
+        assert!(msg.contains("the backup's source"), "{msg}");
+        assert!(!msg.contains("cli-test"), "the source stays unnamed: {msg}");
+    }
+    assert!(dev("(default)").is_empty(), "nothing restored into dev");
+
+    let mut c = env.cmd();
+    as_user(&mut c, "dave");
+    run_ok(c.args(["diff", &id, "--project", "dev", "--json"]), 5);
+
+    let log = env.audit_log();
+    let denied: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.contains("\"action\":\"authorization.denied\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(denied.len(), 3, "{log}");
+    for (e, permission) in denied
+        .iter()
+        .zip(["restore_backup", "restore_backup", "view_backups"])
+    {
+        assert_eq!(e["actor"]["id"], "dave");
+        assert_eq!(e["details"]["permission"], permission);
+        assert_eq!(e["details"]["denied_on"], "the backup's source");
+        assert_eq!(e["details"]["source_project"], "cli-test");
+    }
+
+    // Grants on both the source and the target: allowed.
+    let mut c = env.cmd();
+    as_user(&mut c, "pat");
+    let r = run_ok(
+        c.args(["restore", &id, "--target-project", "dev", "--json"]),
+        0,
+    )
+    .json();
+    assert_eq!(r["written"], b["documents"]);
+    assert_eq!(
+        dev("(default)").len() as u64,
+        b["documents"].as_u64().unwrap()
+    );
+}
+
 #[test]
 fn rotate_key_rewraps_and_the_old_key_stops_working() {
     let env = Env::new(30);

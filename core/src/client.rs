@@ -8,13 +8,13 @@
 use crate::audit::AuditAction;
 use crate::engine::{
     self, BackupList, BackupOptions, BackupReport, BackupSummary, CancellationToken, DiffOptions,
-    DiffReport, ProgressFn, PrunePlan, PruneReport, Repository, RestoreOptions, RestoreReport,
-    Retention, RotateReport, VerifyReport,
+    DiffReport, Manifest, ProgressFn, PrunePlan, PruneReport, Repository, RestoreOptions,
+    RestoreReport, Retention, RotateReport, VerifyReport,
 };
 use crate::keys::KeyProvider;
 use crate::model::Timestamp;
 use crate::policy::{Action, Resource, ResourceKind};
-use crate::session::{AuditDetails, Operation, Session};
+use crate::session::{AuditDetails, Operation, Requirement, Session};
 use crate::source::{FirestoreSource, FirestoreTarget, Scope};
 use crate::{Error, Result};
 use serde_json::{Map, Value, json};
@@ -81,6 +81,46 @@ impl Client {
         fail: AuditAction,
     ) -> Operation {
         Operation::new(action, resource, ok, fail).detail("repository", self.repo.describe())
+    }
+
+    /// The permission to read the data of a backup: `action` on the project and database the
+    /// backup was taken from (its manifest says which), for the collections read — those
+    /// `asked` for, else every collection the backup holds (its scope; empty is the whole
+    /// database, which a grant limited to collections does not cover). Restoring or diffing
+    /// a backup reveals its documents wherever they go, so a grant on the target alone must
+    /// not be enough. The details name the source (`{side}_project`, `{side}_database`):
+    /// identifiers, never data.
+    fn source_requirement(
+        &self,
+        action: Action,
+        manifest: &Manifest,
+        asked: &[String],
+        side: &str,
+    ) -> Requirement {
+        let collections = if asked.is_empty() {
+            manifest.scope.collections.clone()
+        } else {
+            asked.to_vec()
+        };
+        let resource = self
+            .org()
+            .in_project(&manifest.project)
+            .in_database(&manifest.database)
+            .with_collections(collections)
+            .of(ResourceKind::Backup, manifest.backup_id.clone());
+        let what = if side == "source" {
+            "the backup's source".to_string()
+        } else {
+            format!("the source of backup '{}' ({side})", manifest.backup_id)
+        };
+        Requirement::new(action, resource, what)
+            .detail(format!("{side}_project"), manifest.project.clone())
+            .detail(format!("{side}_database"), manifest.database.clone())
+    }
+
+    /// Opens backup `id`'s manifest (no document is read) for [`Client::source_requirement`].
+    async fn manifest(&self, id: &str) -> Result<Manifest> {
+        engine::read_manifest(&self.repo, self.keys.as_ref(), id).await
     }
 
     /// Takes a backup of `opts.scope` from `source` (permission: create backups on the
@@ -193,8 +233,12 @@ impl Client {
         }
     }
 
-    /// Restores a backup into `target` (permission: restore backups into the target
-    /// database and collections). Audited as `backup.restored` / `backup.restore_failed`.
+    /// Restores a backup into `target`. Permission: `restore_backup` on the target database
+    /// (and the collections restored) **and** on the project and database the backup was
+    /// taken from, checked once its manifest is open and before any document is read or
+    /// written, so that nobody copies a project's data into a project they own. Audited as
+    /// `backup.restored` / `backup.restore_failed` / `authorization.denied` (with
+    /// `denied_on` when the source was refused).
     pub async fn restore(
         &self,
         backup_id: &str,
@@ -226,21 +270,37 @@ impl Client {
                 serde_json::to_value(opts.conflict).unwrap_or(Value::Null),
             );
         self.session
-            .perform(op, || {
-                engine::restore(
-                    &self.repo,
-                    self.keys.as_ref(),
-                    backup_id,
-                    target,
-                    opts,
-                    progress,
-                    cancel,
-                )
-            })
+            .perform_staged(
+                op,
+                || async {
+                    let manifest = self.manifest(backup_id).await?;
+                    let source = self.source_requirement(
+                        Action::RestoreBackup,
+                        &manifest,
+                        &opts.scope.collections,
+                        "source",
+                    );
+                    Ok(((), vec![source]))
+                },
+                |()| {
+                    engine::restore(
+                        &self.repo,
+                        self.keys.as_ref(),
+                        backup_id,
+                        target,
+                        opts,
+                        progress,
+                        cancel,
+                    )
+                },
+            )
             .await
     }
 
-    /// Compares two backups (permission: view backups). Audited as `backup.diffed`.
+    /// Compares two backups. Permission: `view_backups` in the organization, and on the
+    /// project and database each backup was taken from (for the collections compared),
+    /// checked once the manifests are open and before any document is read. Audited as
+    /// `backup.diffed` / `backup.diff_failed` / `authorization.denied`.
     pub async fn diff_backups(
         &self,
         from: &str,
@@ -258,14 +318,32 @@ impl Client {
             .detail("from", from)
             .detail("to", to);
         self.session
-            .perform(op, || {
-                engine::diff_backups(&self.repo, self.keys.as_ref(), from, to, opts, cancel)
-            })
+            .perform_staged(
+                op,
+                || async {
+                    let a = self.manifest(from).await?;
+                    let b = self.manifest(to).await?;
+                    // Both sides are read within one scope: the one asked for, else `from`'s.
+                    let asked = match &opts.scope {
+                        Some(scope) => scope.collections.clone(),
+                        None => a.scope.collections.clone(),
+                    };
+                    let reqs = vec![
+                        self.source_requirement(Action::ViewBackups, &a, &asked, "from"),
+                        self.source_requirement(Action::ViewBackups, &b, &asked, "to"),
+                    ];
+                    Ok(((), reqs))
+                },
+                |()| engine::diff_backups(&self.repo, self.keys.as_ref(), from, to, opts, cancel),
+            )
             .await
     }
 
-    /// Compares a backup with the live database (permission: view backups of the source
-    /// database). Audited as `backup.diffed`.
+    /// Compares a backup with the live database. Permission: `view_backups` on the live
+    /// database (and the collections compared, if `opts.scope` names them) **and** on the
+    /// project and database the backup was taken from, checked once its manifest is open
+    /// and before any document is read. Audited as `backup.diffed` / `backup.diff_failed` /
+    /// `authorization.denied`.
     pub async fn diff_with_source(
         &self,
         backup_id: &str,
@@ -275,10 +353,16 @@ impl Client {
         cancel: &CancellationToken,
     ) -> Result<DiffReport> {
         let db = source.database().clone();
+        let asked = opts
+            .scope
+            .as_ref()
+            .map(|s| s.collections.clone())
+            .unwrap_or_default();
         let resource = self
             .org()
             .in_project(&db.project)
             .in_database(&db.database)
+            .with_collections(asked.clone())
             .of(ResourceKind::Backup, backup_id);
         let op = self
             .op(
@@ -290,17 +374,26 @@ impl Client {
             .detail("from", backup_id)
             .detail("to", format!("live:{}/{}", db.project, db.database));
         self.session
-            .perform(op, || {
-                engine::diff_backup_with_source(
-                    &self.repo,
-                    self.keys.as_ref(),
-                    backup_id,
-                    source,
-                    read_time,
-                    opts,
-                    cancel,
-                )
-            })
+            .perform_staged(
+                op,
+                || async {
+                    let manifest = self.manifest(backup_id).await?;
+                    let req =
+                        self.source_requirement(Action::ViewBackups, &manifest, &asked, "source");
+                    Ok(((), vec![req]))
+                },
+                |()| {
+                    engine::diff_backup_with_source(
+                        &self.repo,
+                        self.keys.as_ref(),
+                        backup_id,
+                        source,
+                        read_time,
+                        opts,
+                        cancel,
+                    )
+                },
+            )
             .await
     }
 

@@ -121,6 +121,40 @@ impl Operation {
     }
 }
 
+/// A further permission an operation needs, found while it runs (see
+/// [`Session::perform_staged`]): e.g. restoring a backup also needs `restore_backup` on the
+/// project the backup was taken from, which only its manifest names.
+#[derive(Clone, Debug)]
+pub struct Requirement {
+    /// The permission checked.
+    pub action: Action,
+    /// The resource it is checked on.
+    pub resource: Resource,
+    /// What the requirement is about, for the denial message and the audit event's
+    /// `denied_on` (`"the backup's source"`). Never data.
+    pub what: String,
+    /// Details recorded in every later event of the operation (e.g. `source_project`).
+    pub details: Map<String, Value>,
+}
+
+impl Requirement {
+    /// A requirement with no details.
+    pub fn new(action: Action, resource: Resource, what: impl Into<String>) -> Self {
+        Requirement {
+            action,
+            resource,
+            what: what.into(),
+            details: Map::new(),
+        }
+    }
+
+    /// Adds a detail.
+    pub fn detail(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.details.insert(key.into(), value.into());
+        self
+    }
+}
+
 type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// A principal acting under a policy, with an audit sink. Cheap to clone.
@@ -238,19 +272,59 @@ impl Session {
         Fut: Future<Output = Result<T>> + Send,
         T: AuditDetails + Send,
     {
+        self.perform_staged(op, || async { Ok(((), Vec::new())) }, |()| f())
+            .await
+    }
+
+    /// [`Session::perform`] for an operation whose full set of permissions is known only
+    /// once it has started: restoring or diffing a backup reads the data of the project the
+    /// backup was taken from, which only its manifest names.
+    ///
+    /// 1. `op` is authorized first; if denied, nothing runs (as in `perform`).
+    /// 2. `prepare` runs (e.g. opens the manifest; it must not read or write any document)
+    ///    and returns a value for `run` plus further [`Requirement`]s. Its failure is
+    ///    audited as `op.failure`.
+    /// 3. Every requirement is authorized; its details join the operation's from here on.
+    ///    The first denial is audited as `authorization.denied` (with `denied_on` saying
+    ///    which requirement) and returned as [`Error::AuthorizationDenied`]; `run` never
+    ///    runs.
+    /// 4. `run` runs and its outcome is audited as in `perform`.
+    pub async fn perform_staged<P, T, FP, FutP, F, Fut>(
+        &self,
+        mut op: Operation,
+        prepare: FP,
+        run: F,
+    ) -> Result<T>
+    where
+        FP: FnOnce() -> FutP + Send,
+        FutP: Future<Output = Result<(P, Vec<Requirement>)>> + Send,
+        F: FnOnce(P) -> Fut + Send,
+        Fut: Future<Output = Result<T>> + Send,
+        P: Send,
+        T: AuditDetails + Send,
+    {
         let decision = self.check(op.action, &op.resource);
         if !decision.allowed {
             let denied = Error::AuthorizationDenied(decision.to_string());
-            let mut details = op.details.clone();
-            details.insert("permission".into(), op.action.as_str().into());
-            details.insert("attempted".into(), op.success.as_str().into());
-            details.insert("reason".into(), decision.reason.to_string().into());
-            self.record(AuditAction::AuthorizationDenied, &op, details)
-                .await
-                .map_err(|e| unaudited(&denied, e))?;
-            return Err(denied);
+            return Err(self.deny(&op, &decision, None, denied).await);
         }
-        match f().await {
+        let prepared = match prepare().await {
+            Ok(p) => p,
+            Err(err) => return Err(self.fail(&op, err).await),
+        };
+        let (value, requirements) = prepared;
+        for req in requirements {
+            op.details.extend(req.details.clone());
+            let decision = self.check(req.action, &req.resource);
+            if !decision.allowed {
+                let denied = Error::AuthorizationDenied(format!(
+                    "{} denied on {}: {}",
+                    decision.action, req.what, decision.reason
+                ));
+                return Err(self.deny(&op, &decision, Some(&req.what), denied).await);
+            }
+        }
+        match run(value).await {
             Ok(value) => {
                 let mut details = op.details.clone();
                 details.extend(value.audit_details());
@@ -262,17 +336,46 @@ impl Session {
                 })?;
                 Ok(value)
             }
-            Err(err) => {
-                let mut details = op.details.clone();
-                let mut error = Map::new();
-                error.insert("code".into(), err.code().into());
-                error.insert("message".into(), err.to_string().into());
-                details.insert("error".into(), Value::Object(error));
-                self.record(op.failure, &op, details)
-                    .await
-                    .map_err(|e| unaudited(&err, e))?;
-                Err(err)
-            }
+            Err(err) => Err(self.fail(&op, err).await),
+        }
+    }
+
+    /// Records a denial of `op` (on `what`, for a [`Requirement`]) and returns `denied`, or
+    /// the audit error if it could not be recorded.
+    async fn deny(
+        &self,
+        op: &Operation,
+        decision: &Decision,
+        what: Option<&str>,
+        denied: Error,
+    ) -> Error {
+        let mut details = op.details.clone();
+        details.insert("permission".into(), decision.action.as_str().into());
+        details.insert("attempted".into(), op.success.as_str().into());
+        details.insert("reason".into(), decision.reason.to_string().into());
+        if let Some(what) = what {
+            details.insert("denied_on".into(), what.into());
+        }
+        match self
+            .record(AuditAction::AuthorizationDenied, op, details)
+            .await
+        {
+            Ok(()) => denied,
+            Err(e) => unaudited(&denied, e),
+        }
+    }
+
+    /// Records the failure of `op` and returns `err`, or the audit error if it could not be
+    /// recorded.
+    async fn fail(&self, op: &Operation, err: Error) -> Error {
+        let mut details = op.details.clone();
+        let mut error = Map::new();
+        error.insert("code".into(), err.code().into());
+        error.insert("message".into(), err.to_string().into());
+        details.insert("error".into(), Value::Object(error));
+        match self.record(op.failure, op, details).await {
+            Ok(()) => err,
+            Err(e) => unaudited(&err, e),
         }
     }
 

@@ -377,6 +377,224 @@ fn api_keys_are_scoped_and_bounded_by_their_creator() {
     );
 }
 
+/// Issue 19, leak 1: a project grant does not get around the `require_mfa` of the member's
+/// organization role. Leak 2: nor does an API key created by that member. Before the fix
+/// both were allowed through the project grant.
+fn mfa_admin_with_project_grant() -> Policy {
+    let mut roles = BTreeMap::new();
+    roles.insert(
+        "admin".to_string(),
+        RoleEntry {
+            conditions: Conditions {
+                require_mfa: vec![Action::RestoreBackup, Action::DeleteBackup],
+                ..Conditions::default()
+            },
+            ..RoleEntry::default()
+        },
+    );
+    let mut ada = member("ada", ORG, Some("admin"));
+    ada.projects.insert(
+        "prod".into(),
+        ProjectGrantEntry {
+            role: ProjectRole::Owner,
+            collections: vec![],
+            expires_at: None,
+        },
+    );
+    Policy::from_document(PolicyDocument {
+        roles,
+        members: vec![ada],
+        api_keys: vec![ApiKeyEntry {
+            id: "ada-ci".into(),
+            organization: ORG.into(),
+            created_by: "ada".into(),
+            actions: vec![Action::RestoreBackup, Action::CreateBackup],
+            projects: Some(vec!["prod".into()]),
+            expires_at: None,
+        }],
+        ..PolicyDocument::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn project_grant_does_not_bypass_role_require_mfa() {
+    let p = mfa_admin_with_project_grant();
+    let ada = Principal::user(ORG, "ada");
+    let d = p.evaluate_at(&ada, Action::RestoreBackup, &prod(), &ctx(false), now());
+    assert!(!d.allowed, "{d}");
+    assert!(matches!(d.reason, Reason::MfaRequired { .. }), "{d}");
+    let d = p.evaluate_at(&ada, Action::DeleteBackup, &prod(), &ctx(false), now());
+    assert!(matches!(d.reason, Reason::MfaRequired { .. }), "{d}");
+    // With MFA, and for actions the role does not protect, nothing changes.
+    assert!(
+        p.evaluate_at(&ada, Action::RestoreBackup, &prod(), &ctx(true), now())
+            .allowed
+    );
+    assert!(
+        p.evaluate_at(&ada, Action::CreateBackup, &prod(), &ctx(false), now())
+            .allowed
+    );
+}
+
+/// The role's MFA requirement holds on projects its own `projects` limit does not reach, and
+/// for actions it lists without granting; the denial names MFA only where MFA is what is
+/// missing.
+#[test]
+fn role_require_mfa_reaches_grants_outside_the_role_scope() {
+    let mut roles = BTreeMap::new();
+    roles.insert(
+        "dev_lead".to_string(),
+        RoleEntry {
+            extends: Some("member".into()),
+            conditions: Conditions {
+                projects: Some(vec!["dev".into()]),
+                require_mfa: vec![Action::RestoreBackup, Action::DeleteBackup],
+                ..Conditions::default()
+            },
+            ..RoleEntry::default()
+        },
+    );
+    let mut lee = member("lee", ORG, Some("dev_lead"));
+    lee.projects.insert(
+        "prod".into(),
+        ProjectGrantEntry {
+            role: ProjectRole::Owner,
+            collections: vec![],
+            expires_at: None,
+        },
+    );
+    let p = Policy::from_document(PolicyDocument {
+        roles,
+        members: vec![lee],
+        ..PolicyDocument::default()
+    })
+    .unwrap();
+    let lee = Principal::user(ORG, "lee");
+    let e = |a, r: &Resource, mfa| p.evaluate_at(&lee, a, r, &ctx(mfa), now());
+    // prod is outside the role's projects, but its MFA requirement still holds there.
+    let d = e(Action::RestoreBackup, &prod(), false);
+    assert!(matches!(d.reason, Reason::MfaRequired { .. }), "{d}");
+    let d = e(Action::RestoreBackup, &prod(), true);
+    assert!(matches!(d.reason, Reason::ProjectRole { .. }), "{d}");
+    // Not MFA-protected: the grant applies as before.
+    assert!(e(Action::CreateBackup, &prod(), false).allowed);
+    // Where nothing grants the action, MFA is not what is missing.
+    let dev = Resource::organization(ORG).in_project("dev");
+    let d = e(Action::RestoreBackup, &dev, false);
+    assert!(matches!(d.reason, Reason::NotGranted { .. }), "{d}");
+}
+
+#[test]
+fn api_key_does_not_reach_mfa_action_through_creator_project_grant() {
+    let p = mfa_admin_with_project_grant();
+    let key = Principal::api_key(ORG, "ada-ci");
+    // Even a session that claims MFA: a key presents no second factor.
+    for mfa in [false, true] {
+        let d = p.evaluate_at(&key, Action::RestoreBackup, &prod(), &ctx(mfa), now());
+        assert!(!d.allowed, "{d}");
+        match &d.reason {
+            Reason::CreatorDenied { creator, .. } => {
+                assert!(matches!(**creator, Reason::MfaRequired { .. }), "{d}")
+            }
+            other => panic!("unexpected reason {other:?}"),
+        }
+    }
+    let d = p.evaluate_at(&key, Action::CreateBackup, &prod(), &ctx(false), now());
+    assert!(d.allowed, "{d}");
+}
+
+/// Issue 19, leak 3: a role that `extends` another inherits its conditions along with its
+/// actions (MFA, projects, collections, expiry), through two levels.
+#[test]
+fn extends_inherits_conditions() {
+    let mut roles = BTreeMap::new();
+    roles.insert(
+        "admin".to_string(),
+        RoleEntry {
+            conditions: Conditions {
+                require_mfa: vec![Action::RestoreBackup],
+                ..Conditions::default()
+            },
+            ..RoleEntry::default()
+        },
+    );
+    roles.insert(
+        "prod_ops".to_string(),
+        RoleEntry {
+            extends: Some("admin".into()),
+            conditions: Conditions {
+                projects: Some(vec!["prod".into(), "staging".into()]),
+                collections: Some(vec!["users".into(), "orders".into()]),
+                expires_at: Some(ts("2026-12-31T00:00:00Z")),
+                ..Conditions::default()
+            },
+            ..RoleEntry::default()
+        },
+    );
+    roles.insert(
+        "night_ops".to_string(),
+        RoleEntry {
+            extends: Some("prod_ops".into()),
+            actions: vec![Action::ExportAuditLogs],
+            conditions: Conditions {
+                projects: Some(vec!["prod".into(), "dev".into()]),
+                collections: Some(vec!["users".into()]),
+                expires_at: Some(ts("2027-06-01T00:00:00Z")),
+                ..Conditions::default()
+            },
+            ..RoleEntry::default()
+        },
+    );
+    let p = Policy::from_document(PolicyDocument {
+        roles,
+        members: vec![member("nina", ORG, Some("night_ops"))],
+        ..PolicyDocument::default()
+    })
+    .unwrap();
+    let nina = Principal::user(ORG, "nina");
+    let e = |a, r: &Resource, mfa, at| p.evaluate_at(&nina, a, r, &ctx(mfa), at);
+    let users = prod().with_collections(["users"]);
+
+    // admin's MFA requirement on restore reaches two levels down.
+    let d = e(Action::RestoreBackup, &users, false, now());
+    assert!(matches!(d.reason, Reason::MfaRequired { .. }), "{d}");
+    assert!(e(Action::RestoreBackup, &users, true, now()).allowed);
+    // Projects intersect along the chain: staging (prod_ops only) and dev (night_ops only)
+    // are both out.
+    for project in ["staging", "dev"] {
+        let r = Resource::organization(ORG)
+            .in_project(project)
+            .with_collections(["users"]);
+        let d = e(Action::ViewBackups, &r, true, now());
+        assert!(
+            matches!(d.reason, Reason::ProjectNotAllowed { .. }),
+            "{project}: {d}"
+        );
+    }
+    // Collections intersect: orders is allowed by prod_ops but not by night_ops.
+    let d = e(
+        Action::ViewBackups,
+        &prod().with_collections(["orders"]),
+        true,
+        now(),
+    );
+    assert!(
+        matches!(d.reason, Reason::CollectionNotAllowed { .. }),
+        "{d}"
+    );
+    // The earliest expiry on the chain wins (prod_ops', not night_ops' later one).
+    let d = e(
+        Action::ViewBackups,
+        &users,
+        true,
+        ts("2027-01-15T00:00:00Z"),
+    );
+    assert!(matches!(d.reason, Reason::Expired { .. }), "{d}");
+    // The role's own action is granted under the same conditions.
+    assert!(e(Action::ExportAuditLogs, &users, false, now()).allowed);
+}
+
 const TOML_POLICY: &str = r#"
 version = 1
 
@@ -825,6 +1043,121 @@ proptest! {
             let scopes: ActionSet = k.actions.iter().copied().collect();
             prop_assert!(key_set.is_subset(creator_set), "key {:?} creator {:?}", key_set, creator_set);
             prop_assert!(key_set.is_subset(scopes));
+        }
+    }
+}
+
+/// The roles a member's role extends, itself first (the generated policies have no cycles).
+fn role_chain<'a>(doc: &'a PolicyDocument, role: &str) -> Vec<(&'a str, Option<&'a Conditions>)> {
+    let mut chain = Vec::new();
+    let mut current = Some(role.to_string());
+    while let Some(name) = current.take() {
+        let (name, entry) = match doc.roles.get_key_value(&name) {
+            Some((k, e)) => (k.as_str(), Some(e)),
+            None => (
+                BuiltinRole::from_name(&name)
+                    .expect("generated roles exist")
+                    .as_str(),
+                None,
+            ),
+        };
+        chain.push((name, entry.map(|e| &e.conditions)));
+        if BuiltinRole::from_name(name).is_none() {
+            current = entry.and_then(|e| e.extends.clone());
+        }
+    }
+    chain
+}
+
+/// Whether `c` holds for `r` at `now` with `mfa` for `action` (the documented semantics of
+/// each condition, written out independently of the evaluator).
+fn condition_holds(
+    c: &Conditions,
+    action: Action,
+    r: &Resource,
+    mfa: bool,
+    now: Timestamp,
+) -> bool {
+    let projects = c
+        .projects
+        .as_ref()
+        .is_none_or(|ps| r.project.as_ref().is_some_and(|p| ps.contains(p)));
+    let collections = c
+        .collections
+        .as_ref()
+        .is_none_or(|cs| !r.collections.is_empty() && r.collections.iter().all(|x| cs.contains(x)));
+    let mfa_ok = mfa || !c.require_mfa.contains(&action);
+    let fresh = c.expires_at.is_none_or(|t| now < t);
+    projects && collections && mfa_ok && fresh
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Issue 19: an action listed in `require_mfa` by any role on a member's role chain is
+    /// never allowed without MFA, whatever path grants it (the role, a project grant), and
+    /// never to an API key the member created (keys present no second factor).
+    #[test]
+    fn no_grant_path_around_role_mfa(
+        doc in policy_doc(), r in resource(), t in 1_700_000_000i64..1_900_000_000
+    ) {
+        let p = Policy::from_document(doc.clone()).unwrap();
+        let now = Timestamp::new(t, 0).unwrap();
+        for m in &doc.members {
+            let Some(role) = &m.role else { continue };
+            let needs_mfa: ActionSet = role_chain(&doc, role)
+                .into_iter()
+                .filter_map(|(_, c)| c)
+                .flat_map(|c| c.require_mfa.iter().copied())
+                .collect();
+            let r = Resource { organization: m.organization.clone(), ..r.clone() };
+            let user = Principal::user(&m.organization, &m.id);
+            let keys = doc
+                .api_keys
+                .iter()
+                .filter(|k| k.organization == m.organization && k.created_by == m.id)
+                .map(|k| Principal::api_key(&k.organization, &k.id));
+            for a in needs_mfa.iter() {
+                let d = p.evaluate_at(&user, a, &r, &ctx(false), now);
+                prop_assert!(!d.allowed, "{} without MFA: {}", m.id, d);
+                for key in keys.clone() {
+                    for mfa in [false, true] {
+                        let d = p.evaluate_at(&key, a, &r, &ctx(mfa), now);
+                        prop_assert!(!d.allowed, "{:?}: {}", key, d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Issue 19: what a member's role allows, with no project grant to add to it, satisfies
+    /// the conditions of every role on its `extends` chain (conditions travel with
+    /// inherited actions).
+    #[test]
+    fn role_grants_only_within_every_inherited_condition(
+        doc in policy_doc(), r in resource(), a in action(), mfa in any::<bool>(),
+        t in 1_700_000_000i64..1_900_000_000
+    ) {
+        let mut doc = doc;
+        for m in &mut doc.members {
+            m.projects.clear();
+        }
+        let p = Policy::from_document(doc.clone()).unwrap();
+        let now = Timestamp::new(t, 0).unwrap();
+        for m in &doc.members {
+            let Some(role) = &m.role else { continue };
+            let r = Resource { organization: m.organization.clone(), ..r.clone() };
+            let d = p.evaluate_at(&Principal::user(&m.organization, &m.id), a, &r, &ctx(mfa), now);
+            if d.allowed {
+                for (name, c) in role_chain(&doc, role) {
+                    if let Some(c) = c {
+                        prop_assert!(
+                            condition_holds(c, a, &r, mfa, now),
+                            "{} allowed {} on {:?} though role {} forbids it: {:?}", m.id, a, r, name, c
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use firekeep_core::policy::{
     ResourceKind,
 };
 use firekeep_core::secret::SecretString;
-use firekeep_core::session::{AuditDetails, Operation, Session};
+use firekeep_core::session::{AuditDetails, Operation, Requirement, Session};
 use futures::executor::block_on;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -352,4 +352,112 @@ fn audit_retention_through_the_session() {
     assert_eq!(last.resource.kind, ResourceKind::AuditLog.as_str());
     assert_eq!(last.details["keepDays"], 30);
     assert_eq!(last.details["dropped"], 70);
+}
+
+/// `perform_staged`: requirements found while the operation runs (a backup's source) are
+/// authorized before `run`; a refused one is a single audited denial naming it (`run` never
+/// runs), a failing `prepare` is audited as the operation's failure, and the requirements'
+/// details join the success event.
+#[test]
+fn staged_requirements_are_authorized_before_the_operation_runs() {
+    let audit = Arc::new(MemoryAuditSink::new());
+    let session = Session::new(Principal::user(ORG, "mia"), team_policy(), audit.clone());
+    let ran = AtomicBool::new(false);
+    let restore_prod = || {
+        Requirement::new(
+            Action::RestoreBackup,
+            Resource::organization(ORG)
+                .in_project("prod")
+                .in_database("(default)"),
+            "the backup's source",
+        )
+        .detail("source_project", "prod")
+    };
+    let view_prod = || Requirement {
+        action: Action::ViewBackups,
+        ..restore_prod()
+    };
+
+    // mia (member) may create backups but not restore: the requirement is refused.
+    let err = block_on(session.perform_staged(
+        backup_op("bk_1"),
+        || async { Ok((7u64, vec![view_prod(), restore_prod()])) },
+        |n| {
+            let ran = &ran;
+            async move {
+                ran.store(true, Ordering::SeqCst);
+                Ok(n)
+            }
+        },
+    ))
+    .unwrap_err();
+    assert!(matches!(err, Error::AuthorizationDenied(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("restore_backup denied on the backup's source: no role grants it"),
+        "{err}"
+    );
+    assert!(!ran.load(Ordering::SeqCst), "run never runs");
+    let events = audit.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, "authorization.denied");
+    assert_eq!(events[0].details["permission"], "restore_backup");
+    assert_eq!(events[0].details["attempted"], "backup.created");
+    assert_eq!(events[0].details["denied_on"], "the backup's source");
+    assert_eq!(events[0].details["source_project"], "prod");
+
+    // A failing prepare is the operation's failure; nothing runs.
+    let err = block_on(session.perform_staged(
+        backup_op("bk_2"),
+        || async { Err::<((), Vec<Requirement>), _>(Error::NotFound("backup bk_2".into())) },
+        |()| async {
+            ran.store(true, Ordering::SeqCst);
+            Ok(())
+        },
+    ))
+    .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)));
+    assert!(!ran.load(Ordering::SeqCst));
+    let last = audit.events().pop().unwrap();
+    assert_eq!(last.action, "backup.failed");
+    assert_eq!(last.details["error"]["code"], "ERR_NOT_FOUND");
+
+    // Granted requirements: run runs once, and their details join the success event.
+    let n = block_on(session.perform_staged(
+        backup_op("bk_3"),
+        || async { Ok((3u64, vec![view_prod()])) },
+        |n| async move { Ok(Report { documents: n }) },
+    ))
+    .unwrap();
+    assert_eq!(n.documents, 3);
+    let last = audit.events().pop().unwrap();
+    assert_eq!(last.action, "backup.created");
+    assert_eq!(last.details["source_project"], "prod");
+    assert_eq!(last.details["documents"], 3);
+    assert_eq!(audit.events().len(), 3);
+
+    // The operation itself is checked first: vic (viewer) may not create backups, so
+    // prepare never runs.
+    let viewer = Session::new(Principal::user(ORG, "vic"), team_policy(), audit.clone());
+    let prepared = AtomicBool::new(false);
+    let err = block_on(viewer.perform_staged(
+        backup_op("bk_4"),
+        || async {
+            prepared.store(true, Ordering::SeqCst);
+            Ok(((), vec![]))
+        },
+        |()| async { Ok(()) },
+    ))
+    .unwrap_err();
+    assert!(matches!(err, Error::AuthorizationDenied(_)));
+    assert!(!prepared.load(Ordering::SeqCst));
+    assert!(
+        audit
+            .events()
+            .pop()
+            .unwrap()
+            .details
+            .get("denied_on")
+            .is_none()
+    );
 }

@@ -82,7 +82,8 @@ pub struct RoleEntry {
     /// What the role is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Another role (built-in or custom) whose actions this one also grants.
+    /// Another role (built-in or custom) whose actions this one also grants, under that
+    /// role's conditions as well as its own (see [`Conditions`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
     /// Actions the role grants (custom roles only).
@@ -94,6 +95,12 @@ pub struct RoleEntry {
 }
 
 /// Conditions on a role. Every condition present must hold for the role to grant anything.
+///
+/// They travel with every path that grants a permission: a role that `extends` another is
+/// bound by the conditions of every role on its chain (MFA sets unite, project and
+/// collection lists intersect, the earliest expiry wins), and an action in the
+/// `require_mfa` of a member's role needs MFA however it is granted — by the role, a project
+/// grant, or an API key the member created.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Conditions {
@@ -103,7 +110,8 @@ pub struct Conditions {
     /// The role applies only to resources naming only these collections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collections: Option<Vec<String>>,
-    /// Actions the role grants only to a principal that authenticated with MFA.
+    /// Actions that need MFA: granted by this role only to a principal that authenticated
+    /// with MFA, and to a member holding this role by no other path without it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub require_mfa: Vec<Action>,
     /// The role grants nothing from this instant on.

@@ -33,6 +33,37 @@ struct CompiledRole {
     expires_at: Option<Timestamp>,
 }
 
+/// The conditions of a role and every role it extends, combined so that each holds:
+/// project and collection lists intersect, MFA sets unite, the earliest expiry wins.
+#[derive(Debug, Default)]
+struct ChainConditions {
+    projects: Option<HashSet<String>>,
+    collections: Option<HashSet<String>>,
+    mfa: ActionSet,
+    expires_at: Option<Timestamp>,
+}
+
+impl ChainConditions {
+    fn add(&mut self, c: &document::Conditions) {
+        fn narrow(acc: &mut Option<HashSet<String>>, more: &Option<Vec<String>>) {
+            if let Some(more) = more {
+                let more: HashSet<String> = more.iter().cloned().collect();
+                *acc = Some(match acc.take() {
+                    Some(have) => have.intersection(&more).cloned().collect(),
+                    None => more,
+                });
+            }
+        }
+        narrow(&mut self.projects, &c.projects);
+        narrow(&mut self.collections, &c.collections);
+        self.mfa = self.mfa.union(c.require_mfa.iter().copied().collect());
+        self.expires_at = match (self.expires_at, c.expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
 #[derive(Debug, Default)]
 struct OrgIndex {
     members: HashMap<String, CompiledMember>,
@@ -299,6 +330,15 @@ fn decide_user(
         let what = "membership".to_string();
         return (false, Reason::Expired { what, at });
     }
+    // A second factor the member's role (with everything it extends) requires for this
+    // action is required whichever way the action is granted: by the role itself
+    // (`role_allows`), or by a project grant below — and so, through its creator judged
+    // without MFA, by an API key. Otherwise a project grant would be a way around the role's
+    // `require_mfa`.
+    let needs_mfa = member
+        .role
+        .as_ref()
+        .filter(|r| r.mfa.contains(action) && !mfa);
     let mut denial = None;
     if let Some(role) = &member.role {
         match role_allows(role, action, resource, mfa, now) {
@@ -327,6 +367,11 @@ fn decide_user(
                 {
                     let role = format!("the project grant on '{project}'");
                     denial.get_or_insert(Reason::CollectionNotAllowed { role });
+                } else if let Some(role) = needs_mfa {
+                    // The one thing missing, so the most useful reason to give.
+                    denial = Some(Reason::MfaRequired {
+                        role: role.name.clone(),
+                    });
                 } else {
                     let project = project.clone();
                     return (
@@ -395,14 +440,23 @@ fn compile(document: PolicyDocument, source: Option<&str>, origin: &str) -> Resu
             ));
         }
     }
-    let resolve = |name: &str| -> Result<ActionSet> {
+    // A role is never more than what it extends: its actions are the union along the
+    // `extends` chain, and so are its conditions (every role on the chain must hold), so an
+    // inherited action keeps the MFA, project, collection and expiry limits of the role that
+    // grants it.
+    let resolve = |name: &str| -> Result<(ActionSet, ChainConditions)> {
         let mut actions = ActionSet::EMPTY;
+        let mut conditions = ChainConditions::default();
         let mut current = name.to_string();
         for _ in 0..MAX_EXTENDS_DEPTH {
-            if let Some(b) = BuiltinRole::from_name(&current) {
-                return Ok(actions.union(b.actions()));
+            let entry = document.roles.get(&current);
+            if let Some(entry) = entry {
+                conditions.add(&entry.conditions);
             }
-            let Some(entry) = document.roles.get(&current) else {
+            if let Some(b) = BuiltinRole::from_name(&current) {
+                return Ok((actions.union(b.actions()), conditions));
+            }
+            let Some(entry) = entry else {
                 return Err(err(
                     &[&current],
                     &format!("roles.{name}.extends"),
@@ -414,7 +468,7 @@ fn compile(document: PolicyDocument, source: Option<&str>, origin: &str) -> Resu
             actions = actions.union(entry.actions.iter().copied().collect());
             match &entry.extends {
                 Some(parent) => current = parent.clone(),
-                None => return Ok(actions),
+                None => return Ok((actions, conditions)),
             }
         }
         Err(err(
@@ -434,19 +488,13 @@ fn compile(document: PolicyDocument, source: Option<&str>, origin: &str) -> Resu
         if roles.contains_key(&name) {
             continue;
         }
-        let actions = resolve(&name)?;
-        let conditions = document
-            .roles
-            .get(&name)
-            .map(|e| e.conditions.clone())
-            .unwrap_or_default();
-        let set = |v: &Option<Vec<String>>| v.as_ref().map(|v| v.iter().cloned().collect());
+        let (actions, conditions) = resolve(&name)?;
         let role = CompiledRole {
             name: Arc::from(name.as_str()),
             actions,
-            projects: set(&conditions.projects),
-            collections: set(&conditions.collections),
-            mfa: conditions.require_mfa.iter().copied().collect(),
+            projects: conditions.projects,
+            collections: conditions.collections,
+            mfa: conditions.mfa,
             expires_at: conditions.expires_at,
         };
         roles.insert(name, Arc::new(role));
