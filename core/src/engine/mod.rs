@@ -36,8 +36,8 @@ pub use prune::{
     KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, plan_prune,
 };
 pub use repo::{
-    BackupList, BackupSummary, Repository, UnreadableBackup, backup_id_time, list, new_backup_id,
-    read_manifest,
+    BackupList, BackupSummary, MAX_KEY_BYTES, MAX_MANIFEST_BYTES, Repository, UnreadableBackup,
+    backup_id_time, list, new_backup_id, read_manifest,
 };
 pub use restore::{FailedDocument, RestoreOptions, RestoreReport, restore};
 pub use rotate::{OtherKeyBackup, RotateReport, rotate_key};

@@ -17,6 +17,13 @@ pub(crate) const MANIFEST: &str = "manifest.fkm";
 /// Object name of the wrapped data key inside a backup folder.
 pub(crate) const KEY: &str = "key.json";
 
+/// Largest `manifest.fkm` read. A manifest lists every part in a few hundred bytes, so
+/// 64 MiB is some 200,000 parts (over 12 TiB at the default part size); anything larger
+/// was replaced or planted, and is refused before it is read.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+/// Largest `key.json` read: a wrapped key is well under 4 KiB, even from a KMS.
+pub const MAX_KEY_BYTES: u64 = 64 << 10;
+
 /// The layout of backups in a storage sink: `<prefix>/firekeep/v1/backups/<id>/...`.
 #[derive(Clone, Debug)]
 pub struct Repository {
@@ -115,13 +122,17 @@ impl Repository {
         keys: &dyn KeyProvider,
     ) -> Result<(WrappedKey, SecretBytes)> {
         let path = self.object_path(id, KEY);
-        let raw = self.sink.get(&path).await.map_err(|e| match e {
-            Error::NotFound(_) => Error::NotFound(format!(
-                "backup {id} has no key.json in {}; it is incomplete or was pruned",
-                self.describe()
-            )),
-            other => other,
-        })?;
+        let raw = self
+            .sink
+            .get_bounded(&path, MAX_KEY_BYTES)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound(_) => Error::NotFound(format!(
+                    "backup {id} has no key.json in {}; it is incomplete or was pruned",
+                    self.describe()
+                )),
+                other => other,
+            })?;
         let wrapped: WrappedKey = serde_json::from_slice(&raw).map_err(|e| {
             Error::integrity(
                 format!("backup {id} key.json"),
@@ -140,14 +151,18 @@ impl Repository {
         validate_backup_id(id)?;
         let manifest_path = self.object_path(id, MANIFEST);
         // Check for the manifest first: a missing backup is "not found", not a key error.
-        let sealed = self.sink.get(&manifest_path).await.map_err(|e| match e {
-            Error::NotFound(_) => Error::NotFound(format!(
-                "backup {id} in {}: no manifest (it does not exist or never completed); \
+        let sealed = self
+            .sink
+            .get_bounded(&manifest_path, MAX_MANIFEST_BYTES)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound(_) => Error::NotFound(format!(
+                    "backup {id} in {}: no manifest (it does not exist or never completed); \
                  `list` shows the complete backups",
-                self.describe()
-            )),
-            other => other,
-        })?;
+                    self.describe()
+                )),
+                other => other,
+            })?;
         let (wrapped, dek) = self.read_key(id, keys).await?;
         let plain = codec::open_object(&dek, id, MANIFEST, &sealed)
             .map_err(|e| name_object(e, id, MANIFEST))?;

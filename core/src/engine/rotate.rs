@@ -4,7 +4,7 @@
 
 use super::codec;
 use super::progress::CancellationToken;
-use super::repo::{KEY, MANIFEST, Repository, name_object};
+use super::repo::{KEY, MANIFEST, MAX_KEY_BYTES, MAX_MANIFEST_BYTES, Repository, name_object};
 use crate::keys::{KeyContext, KeyProvider};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -98,7 +98,7 @@ async fn rotate_one(
 ) -> Result<Rotated> {
     cancel.check()?;
     let path = repo.object_path(&id, KEY);
-    let raw = repo.sink().get(&path).await?;
+    let raw = repo.sink().get_bounded(&path, MAX_KEY_BYTES).await?;
     let wrapped: crate::keys::WrappedKey = serde_json::from_slice(&raw).map_err(|e| {
         Error::integrity(
             format!("backup {id} key.json"),
@@ -123,7 +123,10 @@ async fn rotate_one(
         Err(e) => return Err(e),
     };
     // Prove the data key is this backup's before replacing the only copy of its wrapping.
-    let sealed = repo.sink().get(&repo.object_path(&id, MANIFEST)).await?;
+    let sealed = repo
+        .sink()
+        .get_bounded(&repo.object_path(&id, MANIFEST), MAX_MANIFEST_BYTES)
+        .await?;
     codec::open_object(&dek, &id, MANIFEST, &sealed).map_err(|e| name_object(e, &id, MANIFEST))?;
     let rewrapped = to.wrap(&dek, &ctx).await?;
     // Check the new wrapping opens before it replaces the old one.
