@@ -412,13 +412,10 @@ async fn prune(ctx: &Ctx, a: crate::args::PruneArgs) -> CliResult<i32> {
     if let Some(g) = &a.orphan_grace {
         retention.orphan_grace = config::parse_duration(g)?;
     }
-    // Pruning reads no backup contents: no key is needed (or asked for).
-    let storage = ctx.open_storage(false).await?;
-    let client = Client::new(
-        ctx.session()?,
-        firekeep_core::engine::Repository::new(storage),
-        Arc::new(NoKey),
-    );
+    // Prune needs the key: it counts and removes only backups it can authenticate, so
+    // folders planted in the bucket can neither be kept in place of real backups nor
+    // push them out.
+    let client = ctx.client(false, Prompt::Once).await?;
     let plan = client.plan_prune(&retention, Timestamp::now()).await?;
     if a.dry_run {
         ctx.out
@@ -453,6 +450,16 @@ fn plan_text(plan: &PrunePlan) -> String {
     for o in &plan.orphans {
         s.push_str(&format!("remove  {o}  (unfinished: no manifest)\n"));
     }
+    if !plan.unreadable.is_empty() {
+        s.push_str(&format!(
+            "{} folder(s) with a manifest this key cannot open or authenticate were left \
+             alone and not counted (made under another key, damaged, or planted):\n",
+            plan.unreadable.len()
+        ));
+        for u in &plan.unreadable {
+            s.push_str(&format!("  {}  {}: {}\n", u.id, u.code, u.message));
+        }
+    }
     s
 }
 
@@ -479,11 +486,21 @@ async fn rotate_key(ctx: &Ctx, to: Arc<dyn firekeep_core::keys::KeyProvider>) ->
                     text.push_str(&format!("  {}  key {}\n", b.id, b.key_id));
                 }
             }
+            if !report.unreadable.is_empty() {
+                text.push_str(&format!(
+                    "{} folder(s) could not be read or authenticated and were left as they \
+                     are (damaged or planted):\n",
+                    report.unreadable.len()
+                ));
+                for u in &report.unreadable {
+                    text.push_str(&format!("  {}  {}: {}\n", u.id, u.code, u.message));
+                }
+            }
             text
         },
     );
     // Not every backup is under the new key: a script must not take this for done.
-    Ok(if report.other_keys.is_empty() {
+    Ok(if report.other_keys.is_empty() && report.unreadable.is_empty() {
         exit::OK
     } else {
         exit::KEY_MISMATCH
@@ -597,37 +614,5 @@ impl AuditDetails for Exported {
         let mut m = serde_json::Map::new();
         m.insert("events".into(), self.1.into());
         m
-    }
-}
-
-/// A key provider for operations that read no backup contents (prune): any use is a bug.
-#[derive(Debug)]
-struct NoKey;
-
-#[async_trait::async_trait]
-impl firekeep_core::keys::KeyProvider for NoKey {
-    fn kind(&self) -> &'static str {
-        "none"
-    }
-    fn key_id(&self) -> &str {
-        "none"
-    }
-    async fn wrap(
-        &self,
-        _: &firekeep_core::secret::SecretBytes,
-        _: &firekeep_core::keys::KeyContext,
-    ) -> firekeep_core::Result<firekeep_core::keys::WrappedKey> {
-        Err(firekeep_core::Error::InvalidConfig(
-            "this operation needs no key and must not wrap one".into(),
-        ))
-    }
-    async fn unwrap(
-        &self,
-        _: &firekeep_core::keys::WrappedKey,
-        _: &firekeep_core::keys::KeyContext,
-    ) -> firekeep_core::Result<firekeep_core::secret::SecretBytes> {
-        Err(firekeep_core::Error::InvalidConfig(
-            "this operation needs no key and must not unwrap one".into(),
-        ))
     }
 }

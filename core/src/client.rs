@@ -304,7 +304,9 @@ impl Client {
             .await
     }
 
-    /// Plans a prune without deleting anything (permission: view backups). Audited as
+    /// Plans a prune without deleting anything (permission: view backups). Needs this
+    /// client's key: only backups it authenticates are counted or removed (see
+    /// [`PrunePlan::unreadable`]). Audited as
     /// `backup.listed` with the plan's counts.
     pub async fn plan_prune(&self, retention: &Retention, now: Timestamp) -> Result<PrunePlan> {
         let op = self
@@ -320,7 +322,9 @@ impl Client {
                 serde_json::to_value(retention).unwrap_or(Value::Null),
             );
         self.session
-            .perform(op, || engine::plan_prune(&self.repo, retention, now))
+            .perform(op, || {
+                engine::plan_prune(&self.repo, self.keys.as_ref(), retention, now)
+            })
             .await
     }
 

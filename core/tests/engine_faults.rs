@@ -43,7 +43,7 @@ fn assert_clean_after_failure(store: &MemoryStorage, repo: &Repository, good: &s
         orphan_grace: Duration::ZERO,
         ..Default::default()
     };
-    let plan = block_on(engine::plan_prune(repo, &retention, Timestamp::now())).unwrap();
+    let plan = block_on(engine::plan_prune(repo, &key, &retention, Timestamp::now())).unwrap();
     block_on(engine::apply_prune(repo, &plan)).unwrap();
     assert_eq!(foreign_objects(store, &[good]), Vec::<String>::new());
     let v = block_on(engine::verify(repo, &key, good, None, &no_cancel())).unwrap();
@@ -187,11 +187,11 @@ fn prune_removes_what_a_crash_leaves_but_not_a_running_backup() {
         keep_last: 5,
         ..Default::default()
     };
-    let plan = block_on(engine::plan_prune(&repo, &retention, Timestamp::now())).unwrap();
+    let plan = block_on(engine::plan_prune(&repo, &key, &retention, Timestamp::now())).unwrap();
     assert!(plan.orphans.is_empty());
     // Two hours later it is an orphan.
     let later = Timestamp::now().add_seconds(7200).unwrap();
-    let plan = block_on(engine::plan_prune(&repo, &retention, later)).unwrap();
+    let plan = block_on(engine::plan_prune(&repo, &key, &retention, later)).unwrap();
     assert_eq!(plan.orphans, vec![crashed.clone()]);
     assert!(plan.remove.is_empty());
     let report = block_on(engine::apply_prune(&repo, &plan)).unwrap();

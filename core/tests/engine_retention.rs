@@ -147,12 +147,14 @@ fn plan_then_apply_removes_every_object_of_dropped_backups() {
     }
     let refuse = block_on(engine::plan_prune(
         &repo,
+        &key,
         &Retention::default(),
         Timestamp::now(),
     ));
     assert!(refuse.unwrap_err().to_string().contains("keeps nothing"));
     let plan = block_on(engine::plan_prune(
         &repo,
+        &key,
         &Retention {
             keep_last: 2,
             ..Default::default()

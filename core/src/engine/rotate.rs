@@ -24,6 +24,11 @@ pub struct RotateReport {
     /// Backups left as they are because their data key is wrapped under neither key (e.g. a
     /// repository that moved from a passphrase to KMS): rotate them with their own key.
     pub other_keys: Vec<OtherKeyBackup>,
+    /// Folders with a manifest whose `key.json` or manifest cannot be read or authenticated
+    /// (damaged, planted, or refused by the key): left as they are, each with its error.
+    /// They do not stop the rotation of the others.
+    #[serde(default)]
+    pub unreadable: Vec<super::repo::UnreadableBackup>,
 }
 
 /// A backup `rotate_key` left alone: its data key is wrapped under another key.
@@ -68,6 +73,7 @@ pub async fn rotate_key(
                 first_mismatch.get_or_insert(e);
                 report.other_keys.push(b);
             }
+            Rotated::Unreadable(u) => report.unreadable.push(u),
         }
     }
     match first_mismatch {
@@ -87,9 +93,34 @@ enum Rotated {
     Already(String),
     /// Under a third key; the key mismatch `from` reported.
     OtherKey(OtherKeyBackup, Error),
+    /// Its key.json or manifest does not parse or authenticate.
+    Unreadable(super::repo::UnreadableBackup),
 }
 
 async fn rotate_one(
+    repo: &Repository,
+    from: &dyn KeyProvider,
+    to: &dyn KeyProvider,
+    cancel: &CancellationToken,
+    id: String,
+) -> Result<Rotated> {
+    match rotate_checked(repo, from, to, cancel, id.clone()).await {
+        // A problem of this folder alone (junk key.json, a manifest that does not
+        // authenticate, an oversized object) is reported, not a reason to stop rotating
+        // the real backups beside it. Nothing of it was written.
+        Err(e @ (Error::Integrity { .. } | Error::InvalidInput(_))) => {
+            Ok(Rotated::Unreadable(super::repo::UnreadableBackup {
+                created_at: super::repo::backup_id_time(&id),
+                id,
+                code: e.code().into(),
+                message: e.to_string(),
+            }))
+        }
+        other => other,
+    }
+}
+
+async fn rotate_checked(
     repo: &Repository,
     from: &dyn KeyProvider,
     to: &dyn KeyProvider,
@@ -106,6 +137,9 @@ async fn rotate_one(
         )
     })?;
     if wrapped.key_id == to.key_id() && wrapped.provider == to.kind() {
+        // Claimed by key.json, which anyone with write access can plant: believed only
+        // once `to` opens the data key and it authenticates the manifest.
+        repo.open_backup(&id, to).await?;
         return Ok(Rotated::Already(id));
     }
     let ctx = KeyContext {
