@@ -82,27 +82,29 @@ pub fn ctrl_c_cancels(out: Output) -> CancellationToken {
     cancel
 }
 
-async fn resolve_id(client: &Client, id: &str) -> CliResult<String> {
+async fn resolve_id(ctx: &Ctx, client: &Client, id: &str) -> CliResult<String> {
     if id != "latest" {
         return Ok(id.to_string());
     }
     let list = client.list().await?;
-    // The newest complete backup, readable or not: "latest" never quietly means an older
-    // backup because the newest was made under another key (opening it then fails with
-    // that key's id).
-    let newest = [
-        list.first().map(|b| &b.id),
-        list.unreadable.first().map(|u| &u.id),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    newest.cloned().ok_or_else(|| {
-        Error::NotFound(
-            "the repository has no complete backup yet; run `firekeep backup` first".into(),
-        )
-        .into()
-    })
+    // The newest backup that authenticates; fails when the head record names newer ones
+    // that are gone (a rollback), so `latest` never quietly means older data.
+    let latest = list.latest()?;
+    let newer: Vec<&str> = list
+        .unreadable
+        .iter()
+        .filter(|u| u.id > latest.id)
+        .map(|u| u.id.as_str())
+        .collect();
+    if !newer.is_empty() {
+        ctx.out.note(&format!(
+            "warning: newer folder(s) {} could not be opened with this key (another key, \
+             damaged or planted; `firekeep list` shows why); latest is {}",
+            newer.join(", "),
+            latest.id
+        ));
+    }
+    Ok(latest.id.clone())
 }
 
 async fn backup(ctx: &Ctx, a: crate::args::BackupArgs) -> CliResult<i32> {
@@ -173,7 +175,11 @@ async fn list(ctx: &Ctx) -> CliResult<i32> {
     let client = ctx.client(false, Prompt::Once).await?;
     let list = client.list().await?;
     ctx.out.result(
-        &json!({ "backups": list.backups, "unreadable": list.unreadable }),
+        &json!({
+            "backups": list.backups,
+            "unreadable": list.unreadable,
+            "rollback": list.rollback,
+        }),
         || list_text(&list),
     );
     Ok(exit::OK)
@@ -196,6 +202,19 @@ fn list_text(list: &BackupList) -> String {
             list.unreadable.len(),
             table(&["ID", "ERROR", "DETAIL"], &rows)
         ));
+    }
+    if !list.rollback.missing.is_empty() {
+        text.push_str(&format!(
+            "\n\nWARNING: the repository head record (generation {}) names backup(s) that \
+             are missing or no longer authenticate: {}\nThey were deleted or replaced \
+             outside firekeep, or the repository was rolled back; `latest` refuses until \
+             this is resolved.",
+            list.rollback.generation.unwrap_or_default(),
+            list.rollback.missing.join(", ")
+        ));
+    }
+    for r in &list.rollback.unreadable_records {
+        text.push_str(&format!("\nwarning: {r}"));
     }
     text
 }
@@ -232,7 +251,7 @@ fn backups_table(backups: &[BackupSummary]) -> String {
 
 async fn verify(ctx: &Ctx, id: &str) -> CliResult<i32> {
     let client = ctx.client(false, Prompt::Once).await?;
-    let id = resolve_id(&client, id).await?;
+    let id = resolve_id(ctx, &client, id).await?;
     let progress = Progress::new(ctx.settings.progress);
     let report = client
         .verify_report(&id, progress.callback(), &ctx.cancel)
@@ -290,7 +309,7 @@ async fn restore(ctx: &Ctx, a: crate::args::RestoreArgs) -> CliResult<i32> {
         .unwrap_or_else(|| ctx.settings.database.clone());
     let target_db = DatabaseId::new(project, database)?;
     let client = ctx.client(false, Prompt::Once).await?;
-    let id = resolve_id(&client, &a.backup).await?;
+    let id = resolve_id(ctx, &client, &a.backup).await?;
     let opts = RestoreOptions {
         scope: config::restore_scope(&a.scope),
         conflict: match a.conflict {
@@ -341,11 +360,11 @@ async fn restore(ctx: &Ctx, a: crate::args::RestoreArgs) -> CliResult<i32> {
 
 async fn diff(ctx: &Ctx, a: crate::args::DiffArgs) -> CliResult<i32> {
     let client = ctx.client(false, Prompt::Once).await?;
-    let from = resolve_id(&client, &a.from).await?;
+    let from = resolve_id(ctx, &client, &a.from).await?;
     let opts = DiffOptions::default();
     let report = match &a.to {
         Some(to) => {
-            let to = resolve_id(&client, to).await?;
+            let to = resolve_id(ctx, &client, to).await?;
             client.diff_backups(&from, &to, &opts, &ctx.cancel).await?
         }
         None => {
@@ -500,11 +519,13 @@ async fn rotate_key(ctx: &Ctx, to: Arc<dyn firekeep_core::keys::KeyProvider>) ->
         },
     );
     // Not every backup is under the new key: a script must not take this for done.
-    Ok(if report.other_keys.is_empty() && report.unreadable.is_empty() {
-        exit::OK
-    } else {
-        exit::KEY_MISMATCH
-    })
+    Ok(
+        if report.other_keys.is_empty() && report.unreadable.is_empty() {
+            exit::OK
+        } else {
+            exit::KEY_MISMATCH
+        },
+    )
 }
 
 async fn audit_verify(ctx: &Ctx) -> CliResult<i32> {

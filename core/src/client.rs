@@ -341,7 +341,9 @@ impl Client {
             .detail("planned_removals", json!(plan.remove))
             .detail("planned_orphans", json!(plan.orphans));
         self.session
-            .perform(op, || engine::apply_prune(&self.repo, plan))
+            .perform(op, || {
+                engine::apply_prune(&self.repo, self.keys.as_ref(), plan)
+            })
             .await
     }
 
@@ -390,6 +392,9 @@ impl AuditDetails for BackupReport {
             "parts": self.parts,
             "key_id": self.key_id,
             "duration_ms": self.duration.as_millis() as u64,
+            // The audit chain keeps the head generation each backup reached, so deleting
+            // the newest backups *and* their head records is still visible in the trail.
+            "head_generation": self.head_generation,
         }))
     }
 }
@@ -401,6 +406,8 @@ impl AuditDetails for BackupList {
         object(json!({
             "count": self.backups.len(),
             "unreadable": self.unreadable.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+            "head_generation": self.rollback.generation,
+            "missing": self.rollback.missing,
         }))
     }
 }
@@ -448,6 +455,7 @@ impl AuditDetails for PrunePlan {
             "keep": self.keep.len(),
             "remove": self.remove,
             "orphans": self.orphans,
+            "unreadable": self.unreadable.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
         }))
     }
 }
@@ -470,6 +478,7 @@ impl AuditDetails for RotateReport {
             "rotated": self.rotated,
             "already_rotated": self.already_rotated.len(),
             "other_keys": self.other_keys.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+            "unreadable": self.unreadable.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
         }))
     }
 }

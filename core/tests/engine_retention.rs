@@ -168,7 +168,7 @@ fn plan_then_apply_removes_every_object_of_dropped_backups() {
         vec![ids[3].clone(), ids[2].clone()]
     );
     assert!(plan.objects > 4 && plan.bytes > 0);
-    let report = block_on(engine::apply_prune(&repo, &plan)).unwrap();
+    let report = block_on(engine::apply_prune(&repo, &key, &plan)).unwrap();
     assert_eq!(report.removed.len(), 2);
     for id in &ids[..2] {
         assert!(

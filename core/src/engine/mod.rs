@@ -17,6 +17,7 @@
 mod backup;
 mod codec;
 mod diff;
+mod head;
 mod manifest;
 mod pool;
 mod progress;
@@ -30,6 +31,7 @@ pub use backup::{
     BackupOptions, BackupReport, DEFAULT_PART_TARGET_BYTES, DEFAULT_SEGMENT_SIZE, backup,
 };
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
+pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
 pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
 pub use prune::{

@@ -344,9 +344,19 @@ async fn delete_backup(repo: &Repository, id: &str) -> Result<PrunedBackup> {
 }
 
 /// Applies a plan from [`plan_prune`]: deletes the backups it removes and its orphans,
-/// and verifies nothing of them is left.
-pub async fn apply_prune(repo: &Repository, plan: &PrunePlan) -> Result<PruneReport> {
+/// and verifies nothing of them is left. Before deleting, the repository head record is
+/// rewritten without the removed backups (under `keys`), so their deletion is not later
+/// reported as a rollback; if deletion then fails, the head merely omits backups that
+/// still exist, which is harmless.
+pub async fn apply_prune(
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    plan: &PrunePlan,
+) -> Result<PruneReport> {
     let mut report = PruneReport::default();
+    if !plan.remove.is_empty() {
+        super::head::update(repo, keys, &[], &plan.remove).await?;
+    }
     for id in &plan.remove {
         super::repo::validate_backup_id(id)?;
         report.removed.push(delete_backup(repo, id).await?);

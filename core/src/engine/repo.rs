@@ -66,6 +66,11 @@ impl Repository {
         format!("{} ({})", self.sink.describe(), self.root)
     }
 
+    /// The repository's root path in the sink (`[<prefix>/]firekeep/v1`).
+    pub(crate) fn root(&self) -> &str {
+        &self.root
+    }
+
     /// Prefix of every backup folder.
     pub(crate) fn backups_prefix(&self) -> String {
         format!("{}/backups/", self.root)
@@ -287,6 +292,47 @@ pub struct BackupList {
     pub backups: Vec<BackupSummary>,
     /// Complete backups whose key or manifest could not be read, newest first.
     pub unreadable: Vec<UnreadableBackup>,
+    /// What the repository's head record says: backups it names that are missing now
+    /// (deleted, replaced, or the repository was rolled back).
+    pub rollback: super::RollbackCheck,
+}
+
+impl BackupList {
+    /// The newest backup that authenticated: what `latest` means. Backups newer than it
+    /// that do not open are in [`BackupList::unreadable`] (under another key, damaged or
+    /// planted) and are never `latest`: anyone who can write to the bucket could plant one.
+    ///
+    /// Fails with `Error::Integrity` when the head record names backups that are missing
+    /// or no longer authenticate: `latest` would then quietly be older data. Name a backup
+    /// id to proceed anyway.
+    pub fn latest(&self) -> Result<&BackupSummary> {
+        if !self.rollback.missing.is_empty() {
+            return Err(Error::integrity(
+                "repository head",
+                format!(
+                    "backup(s) {} recorded as the newest (head record {}) are missing or no \
+                     longer authenticate: they were deleted or replaced outside firekeep, or \
+                     the repository was rolled back, so `latest` would be older data; \
+                     investigate, or name a backup id explicitly",
+                    self.rollback.missing.join(", "),
+                    self.rollback.generation.unwrap_or_default()
+                ),
+            ));
+        }
+        self.backups.first().ok_or_else(|| {
+            if self.unreadable.is_empty() {
+                Error::NotFound(
+                    "the repository has no complete backup yet; run `firekeep backup` first".into(),
+                )
+            } else {
+                Error::NotFound(format!(
+                    "no backup in the repository opens and authenticates with this key \
+                     ({} could not be opened; `list` shows why)",
+                    self.unreadable.len()
+                ))
+            }
+        })
+    }
 }
 
 impl std::ops::Deref for BackupList {
@@ -348,6 +394,7 @@ pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupLis
     let mut out = BackupList {
         backups: Vec::with_capacity(ids.len()),
         unreadable: Vec::new(),
+        rollback: super::RollbackCheck::default(),
     };
     let mut listed = futures::stream::iter(ids)
         .map(|id| list_one(repo, keys, id))
@@ -370,7 +417,11 @@ pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupLis
         // these credentials altogether, which is an error, not a repository of unreadable
         // backups (a monitor would read it as "no backups").
         Some(e) if out.backups.is_empty() => Err(e),
-        _ => Ok(out),
+        _ => {
+            let ids: Vec<String> = out.backups.iter().map(|b| b.id.clone()).collect();
+            out.rollback = super::head::check(repo, keys, &ids).await?;
+            Ok(out)
+        }
     }
 }
 

@@ -79,7 +79,14 @@ pub async fn rotate_key(
     match first_mismatch {
         // `from` is the key of no backup here: the caller has the wrong key.
         Some(e) if report.rotated.is_empty() && report.already_rotated.is_empty() => Err(e),
-        _ => Ok(report),
+        _ => {
+            // The head record moves to the new key with the backups, or readers holding
+            // only the new key could no longer tell a rollback.
+            if !report.rotated.is_empty() {
+                super::head::update_rekeyed(repo, from, to, &[], &[]).await?;
+            }
+            Ok(report)
+        }
     }
 }
 
