@@ -87,6 +87,14 @@ async fn resolve_id(ctx: &Ctx, client: &Client, id: &str) -> CliResult<String> {
         return Ok(id.to_string());
     }
     let list = client.list().await?;
+    if list.backups.is_empty() && list.rollback.missing.is_empty() {
+        if let Some(u) = list.unreadable.first() {
+            // Nothing opens with this key: open the newest folder so the command fails
+            // with its own error (the key id it needs, or what is damaged), never with
+            // an older backup's data.
+            return Ok(u.id.clone());
+        }
+    }
     // The newest backup that authenticates; fails when the head record names newer ones
     // that are gone (a rollback), so `latest` never quietly means older data.
     let latest = list.latest()?;

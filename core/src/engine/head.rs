@@ -182,11 +182,14 @@ pub(crate) async fn read_head(
     Ok((None, unreadable))
 }
 
-/// Compares the newest head record with the backups that authenticated.
+/// Compares the newest head record with the backups that authenticated. `other_key` are
+/// backups present under another key (after a rotation, or a repository under several
+/// keys): not missing, and shown by `list` as unreadable with the key they need.
 pub(crate) async fn check(
     repo: &Repository,
     keys: &dyn KeyProvider,
     authenticated: &[String],
+    other_key: &[String],
 ) -> Result<RollbackCheck> {
     let (head, unreadable_records) = read_head(repo, keys).await?;
     let Some(head) = head else {
@@ -199,7 +202,7 @@ pub(crate) async fn check(
     let missing = head
         .newest
         .iter()
-        .filter(|id| !authenticated.contains(id))
+        .filter(|id| !authenticated.contains(id) && !other_key.contains(id))
         .cloned()
         .collect();
     Ok(RollbackCheck {

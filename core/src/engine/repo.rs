@@ -419,7 +419,13 @@ pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupLis
         Some(e) if out.backups.is_empty() => Err(e),
         _ => {
             let ids: Vec<String> = out.backups.iter().map(|b| b.id.clone()).collect();
-            out.rollback = super::head::check(repo, keys, &ids).await?;
+            let other_key: Vec<String> = out
+                .unreadable
+                .iter()
+                .filter(|u| u.code == "ERR_KEY_MISMATCH" || u.code == "ERR_KEY_PROVIDER")
+                .map(|u| u.id.clone())
+                .collect();
+            out.rollback = super::head::check(repo, keys, &ids, &other_key).await?;
             Ok(out)
         }
     }
