@@ -105,8 +105,8 @@ async fn resolve_id(ctx: &Ctx, client: &Client, id: &str) -> CliResult<String> {
         .map(|u| u.id.as_str())
         .collect();
     if !newer.is_empty() {
-        ctx.out.note(&format!(
-            "warning: newer folder(s) {} could not be opened with this key (another key, \
+        ctx.out.warn(&format!(
+            "newer folder(s) {} could not be opened with this key (another key, \
              damaged or planted; `firekeep list` shows why); latest is {}",
             newer.join(", "),
             latest.id
