@@ -537,6 +537,46 @@ fn huge_pbkdf2_iterations_are_refused_before_deriving() {
     assert_eq!(plan.unreadable.len(), 2);
 }
 
+/// A folder whose name firekeep never makes (here with a space and a terminal escape),
+/// old enough to look like an orphan, neither stops prune nor is deleted, and is listed
+/// with its name escaped.
+#[test]
+fn odd_folder_names_neither_stop_prune_nor_reach_the_terminal_raw() {
+    let (_, repo) = memory_repo();
+    let key = raw_key(1);
+    let ids = real_backups(&repo, &key, 2);
+    let odd = "odd name\u{1b}[31m";
+    for object in ["parts/00000001.fkp", "manifest.fkm"] {
+        let folder = if object == "manifest.fkm" {
+            format!("{odd}2")
+        } else {
+            odd.to_string()
+        };
+        block_on(repo.sink().put(
+            &repo.object_path(&folder, object),
+            bytes::Bytes::from_static(b"junk"),
+        ))
+        .unwrap();
+    }
+    let retention = Retention {
+        keep_last: 1,
+        orphan_grace: Duration::ZERO,
+        ..Default::default()
+    };
+    let later = Timestamp::now().add_seconds(7200).unwrap();
+    let plan = block_on(engine::plan_prune(&repo, &key, &retention, later)).unwrap();
+    assert!(plan.orphans.is_empty(), "{:?}", plan.orphans);
+    assert_eq!(plan.remove, vec![ids[0].clone()]);
+    assert_eq!(plan.unreadable.len(), 1);
+    assert!(
+        !plan.unreadable[0].id.contains('\u{1b}'),
+        "{:?}",
+        plan.unreadable[0]
+    );
+    block_on(engine::apply_prune(&repo, &key, &plan)).unwrap();
+    assert_intact(&repo, &key, &ids[1..]);
+}
+
 /// Prune with a key that opens nothing removes nothing: every folder is reported.
 #[test]
 fn prune_with_the_wrong_key_removes_nothing() {

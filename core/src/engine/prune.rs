@@ -289,7 +289,9 @@ pub async fn plan_prune(
                 .max()
                 .or_else(|| backup_id_time(id));
             let old = newest.is_none_or(|t| now.unix_millis() - t.unix_millis() >= grace_ms);
-            if old {
+            // A folder name firekeep never makes is not an unfinished backup of ours (and
+            // apply would refuse it, stopping the whole prune): left alone.
+            if old && super::repo::validate_backup_id(id).is_ok() {
                 orphans.push(id.clone());
             }
         }

@@ -453,7 +453,9 @@ async fn list_one(repo: &Repository, keys: &dyn KeyProvider, id: String) -> Resu
         Err(e) if only_this_backup(&e) => Ok(Listed::Unreadable(
             UnreadableBackup {
                 created_at: backup_id_time(&id),
-                id,
+                // Folder names come from the bucket: escaped, so a planted name cannot
+                // carry terminal control sequences into a listing.
+                id: id.escape_default().to_string(),
                 code: e.code().into(),
                 message: e.to_string(),
             },

@@ -118,7 +118,7 @@ async fn rotate_one(
         Err(e @ (Error::Integrity { .. } | Error::InvalidInput(_))) => {
             Ok(Rotated::Unreadable(super::repo::UnreadableBackup {
                 created_at: super::repo::backup_id_time(&id),
-                id,
+                id: id.escape_default().to_string(),
                 code: e.code().into(),
                 message: e.to_string(),
             }))
