@@ -9,7 +9,9 @@
 //! `<prefix>/backups/<backup-id>/` as `key.json` (the wrapped data key, not secret),
 //! `parts/<seq>.fkp` (sealed, zstd-compressed NDJSON documents) and `manifest.fkm` (the
 //! sealed manifest, written last with put-if-absent). Object names reveal nothing of the
-//! data. A backup exists once its manifest does.
+//! data. A backup exists once its manifest does — and counts (for list, `latest`, prune,
+//! rotation) only once its key unwraps and its manifest authenticates. `<prefix>/heads/`
+//! holds the sealed head records naming the newest backups (rollback detection).
 //!
 //! The operations here do not authorize or audit; [`crate::client::Client`] wraps each of
 //! them in the session's authorize → run → audit path, and is what applications call.
