@@ -234,7 +234,15 @@ pub(crate) async fn update_rekeyed(
     remove: &[String],
 ) -> Result<u64> {
     for _ in 0..WRITE_ATTEMPTS {
-        let (head, _) = read_head(repo, read).await?;
+        let (mut head, _) = read_head(repo, read).await?;
+        if !std::ptr::addr_eq(read, keys) {
+            // A resumed rotation may already have moved the head to the new key: take
+            // whichever authenticated record is newer.
+            let (under_new, _) = read_head(repo, keys).await?;
+            if under_new.as_ref().map(|h| h.generation) > head.as_ref().map(|h| h.generation) {
+                head = under_new;
+            }
+        }
         // The next generation after every stored record, readable or not: a record under
         // another key (a repository under several keys) or a planted one occupies its
         // generation, and put-if-absent would refuse it forever.
