@@ -598,3 +598,54 @@ fn prune_with_the_wrong_key_removes_nothing() {
 
 #[allow(dead_code)]
 fn _uses(_: Error) {}
+
+/// Planted head records (junk at a higher generation, one at the largest generation) are
+/// named, never believed; a backup still completes and says why its head record could not
+/// be written.
+#[test]
+fn planted_head_records_are_named_and_never_believed() {
+    let (_, repo) = memory_repo();
+    let key = raw_key(1);
+    let ids = real_backups(&repo, &key, 2);
+    let junk = "firekeep/v1/heads/00000000000000000100.fkh";
+    block_on(
+        repo.sink()
+            .put(junk, bytes::Bytes::from_static(b"{\"format\":1}")),
+    )
+    .unwrap();
+    let listed = block_on(engine::list(&repo, &key)).unwrap();
+    assert_eq!(listed.rollback.unreadable_records.len(), 1);
+    assert!(
+        listed.rollback.unreadable_records[0].contains("head record 100"),
+        "{:?}",
+        listed.rollback
+    );
+    // The authenticated record below it still names the real backups.
+    assert!(listed.rollback.generation.is_some_and(|g| g < 100));
+    assert_eq!(listed.latest().unwrap().id, ids[1]);
+
+    // The next record goes above the planted one and names every backup.
+    let third = real_backups(&repo, &key, 1).remove(0);
+    let listed = block_on(engine::list(&repo, &key)).unwrap();
+    assert_eq!(listed.rollback.generation, Some(101));
+    assert!(listed.rollback.unreadable_records.is_empty());
+
+    // A record planted at the largest generation: the backup completes, reports why no
+    // record was written, and the planted one is named.
+    let max = format!("firekeep/v1/heads/{:020}.fkh", u64::MAX);
+    block_on(repo.sink().put(&max, bytes::Bytes::from_static(b"x"))).unwrap();
+    let report = run_backup(Arc::new(sample_source(2)), &repo, &key, &small_parts()).unwrap();
+    assert_eq!(report.head_generation, None);
+    assert!(
+        report
+            .head_error
+            .as_deref()
+            .unwrap()
+            .contains("largest possible generation"),
+        "{report:?}"
+    );
+    let listed = block_on(engine::list(&repo, &key)).unwrap();
+    assert!(listed.iter().any(|b| b.id == report.backup_id));
+    assert!(listed.iter().any(|b| b.id == third));
+    assert!(!listed.rollback.unreadable_records.is_empty());
+}
