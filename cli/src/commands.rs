@@ -82,27 +82,37 @@ pub fn ctrl_c_cancels(out: Output) -> CancellationToken {
     cancel
 }
 
-async fn resolve_id(client: &Client, id: &str) -> CliResult<String> {
+async fn resolve_id(ctx: &Ctx, client: &Client, id: &str) -> CliResult<String> {
     if id != "latest" {
         return Ok(id.to_string());
     }
     let list = client.list().await?;
-    // The newest complete backup, readable or not: "latest" never quietly means an older
-    // backup because the newest was made under another key (opening it then fails with
-    // that key's id).
-    let newest = [
-        list.first().map(|b| &b.id),
-        list.unreadable.first().map(|u| &u.id),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    newest.cloned().ok_or_else(|| {
-        Error::NotFound(
-            "the repository has no complete backup yet; run `firekeep backup` first".into(),
-        )
-        .into()
-    })
+    if list.backups.is_empty() && list.rollback.missing.is_empty() {
+        if let Some(u) = list.unreadable.first() {
+            // Nothing opens with this key: open the newest folder so the command fails
+            // with its own error (the key id it needs, or what is damaged), never with
+            // an older backup's data.
+            return Ok(u.id.clone());
+        }
+    }
+    // The newest backup that authenticates; fails when the head record names newer ones
+    // that are gone (a rollback), so `latest` never quietly means older data.
+    let latest = list.latest()?;
+    let newer: Vec<&str> = list
+        .unreadable
+        .iter()
+        .filter(|u| u.id > latest.id)
+        .map(|u| u.id.as_str())
+        .collect();
+    if !newer.is_empty() {
+        ctx.out.warn(&format!(
+            "newer folder(s) {} could not be opened with this key (another key, \
+             damaged or planted; `firekeep list` shows why); latest is {}",
+            newer.join(", "),
+            latest.id
+        ));
+    }
+    Ok(latest.id.clone())
 }
 
 async fn backup(ctx: &Ctx, a: crate::args::BackupArgs) -> CliResult<i32> {
@@ -173,7 +183,11 @@ async fn list(ctx: &Ctx) -> CliResult<i32> {
     let client = ctx.client(false, Prompt::Once).await?;
     let list = client.list().await?;
     ctx.out.result(
-        &json!({ "backups": list.backups, "unreadable": list.unreadable }),
+        &json!({
+            "backups": list.backups,
+            "unreadable": list.unreadable,
+            "rollback": list.rollback,
+        }),
         || list_text(&list),
     );
     Ok(exit::OK)
@@ -196,6 +210,19 @@ fn list_text(list: &BackupList) -> String {
             list.unreadable.len(),
             table(&["ID", "ERROR", "DETAIL"], &rows)
         ));
+    }
+    if !list.rollback.missing.is_empty() {
+        text.push_str(&format!(
+            "\n\nWARNING: the repository head record (generation {}) names backup(s) that \
+             are missing or no longer authenticate: {}\nThey were deleted or replaced \
+             outside firekeep, or the repository was rolled back; `latest` refuses until \
+             this is resolved.",
+            list.rollback.generation.unwrap_or_default(),
+            list.rollback.missing.join(", ")
+        ));
+    }
+    for r in &list.rollback.unreadable_records {
+        text.push_str(&format!("\nwarning: {r}"));
     }
     text
 }
@@ -232,7 +259,7 @@ fn backups_table(backups: &[BackupSummary]) -> String {
 
 async fn verify(ctx: &Ctx, id: &str) -> CliResult<i32> {
     let client = ctx.client(false, Prompt::Once).await?;
-    let id = resolve_id(&client, id).await?;
+    let id = resolve_id(ctx, &client, id).await?;
     let progress = Progress::new(ctx.settings.progress);
     let report = client
         .verify_report(&id, progress.callback(), &ctx.cancel)
@@ -290,7 +317,7 @@ async fn restore(ctx: &Ctx, a: crate::args::RestoreArgs) -> CliResult<i32> {
         .unwrap_or_else(|| ctx.settings.database.clone());
     let target_db = DatabaseId::new(project, database)?;
     let client = ctx.client(false, Prompt::Once).await?;
-    let id = resolve_id(&client, &a.backup).await?;
+    let id = resolve_id(ctx, &client, &a.backup).await?;
     let opts = RestoreOptions {
         scope: config::restore_scope(&a.scope),
         conflict: match a.conflict {
@@ -341,11 +368,11 @@ async fn restore(ctx: &Ctx, a: crate::args::RestoreArgs) -> CliResult<i32> {
 
 async fn diff(ctx: &Ctx, a: crate::args::DiffArgs) -> CliResult<i32> {
     let client = ctx.client(false, Prompt::Once).await?;
-    let from = resolve_id(&client, &a.from).await?;
+    let from = resolve_id(ctx, &client, &a.from).await?;
     let opts = DiffOptions::default();
     let report = match &a.to {
         Some(to) => {
-            let to = resolve_id(&client, to).await?;
+            let to = resolve_id(ctx, &client, to).await?;
             client.diff_backups(&from, &to, &opts, &ctx.cancel).await?
         }
         None => {
@@ -412,13 +439,10 @@ async fn prune(ctx: &Ctx, a: crate::args::PruneArgs) -> CliResult<i32> {
     if let Some(g) = &a.orphan_grace {
         retention.orphan_grace = config::parse_duration(g)?;
     }
-    // Pruning reads no backup contents: no key is needed (or asked for).
-    let storage = ctx.open_storage(false).await?;
-    let client = Client::new(
-        ctx.session()?,
-        firekeep_core::engine::Repository::new(storage),
-        Arc::new(NoKey),
-    );
+    // Prune needs the key: it counts and removes only backups it can authenticate, so
+    // folders planted in the bucket can neither be kept in place of real backups nor
+    // push them out.
+    let client = ctx.client(false, Prompt::Once).await?;
     let plan = client.plan_prune(&retention, Timestamp::now()).await?;
     if a.dry_run {
         ctx.out
@@ -453,6 +477,16 @@ fn plan_text(plan: &PrunePlan) -> String {
     for o in &plan.orphans {
         s.push_str(&format!("remove  {o}  (unfinished: no manifest)\n"));
     }
+    if !plan.unreadable.is_empty() {
+        s.push_str(&format!(
+            "{} folder(s) with a manifest this key cannot open or authenticate were left \
+             alone and not counted (made under another key, damaged, or planted):\n",
+            plan.unreadable.len()
+        ));
+        for u in &plan.unreadable {
+            s.push_str(&format!("  {}  {}: {}\n", u.id, u.code, u.message));
+        }
+    }
     s
 }
 
@@ -479,15 +513,27 @@ async fn rotate_key(ctx: &Ctx, to: Arc<dyn firekeep_core::keys::KeyProvider>) ->
                     text.push_str(&format!("  {}  key {}\n", b.id, b.key_id));
                 }
             }
+            if !report.unreadable.is_empty() {
+                text.push_str(&format!(
+                    "{} folder(s) could not be read or authenticated and were left as they \
+                     are (damaged or planted):\n",
+                    report.unreadable.len()
+                ));
+                for u in &report.unreadable {
+                    text.push_str(&format!("  {}  {}: {}\n", u.id, u.code, u.message));
+                }
+            }
             text
         },
     );
     // Not every backup is under the new key: a script must not take this for done.
-    Ok(if report.other_keys.is_empty() {
-        exit::OK
-    } else {
-        exit::KEY_MISMATCH
-    })
+    Ok(
+        if report.other_keys.is_empty() && report.unreadable.is_empty() {
+            exit::OK
+        } else {
+            exit::KEY_MISMATCH
+        },
+    )
 }
 
 async fn audit_verify(ctx: &Ctx) -> CliResult<i32> {
@@ -597,37 +643,5 @@ impl AuditDetails for Exported {
         let mut m = serde_json::Map::new();
         m.insert("events".into(), self.1.into());
         m
-    }
-}
-
-/// A key provider for operations that read no backup contents (prune): any use is a bug.
-#[derive(Debug)]
-struct NoKey;
-
-#[async_trait::async_trait]
-impl firekeep_core::keys::KeyProvider for NoKey {
-    fn kind(&self) -> &'static str {
-        "none"
-    }
-    fn key_id(&self) -> &str {
-        "none"
-    }
-    async fn wrap(
-        &self,
-        _: &firekeep_core::secret::SecretBytes,
-        _: &firekeep_core::keys::KeyContext,
-    ) -> firekeep_core::Result<firekeep_core::keys::WrappedKey> {
-        Err(firekeep_core::Error::InvalidConfig(
-            "this operation needs no key and must not wrap one".into(),
-        ))
-    }
-    async fn unwrap(
-        &self,
-        _: &firekeep_core::keys::WrappedKey,
-        _: &firekeep_core::keys::KeyContext,
-    ) -> firekeep_core::Result<firekeep_core::secret::SecretBytes> {
-        Err(firekeep_core::Error::InvalidConfig(
-            "this operation needs no key and must not unwrap one".into(),
-        ))
     }
 }

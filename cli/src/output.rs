@@ -32,6 +32,16 @@ impl Output {
         }
     }
 
+    /// Prints a warning to stderr, in JSON mode too (as `{"warning": "..."}`): something a
+    /// scheduled job's log must show even when its result is fine.
+    pub fn warn(&self, line: &str) {
+        if self.json {
+            eprintln!("{}", json!({ "warning": line }));
+        } else {
+            eprintln!("warning: {line}");
+        }
+    }
+
     /// Prints an error to stderr.
     pub fn error(&self, err: &CliError) {
         if self.json {

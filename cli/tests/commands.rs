@@ -589,3 +589,55 @@ fn configuration_precedence_is_flag_then_env_then_file() {
     let m = r.error()["error"]["message"].as_str().unwrap().to_string();
     assert!(m.contains("projekt") && m.contains("line 2"), "{m}");
 }
+
+/// A folder planted in the repository (a one-byte manifest dated 2099) is neither kept in
+/// place of a real backup by prune nor `latest`; it is named in the prune output. Deleting
+/// the newest manifest afterwards makes `latest` fail naming it, and `list` warn.
+#[test]
+fn planted_folders_and_deleted_newest_are_named_in_the_output() {
+    let env = Env::new(20);
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let b = run_ok(env.cmd().args(["backup", "--json"]), 0).json();
+            b["backup_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let planted = "bk_20990101T000000.000Z_00000001";
+    let dir = env.repo.join("firekeep/v1/backups").join(planted);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("manifest.fkm"), b"x").unwrap();
+
+    let pruned = run_ok(env.cmd().args(["prune", "--keep-last", "1", "--json"]), 0).json();
+    assert_eq!(pruned["plan"]["remove"][0], ids[0].as_str(), "{pruned}");
+    assert_eq!(pruned["plan"]["keep"][0]["id"], ids[1].as_str(), "{pruned}");
+    assert_eq!(pruned["plan"]["unreadable"][0]["id"], planted, "{pruned}");
+    assert!(dir.join("manifest.fkm").exists());
+    let human = run_ok(
+        env.cmd().args(["prune", "--keep-last", "1", "--dry-run"]),
+        0,
+    );
+    assert!(
+        human.stdout.contains(planted) && human.stdout.contains("left alone"),
+        "{}",
+        human.stdout
+    );
+    let v = run_ok(env.cmd().args(["verify", "latest", "--json"]), 0);
+    assert_eq!(v.json()["backup_id"], ids[1].as_str());
+    assert!(v.stderr.contains(planted), "{}", v.stderr);
+
+    std::fs::remove_file(
+        env.repo
+            .join("firekeep/v1/backups")
+            .join(&ids[1])
+            .join("manifest.fkm"),
+    )
+    .unwrap();
+    let failed = run_ok(env.cmd().args(["verify", "latest", "--json"]), 3);
+    assert!(failed.stderr.contains(&ids[1]), "{}", failed.stderr);
+    let list = run_ok(env.cmd().arg("list"), 0);
+    assert!(
+        list.stdout.contains("WARNING") && list.stdout.contains(&ids[1]),
+        "{}",
+        list.stdout
+    );
+}

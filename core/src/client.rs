@@ -397,7 +397,9 @@ impl Client {
             .await
     }
 
-    /// Plans a prune without deleting anything (permission: view backups). Audited as
+    /// Plans a prune without deleting anything (permission: view backups). Needs this
+    /// client's key: only backups it authenticates are counted or removed (see
+    /// [`PrunePlan::unreadable`]). Audited as
     /// `backup.listed` with the plan's counts.
     pub async fn plan_prune(&self, retention: &Retention, now: Timestamp) -> Result<PrunePlan> {
         let op = self
@@ -413,7 +415,9 @@ impl Client {
                 serde_json::to_value(retention).unwrap_or(Value::Null),
             );
         self.session
-            .perform(op, || engine::plan_prune(&self.repo, retention, now))
+            .perform(op, || {
+                engine::plan_prune(&self.repo, self.keys.as_ref(), retention, now)
+            })
             .await
     }
 
@@ -430,7 +434,9 @@ impl Client {
             .detail("planned_removals", json!(plan.remove))
             .detail("planned_orphans", json!(plan.orphans));
         self.session
-            .perform(op, || engine::apply_prune(&self.repo, plan))
+            .perform(op, || {
+                engine::apply_prune(&self.repo, self.keys.as_ref(), plan)
+            })
             .await
     }
 
@@ -479,6 +485,9 @@ impl AuditDetails for BackupReport {
             "parts": self.parts,
             "key_id": self.key_id,
             "duration_ms": self.duration.as_millis() as u64,
+            // The audit chain keeps the head generation each backup reached, so deleting
+            // the newest backups *and* their head records is still visible in the trail.
+            "head_generation": self.head_generation,
         }))
     }
 }
@@ -490,6 +499,8 @@ impl AuditDetails for BackupList {
         object(json!({
             "count": self.backups.len(),
             "unreadable": self.unreadable.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+            "head_generation": self.rollback.generation,
+            "missing": self.rollback.missing,
         }))
     }
 }
@@ -537,6 +548,7 @@ impl AuditDetails for PrunePlan {
             "keep": self.keep.len(),
             "remove": self.remove,
             "orphans": self.orphans,
+            "unreadable": self.unreadable.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
         }))
     }
 }
@@ -559,6 +571,7 @@ impl AuditDetails for RotateReport {
             "rotated": self.rotated,
             "already_rotated": self.already_rotated.len(),
             "other_keys": self.other_keys.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+            "unreadable": self.unreadable.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
         }))
     }
 }

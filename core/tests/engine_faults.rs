@@ -14,11 +14,13 @@ use firekeep_core::storage::memory::MemoryStorage;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Every path in the store that is not part of the complete backups `ok`.
+/// Every path in the store that is not part of the complete backups `ok` (or the
+/// repository head records they wrote).
 fn foreign_objects(store: &MemoryStorage, ok: &[&str]) -> Vec<String> {
     store
         .paths()
         .into_iter()
+        .filter(|p| !p.contains("firekeep/v1/heads/"))
         .filter(|p| !ok.iter().any(|id| p.contains(id)))
         .collect()
 }
@@ -43,8 +45,8 @@ fn assert_clean_after_failure(store: &MemoryStorage, repo: &Repository, good: &s
         orphan_grace: Duration::ZERO,
         ..Default::default()
     };
-    let plan = block_on(engine::plan_prune(repo, &retention, Timestamp::now())).unwrap();
-    block_on(engine::apply_prune(repo, &plan)).unwrap();
+    let plan = block_on(engine::plan_prune(repo, &key, &retention, Timestamp::now())).unwrap();
+    block_on(engine::apply_prune(repo, &key, &plan)).unwrap();
     assert_eq!(foreign_objects(store, &[good]), Vec::<String>::new());
     let v = block_on(engine::verify(repo, &key, good, None, &no_cancel())).unwrap();
     assert!(v.is_ok(), "{:?}", v.problems);
@@ -187,14 +189,20 @@ fn prune_removes_what_a_crash_leaves_but_not_a_running_backup() {
         keep_last: 5,
         ..Default::default()
     };
-    let plan = block_on(engine::plan_prune(&repo, &retention, Timestamp::now())).unwrap();
+    let plan = block_on(engine::plan_prune(
+        &repo,
+        &key,
+        &retention,
+        Timestamp::now(),
+    ))
+    .unwrap();
     assert!(plan.orphans.is_empty());
     // Two hours later it is an orphan.
     let later = Timestamp::now().add_seconds(7200).unwrap();
-    let plan = block_on(engine::plan_prune(&repo, &retention, later)).unwrap();
+    let plan = block_on(engine::plan_prune(&repo, &key, &retention, later)).unwrap();
     assert_eq!(plan.orphans, vec![crashed.clone()]);
     assert!(plan.remove.is_empty());
-    let report = block_on(engine::apply_prune(&repo, &plan)).unwrap();
+    let report = block_on(engine::apply_prune(&repo, &key, &plan)).unwrap();
     assert_eq!(report.orphans[0].objects, 3);
     // Nothing of it is left on disk, not even its folder.
     let backups = dir.0.join("firekeep/v1/backups");

@@ -147,12 +147,14 @@ fn plan_then_apply_removes_every_object_of_dropped_backups() {
     }
     let refuse = block_on(engine::plan_prune(
         &repo,
+        &key,
         &Retention::default(),
         Timestamp::now(),
     ));
     assert!(refuse.unwrap_err().to_string().contains("keeps nothing"));
     let plan = block_on(engine::plan_prune(
         &repo,
+        &key,
         &Retention {
             keep_last: 2,
             ..Default::default()
@@ -166,7 +168,7 @@ fn plan_then_apply_removes_every_object_of_dropped_backups() {
         vec![ids[3].clone(), ids[2].clone()]
     );
     assert!(plan.objects > 4 && plan.bytes > 0);
-    let report = block_on(engine::apply_prune(&repo, &plan)).unwrap();
+    let report = block_on(engine::apply_prune(&repo, &key, &plan)).unwrap();
     assert_eq!(report.removed.len(), 2);
     for id in &ids[..2] {
         assert!(

@@ -270,11 +270,43 @@ fn wrong_passphrase_names_both_key_ids() {
     let (_, wrapped) = block_on(writer.generate_data_key(&ctx("b"))).unwrap();
     let reader = PassphraseKey::with_iterations("correct horse battery stable", FAST).unwrap();
     let err = block_on(reader.unwrap(&wrapped, &ctx("b"))).unwrap_err();
-    // `actual` is the id the wrong passphrase gives under the backup's salt.
+    // `actual` is the reader's own key id (its own salt), never the id the passphrase
+    // gives under the backup's salt: that salt comes from the repository, and the derived
+    // id would be a guessing oracle for whoever planted it.
     let salt = STANDARD.decode(&wrapped.params["salt"]).unwrap();
     let mut kek = [0u8; 32];
     pbkdf2_hmac_sha256(b"correct horse battery stable", &salt, FAST, &mut kek);
-    assert_mismatch(err, writer.key_id(), &expected_fingerprint("pp-", &kek));
+    let oracle = expected_fingerprint("pp-", &kek);
+    assert!(!format!("{err} {err:?}").contains(&oracle));
+    assert_mismatch(err, writer.key_id(), reader.key_id());
+}
+
+/// Parameters a planted key.json may ask for are bounded: at most 10,000,000 iterations
+/// and a 16..=64-byte salt, refused before any derivation; the same salt derives once.
+#[test]
+fn planted_passphrase_params_are_bounded_and_derived_once() {
+    let key = PassphraseKey::with_iterations(PASSPHRASE, FAST).unwrap();
+    let (_, wrapped) = block_on(key.generate_data_key(&ctx("b"))).unwrap();
+    let before = key.derivations();
+    for (k, v) in [
+        ("iterations", "10000001".to_string()),
+        ("iterations", "100000000".to_string()),
+        ("salt", STANDARD.encode([7u8; 65])),
+        ("salt", STANDARD.encode([7u8; 15])),
+    ] {
+        let mut w = wrapped.clone();
+        w.params.insert(k.to_owned(), v);
+        let err = block_on(key.unwrap(&w, &ctx("b"))).unwrap_err();
+        assert_eq!(err.code(), "ERR_INVALID_INPUT", "{err}");
+    }
+    assert_eq!(key.derivations(), before, "a refused parameter was derived");
+    // Many backups sharing one foreign salt cost one derivation.
+    let mut w = wrapped.clone();
+    w.params.insert("salt".into(), STANDARD.encode([3u8; 16]));
+    for _ in 0..5 {
+        assert!(block_on(key.unwrap(&w, &ctx("b"))).is_err());
+    }
+    assert_eq!(key.derivations(), before + 1);
 }
 
 #[test]

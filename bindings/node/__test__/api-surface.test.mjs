@@ -120,7 +120,7 @@ test('progress reaches both the callback and the client\'s EventEmitter, tagged 
 test('prune arguments: keep rules and durations are checked before any work', async () => {
   const client = new Client({ repository: tmpdir('fk-prune-'), key: Key.raw(generateDataKey()) })
   const plan = await client.prune({ keepWithin: '1w2d', orphanGrace: 60, dryRun: true })
-  assert.deepEqual(plan, { plan: { keep: [], remove: [], orphans: [], objects: 0, bytes: 0 }, report: null })
+  assert.deepEqual(plan, { plan: { keep: [], remove: [], orphans: [], objects: 0, bytes: 0, unreadable: [] }, report: null })
   await assert.rejects(client.prune({ keepWithin: '2x' }), RangeError)
   await assert.rejects(client.prune({ keepWithin: -5 }), RangeError)
   await assert.rejects(client.prune({ keepWithin: {} }), TypeError)

@@ -469,6 +469,11 @@ export interface UnreadableBackup {
  */
 export interface BackupList extends Array<BackupSummary> {
   readonly unreadable: UnreadableBackup[]
+  /**
+   * Backups the repository's head record names that are missing now or no longer
+   * authenticate (deleted outside firekeep, or a rollback), newest first (not enumerable).
+   */
+  readonly missing: string[]
 }
 
 export interface PartProblem {
@@ -533,6 +538,8 @@ export interface PruneResult {
     orphans: string[]
     objects: number
     bytes: number
+    /** Folders the key cannot open or authenticate (another key, damaged, planted): never counted or deleted. */
+    unreadable: UnreadableBackup[]
   }
   /** null on a dry run. */
   report: {
@@ -549,6 +556,8 @@ export interface RotateReport {
   alreadyRotated: string[]
   /** Backups under neither key, left as they are: rotate them with their own key. */
   otherKeys: { id: string; keyId: string }[]
+  /** Folders whose key.json or manifest does not read or authenticate: left as they are. */
+  unreadable: UnreadableBackup[]
 }
 
 /** Policy actions (DESIGN.md's table). */

@@ -30,10 +30,20 @@ function backupReport(r) {
  * An array of backup summaries with the unreadable backups as a non-enumerable property, so
  * that the array compares, spreads and serialises as the list of readable backups.
  */
+function unreadable(u) {
+  return { id: u.id, createdAt: u.created_at == null ? null : ts(u.created_at), code: u.code, message: u.message }
+}
+
 function backupList(l) {
   const list = l.backups.map(backupSummary)
   Object.defineProperty(list, 'unreadable', {
-    value: l.unreadable.map((u) => ({ id: u.id, createdAt: u.created_at == null ? null : ts(u.created_at), code: u.code, message: u.message })),
+    value: l.unreadable.map(unreadable),
+    enumerable: false,
+  })
+  // Backups the repository's head record names that are missing now (deleted outside
+  // firekeep, or a rollback).
+  Object.defineProperty(list, 'missing', {
+    value: (l.rollback && l.rollback.missing) || [],
     enumerable: false,
   })
   return list
@@ -105,7 +115,14 @@ function diffReport(r) {
 function pruneResult(r) {
   const p = r.plan
   return {
-    plan: { keep: p.keep, remove: p.remove, orphans: p.orphans, objects: p.objects, bytes: p.bytes },
+    plan: {
+      keep: p.keep,
+      remove: p.remove,
+      orphans: p.orphans,
+      objects: p.objects,
+      bytes: p.bytes,
+      unreadable: (p.unreadable || []).map(unreadable),
+    },
     report: r.report ? { removed: r.report.removed, orphans: r.report.orphans, skipped: r.report.skipped } : null,
   }
 }
@@ -117,6 +134,7 @@ function rotateReport(r) {
     rotated: r.rotated || [],
     alreadyRotated: r.already_rotated || [],
     otherKeys: (r.other_keys || []).map((o) => ({ id: o.id, keyId: o.key_id })),
+    unreadable: (r.unreadable || []).map(unreadable),
   }
 }
 

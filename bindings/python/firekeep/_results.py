@@ -46,6 +46,8 @@ def _build(cls: Type[T], data: Dict[str, Any]) -> T:
             v = [_build(PrunedBackup, p) for p in v]
         elif t == "List[OtherKeyBackup]":
             v = [_build(OtherKeyBackup, p) for p in v]
+        elif t == "List[UnreadableBackup]":
+            v = [_build(UnreadableBackup, p) for p in v]
         kwargs[f.name] = v
     return cls(**kwargs)
 
@@ -104,14 +106,19 @@ class BackupList(List[BackupSummary]):
     :attr:`unreadable` the complete backups that could not be opened."""
 
     unreadable: List[UnreadableBackup]
+    #: Backups the repository's head record names that are missing now or no longer
+    #: authenticate (deleted outside firekeep, or a rollback), newest first.
+    missing: List[str]
 
     def __init__(
         self,
         backups: List[BackupSummary] = (),  # type: ignore[assignment]
         unreadable: List[UnreadableBackup] = (),  # type: ignore[assignment]
+        missing: List[str] = (),  # type: ignore[assignment]
     ) -> None:
         super().__init__(backups)
         self.unreadable = list(unreadable)
+        self.missing = list(missing)
 
     def __repr__(self) -> str:
         return f"BackupList({list.__repr__(self)}, unreadable={self.unreadable!r})"
@@ -121,6 +128,7 @@ class BackupList(List[BackupSummary]):
         return cls(
             [_build(BackupSummary, b) for b in data["backups"]],
             [_build(UnreadableBackup, u) for u in data["unreadable"]],
+            list(data.get("rollback", {}).get("missing", [])),
         )
 
 
@@ -220,6 +228,9 @@ class PrunePlan:
     orphans: List[str]
     objects: int
     bytes: int
+    #: Folders with a manifest the key cannot open or authenticate (another key, damaged,
+    #: planted): not counted by any rule and never deleted.
+    unreadable: List[UnreadableBackup] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -256,6 +267,8 @@ class RotateReport:
     rotated: List[str] = field(default_factory=list)
     already_rotated: List[str] = field(default_factory=list)
     other_keys: List[OtherKeyBackup] = field(default_factory=list)
+    #: Folders whose key.json or manifest does not read or authenticate: left as they are.
+    unreadable: List[UnreadableBackup] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

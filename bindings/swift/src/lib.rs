@@ -1141,6 +1141,9 @@ pub struct BackupList {
     pub backups: Vec<BackupSummary>,
     /// Complete backups it cannot open, newest first.
     pub unreadable: Vec<UnreadableBackup>,
+    /// Backups the repository's head record names that are missing now or no longer
+    /// authenticate (deleted outside firekeep, or a rollback), newest first.
+    pub missing: Vec<String>,
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
@@ -1314,6 +1317,7 @@ impl Client {
     /// key cannot open (made under another key, refused by the KMS, damaged).
     pub async fn list(&self) -> Result<BackupList> {
         let list = cancellable(None, |_| self.inner.list()).await?;
+        let missing = list.rollback.missing.clone();
         let unreadable = list
             .unreadable
             .iter()
@@ -1340,6 +1344,7 @@ impl Client {
         Ok(BackupList {
             backups,
             unreadable,
+            missing,
         })
     }
 

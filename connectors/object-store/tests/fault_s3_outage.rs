@@ -117,17 +117,24 @@ async fn s3_dying_mid_upload_leaves_no_manifest_and_prune_removes_the_orphans() 
         orphan_grace: Duration::ZERO,
         ..Retention::default()
     };
-    let plan = engine::plan_prune(&repo, &retention, Timestamp::now().add_seconds(1).unwrap())
-        .await
-        .unwrap();
+    let plan = engine::plan_prune(
+        &repo,
+        &key,
+        &retention,
+        Timestamp::now().add_seconds(1).unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.orphans.len(), 1, "{plan:?}");
     assert!(plan.remove.is_empty(), "{plan:?}");
-    let report = engine::apply_prune(&repo, &plan).await.unwrap();
+    let report = engine::apply_prune(&repo, &key, &plan).await.unwrap();
     assert_eq!(report.orphans.len(), 1);
     let after = paths(sink.as_ref()).await;
     assert!(!after.is_empty());
     assert!(
-        after.iter().all(|p| p.contains(&ok.backup_id)),
+        after
+            .iter()
+            .all(|p| p.contains(&ok.backup_id) || p.contains("firekeep/v1/heads/")),
         "only the good backup's objects may remain: {after:?}"
     );
     assert!(

@@ -118,6 +118,13 @@ pub struct BackupReport {
     pub key_id: String,
     /// Where it was stored.
     pub repository: String,
+    /// Generation of the repository head record that names this backup (see
+    /// [`super::RollbackCheck`]); `None` if it could not be written (then
+    /// `head_error` says why; the backup itself is complete).
+    pub head_generation: Option<u64>,
+    /// Why the head record could not be written, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_error: Option<String>,
 }
 
 /// Documents on their way to a worker.
@@ -185,7 +192,17 @@ pub async fn backup(
     )
     .await;
     match result {
-        Ok(report) => Ok(report),
+        Ok(mut report) => {
+            // The backup exists from its manifest on; recording it in the head is what
+            // makes its later deletion detectable. A failure here leaves a complete backup
+            // that the next head record will include (it names the newest backups that
+            // authenticate), so it is reported rather than undoing the backup.
+            match super::head::update(repo, keys, std::slice::from_ref(&id), &[]).await {
+                Ok(g) => report.head_generation = Some(g),
+                Err(e) => report.head_error = Some(e.to_string()),
+            }
+            Ok(report)
+        }
         Err(e) => {
             cleanup(repo, &id).await;
             Err(e)
@@ -370,6 +387,8 @@ async fn run(
         collections: totals.collections,
         key_id: key_id.to_string(),
         repository: repo.describe(),
+        head_generation: None,
+        head_error: None,
     })
 }
 

@@ -114,9 +114,23 @@ pub(crate) fn cmp_relative(a: &str, b: &str) -> std::cmp::Ordering {
     a.split('/').cmp(b.split('/'))
 }
 
-/// Decodes a zstd-compressed NDJSON part.
-pub(crate) fn decode_part(compressed: &[u8]) -> Result<Vec<Document>> {
-    json::decode_part(compressed)
+/// Decodes a zstd-compressed NDJSON part that its (authenticated) manifest entry says
+/// holds `documents` documents in `plain_bytes` bytes of NDJSON. Decompression stops at
+/// `plain_bytes` and decoding after one document too many, so a part sealed by a data-key
+/// holder to decompress to gigabytes (a zstd bomb) is an error at bounded memory and time.
+pub(crate) fn decode_part(
+    compressed: &[u8],
+    plain_bytes: u64,
+    documents: u64,
+) -> Result<Vec<Document>> {
+    let decoder = json::PartDecoder::new(compressed)?.limit_plain_bytes(plain_bytes);
+    // One more than recorded is enough to tell the count is wrong.
+    let cap = usize::try_from(documents.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut docs = Vec::with_capacity(cap.min(1 << 16));
+    for doc in decoder.take(cap) {
+        docs.push(doc?);
+    }
+    Ok(docs)
 }
 
 /// A cheap upper-ish estimate of a document's encoded JSON size, for sizing parts and

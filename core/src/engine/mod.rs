@@ -9,7 +9,9 @@
 //! `<prefix>/backups/<backup-id>/` as `key.json` (the wrapped data key, not secret),
 //! `parts/<seq>.fkp` (sealed, zstd-compressed NDJSON documents) and `manifest.fkm` (the
 //! sealed manifest, written last with put-if-absent). Object names reveal nothing of the
-//! data. A backup exists once its manifest does.
+//! data. A backup exists once its manifest does — and counts (for list, `latest`, prune,
+//! rotation) only once its key unwraps and its manifest authenticates. `<prefix>/heads/`
+//! holds the sealed head records naming the newest backups (rollback detection).
 //!
 //! The operations here do not authorize or audit; [`crate::client::Client`] wraps each of
 //! them in the session's authorize → run → audit path, and is what applications call.
@@ -17,6 +19,7 @@
 mod backup;
 mod codec;
 mod diff;
+mod head;
 mod manifest;
 mod pool;
 mod progress;
@@ -30,14 +33,15 @@ pub use backup::{
     BackupOptions, BackupReport, DEFAULT_PART_TARGET_BYTES, DEFAULT_SEGMENT_SIZE, backup,
 };
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
+pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
 pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
 pub use prune::{
     KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, plan_prune,
 };
 pub use repo::{
-    BackupList, BackupSummary, Repository, UnreadableBackup, backup_id_time, list, new_backup_id,
-    read_manifest,
+    BackupList, BackupSummary, MAX_KEY_BYTES, MAX_MANIFEST_BYTES, Repository, UnreadableBackup,
+    backup_id_time, list, new_backup_id, read_manifest,
 };
 pub use restore::{FailedDocument, RestoreOptions, RestoreReport, restore};
 pub use rotate::{OtherKeyBackup, RotateReport, rotate_key};

@@ -1,8 +1,16 @@
 //! Retention in restic's terms, planned first and then applied: every object of each
 //! dropped backup is deleted (manifest first, so a half-deleted backup is never listed),
 //! orphaned objects of unfinished backups too, and the folders are checked empty after.
+//!
+//! Prune needs the key. Anyone who can write to the bucket can plant folders that look
+//! like backups (a one-byte `manifest.fkm` under an id dated 2099), so retention counts
+//! only backups whose data key unwraps and whose manifest decrypts, authenticates and
+//! names its own folder. Folders with a manifest that does not open are reported in
+//! [`PrunePlan::unreadable`] and left alone: never counted, never deleted, never a reason
+//! to delete another backup.
 
-use super::repo::{MANIFEST, Repository, backup_id_time};
+use super::repo::{MANIFEST, Repository, UnreadableBackup, backup_id_time};
+use crate::keys::KeyProvider;
 use crate::model::Timestamp;
 use crate::{Error, Result};
 use futures::TryStreamExt;
@@ -35,6 +43,9 @@ pub struct Retention {
     pub keep_yearly: usize,
     /// Keep every backup started within this long before the newest backup (as restic:
     /// relative to the newest backup, not to now, so a stalled schedule deletes nothing).
+    /// [`plan_prune`] counts back from the newest authenticated backup, or from now if
+    /// that backup claims a later start, so one backup dated in the future cannot empty
+    /// the window.
     #[serde(default)]
     pub keep_within: Option<Duration>,
     /// Objects of unfinished backups (no manifest) are removed once nothing in their folder
@@ -104,9 +115,30 @@ impl Retention {
         &self,
         backups: &[(String, Timestamp)],
     ) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+        self.evaluate_inner(backups, None)
+    }
+
+    /// Like [`Retention::evaluate`], but `keep_within` counts back from the newest backup
+    /// or `now`, whichever is earlier.
+    pub fn evaluate_at(
+        &self,
+        backups: &[(String, Timestamp)],
+        now: Timestamp,
+    ) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+        self.evaluate_inner(backups, Some(now))
+    }
+
+    fn evaluate_inner(
+        &self,
+        backups: &[(String, Timestamp)],
+        now: Option<Timestamp>,
+    ) -> (Vec<(String, Vec<String>)>, Vec<String>) {
         let mut sorted: Vec<&(String, Timestamp)> = backups.iter().collect();
         sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
-        let newest = sorted.first().map(|b| b.1);
+        let newest = match (sorted.first().map(|b| b.1), now) {
+            (Some(newest), Some(now)) => Some(newest.min(now)),
+            (newest, _) => newest,
+        };
         let names = ["hourly", "daily", "weekly", "monthly", "yearly"];
         let mut left = [
             self.keep_hourly,
@@ -166,6 +198,10 @@ pub struct PrunePlan {
     pub remove: Vec<String>,
     /// Folders of unfinished backups (no manifest) older than the grace period.
     pub orphans: Vec<String>,
+    /// Folders with a manifest the key cannot open or authenticate (another key, a damaged
+    /// or planted manifest or key.json), newest first. Left alone: not counted by any rule
+    /// and not deleted.
+    pub unreadable: Vec<UnreadableBackup>,
     /// Objects and bytes the plan deletes.
     pub objects: usize,
     /// Stored bytes the plan frees.
@@ -196,9 +232,13 @@ pub struct PruneReport {
 
 /// Plans a prune: which complete backups `retention` keeps and removes, and which orphaned
 /// folders (no manifest, unchanged for `retention.orphan_grace` before `now`) go too.
-/// Needs no key: backup times come from their ids.
+///
+/// Only backups `keys` opens and authenticates (as [`super::list`] does) are counted and
+/// may be removed; the rest are reported in [`PrunePlan::unreadable`] and kept. Backup
+/// times come from their (authenticated) ids.
 pub async fn plan_prune(
     repo: &Repository,
+    keys: &dyn KeyProvider,
     retention: &Retention,
     now: Timestamp,
 ) -> Result<PrunePlan> {
@@ -209,7 +249,12 @@ pub async fn plan_prune(
                 .into(),
         ));
     }
+    // Scan first: a backup that completes after the scan is then still found (and counted)
+    // by the listing, never taken for an orphan.
     let scan = repo.scan().await?;
+    let listed = super::list(repo, keys).await?;
+    let authenticated: std::collections::BTreeSet<&str> =
+        listed.backups.iter().map(|b| b.id.as_str()).collect();
     let mut dated = Vec::new();
     let mut keep = Vec::new();
     let mut orphans = Vec::new();
@@ -224,6 +269,10 @@ pub async fn plan_prune(
             ),
         );
         if objs.manifest {
+            if !authenticated.contains(id.as_str()) {
+                // Unreadable (reported below) or gone since the scan: not ours to count.
+                continue;
+            }
             match backup_id_time(id) {
                 Some(t) => dated.push((id.clone(), t)),
                 // Never delete what we cannot date.
@@ -240,12 +289,14 @@ pub async fn plan_prune(
                 .max()
                 .or_else(|| backup_id_time(id));
             let old = newest.is_none_or(|t| now.unix_millis() - t.unix_millis() >= grace_ms);
-            if old {
+            // A folder name firekeep never makes is not an unfinished backup of ours (and
+            // apply would refuse it, stopping the whole prune): left alone.
+            if old && super::repo::validate_backup_id(id).is_ok() {
                 orphans.push(id.clone());
             }
         }
     }
-    let (kept, remove) = retention.evaluate(&dated);
+    let (kept, remove) = retention.evaluate_at(&dated, now);
     keep.extend(
         kept.into_iter()
             .map(|(id, reasons)| KeptBackup { id, reasons }),
@@ -261,6 +312,7 @@ pub async fn plan_prune(
         keep,
         remove,
         orphans,
+        unreadable: listed.unreadable,
         objects,
         bytes,
     })
@@ -294,9 +346,19 @@ async fn delete_backup(repo: &Repository, id: &str) -> Result<PrunedBackup> {
 }
 
 /// Applies a plan from [`plan_prune`]: deletes the backups it removes and its orphans,
-/// and verifies nothing of them is left.
-pub async fn apply_prune(repo: &Repository, plan: &PrunePlan) -> Result<PruneReport> {
+/// and verifies nothing of them is left. Before deleting, the repository head record is
+/// rewritten without the removed backups (under `keys`), so their deletion is not later
+/// reported as a rollback; if deletion then fails, the head merely omits backups that
+/// still exist, which is harmless.
+pub async fn apply_prune(
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    plan: &PrunePlan,
+) -> Result<PruneReport> {
     let mut report = PruneReport::default();
+    if !plan.remove.is_empty() {
+        super::head::update(repo, keys, &[], &plan.remove).await?;
+    }
     for id in &plan.remove {
         super::repo::validate_backup_id(id)?;
         report.removed.push(delete_backup(repo, id).await?);
@@ -305,7 +367,9 @@ pub async fn apply_prune(repo: &Repository, plan: &PrunePlan) -> Result<PruneRep
         super::repo::validate_backup_id(id)?;
         // A backup that was still running at planning time may have finished since.
         match repo.sink().head(&repo.object_path(id, MANIFEST)).await {
-            Ok(_) => {
+            // A manifest appeared, or something that is not a manifest (a planted link):
+            // either way not an orphan to delete now.
+            Ok(_) | Err(Error::Integrity { .. }) => {
                 report.skipped.push(id.clone());
                 continue;
             }

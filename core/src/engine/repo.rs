@@ -17,6 +17,13 @@ pub(crate) const MANIFEST: &str = "manifest.fkm";
 /// Object name of the wrapped data key inside a backup folder.
 pub(crate) const KEY: &str = "key.json";
 
+/// Largest `manifest.fkm` read. A manifest lists every part in a few hundred bytes, so
+/// 64 MiB is some 200,000 parts (over 12 TiB at the default part size); anything larger
+/// was replaced or planted, and is refused before it is read.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+/// Largest `key.json` read: a wrapped key is well under 4 KiB, even from a KMS.
+pub const MAX_KEY_BYTES: u64 = 64 << 10;
+
 /// The layout of backups in a storage sink: `<prefix>/firekeep/v1/backups/<id>/...`.
 #[derive(Clone, Debug)]
 pub struct Repository {
@@ -57,6 +64,11 @@ impl Repository {
     /// Where the repository is, for reports (no credentials).
     pub fn describe(&self) -> String {
         format!("{} ({})", self.sink.describe(), self.root)
+    }
+
+    /// The repository's root path in the sink (`[<prefix>/]firekeep/v1`).
+    pub(crate) fn root(&self) -> &str {
+        &self.root
     }
 
     /// Prefix of every backup folder.
@@ -115,13 +127,17 @@ impl Repository {
         keys: &dyn KeyProvider,
     ) -> Result<(WrappedKey, SecretBytes)> {
         let path = self.object_path(id, KEY);
-        let raw = self.sink.get(&path).await.map_err(|e| match e {
-            Error::NotFound(_) => Error::NotFound(format!(
-                "backup {id} has no key.json in {}; it is incomplete or was pruned",
-                self.describe()
-            )),
-            other => other,
-        })?;
+        let raw = self
+            .sink
+            .get_bounded(&path, MAX_KEY_BYTES)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound(_) => Error::NotFound(format!(
+                    "backup {id} has no key.json in {}; it is incomplete or was pruned",
+                    self.describe()
+                )),
+                other => other,
+            })?;
         let wrapped: WrappedKey = serde_json::from_slice(&raw).map_err(|e| {
             Error::integrity(
                 format!("backup {id} key.json"),
@@ -140,14 +156,18 @@ impl Repository {
         validate_backup_id(id)?;
         let manifest_path = self.object_path(id, MANIFEST);
         // Check for the manifest first: a missing backup is "not found", not a key error.
-        let sealed = self.sink.get(&manifest_path).await.map_err(|e| match e {
-            Error::NotFound(_) => Error::NotFound(format!(
-                "backup {id} in {}: no manifest (it does not exist or never completed); \
+        let sealed = self
+            .sink
+            .get_bounded(&manifest_path, MAX_MANIFEST_BYTES)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound(_) => Error::NotFound(format!(
+                    "backup {id} in {}: no manifest (it does not exist or never completed); \
                  `list` shows the complete backups",
-                self.describe()
-            )),
-            other => other,
-        })?;
+                    self.describe()
+                )),
+                other => other,
+            })?;
         let (wrapped, dek) = self.read_key(id, keys).await?;
         let plain = codec::open_object(&dek, id, MANIFEST, &sealed)
             .map_err(|e| name_object(e, id, MANIFEST))?;
@@ -272,6 +292,47 @@ pub struct BackupList {
     pub backups: Vec<BackupSummary>,
     /// Complete backups whose key or manifest could not be read, newest first.
     pub unreadable: Vec<UnreadableBackup>,
+    /// What the repository's head record says: backups it names that are missing now
+    /// (deleted, replaced, or the repository was rolled back).
+    pub rollback: super::RollbackCheck,
+}
+
+impl BackupList {
+    /// The newest backup that authenticated: what `latest` means. Backups newer than it
+    /// that do not open are in [`BackupList::unreadable`] (under another key, damaged or
+    /// planted) and are never `latest`: anyone who can write to the bucket could plant one.
+    ///
+    /// Fails with `Error::Integrity` when the head record names backups that are missing
+    /// or no longer authenticate: `latest` would then quietly be older data. Name a backup
+    /// id to proceed anyway.
+    pub fn latest(&self) -> Result<&BackupSummary> {
+        if !self.rollback.missing.is_empty() {
+            return Err(Error::integrity(
+                "repository head",
+                format!(
+                    "backup(s) {} recorded as the newest (head record {}) are missing or no \
+                     longer authenticate: they were deleted or replaced outside firekeep, or \
+                     the repository was rolled back, so `latest` would be older data; \
+                     investigate, or name a backup id explicitly",
+                    self.rollback.missing.join(", "),
+                    self.rollback.generation.unwrap_or_default()
+                ),
+            ));
+        }
+        self.backups.first().ok_or_else(|| {
+            if self.unreadable.is_empty() {
+                Error::NotFound(
+                    "the repository has no complete backup yet; run `firekeep backup` first".into(),
+                )
+            } else {
+                Error::NotFound(format!(
+                    "no backup in the repository opens and authenticates with this key \
+                     ({} could not be opened; `list` shows why)",
+                    self.unreadable.len()
+                ))
+            }
+        })
+    }
 }
 
 impl std::ops::Deref for BackupList {
@@ -333,6 +394,7 @@ pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupLis
     let mut out = BackupList {
         backups: Vec::with_capacity(ids.len()),
         unreadable: Vec::new(),
+        rollback: super::RollbackCheck::default(),
     };
     let mut listed = futures::stream::iter(ids)
         .map(|id| list_one(repo, keys, id))
@@ -355,7 +417,17 @@ pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupLis
         // these credentials altogether, which is an error, not a repository of unreadable
         // backups (a monitor would read it as "no backups").
         Some(e) if out.backups.is_empty() => Err(e),
-        _ => Ok(out),
+        _ => {
+            let ids: Vec<String> = out.backups.iter().map(|b| b.id.clone()).collect();
+            let other_key: Vec<String> = out
+                .unreadable
+                .iter()
+                .filter(|u| u.code == "ERR_KEY_MISMATCH" || u.code == "ERR_KEY_PROVIDER")
+                .map(|u| u.id.clone())
+                .collect();
+            out.rollback = super::head::check(repo, keys, &ids, &other_key).await?;
+            Ok(out)
+        }
     }
 }
 
@@ -381,7 +453,9 @@ async fn list_one(repo: &Repository, keys: &dyn KeyProvider, id: String) -> Resu
         Err(e) if only_this_backup(&e) => Ok(Listed::Unreadable(
             UnreadableBackup {
                 created_at: backup_id_time(&id),
-                id,
+                // Folder names come from the bucket: escaped, so a planted name cannot
+                // carry terminal control sequences into a listing.
+                id: id.escape_default().to_string(),
                 code: e.code().into(),
                 message: e.to_string(),
             },

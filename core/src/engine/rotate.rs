@@ -4,7 +4,7 @@
 
 use super::codec;
 use super::progress::CancellationToken;
-use super::repo::{KEY, MANIFEST, Repository, name_object};
+use super::repo::{KEY, MANIFEST, MAX_KEY_BYTES, MAX_MANIFEST_BYTES, Repository, name_object};
 use crate::keys::{KeyContext, KeyProvider};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -24,6 +24,11 @@ pub struct RotateReport {
     /// Backups left as they are because their data key is wrapped under neither key (e.g. a
     /// repository that moved from a passphrase to KMS): rotate them with their own key.
     pub other_keys: Vec<OtherKeyBackup>,
+    /// Folders with a manifest whose `key.json` or manifest cannot be read or authenticated
+    /// (damaged, planted, or refused by the key): left as they are, each with its error.
+    /// They do not stop the rotation of the others.
+    #[serde(default)]
+    pub unreadable: Vec<super::repo::UnreadableBackup>,
 }
 
 /// A backup `rotate_key` left alone: its data key is wrapped under another key.
@@ -68,12 +73,20 @@ pub async fn rotate_key(
                 first_mismatch.get_or_insert(e);
                 report.other_keys.push(b);
             }
+            Rotated::Unreadable(u) => report.unreadable.push(u),
         }
     }
     match first_mismatch {
         // `from` is the key of no backup here: the caller has the wrong key.
         Some(e) if report.rotated.is_empty() && report.already_rotated.is_empty() => Err(e),
-        _ => Ok(report),
+        _ => {
+            // The head record moves to the new key with the backups, or readers holding
+            // only the new key could no longer tell a rollback.
+            if !report.rotated.is_empty() {
+                super::head::update_rekeyed(repo, from, to, &[], &[]).await?;
+            }
+            Ok(report)
+        }
     }
 }
 
@@ -87,6 +100,8 @@ enum Rotated {
     Already(String),
     /// Under a third key; the key mismatch `from` reported.
     OtherKey(OtherKeyBackup, Error),
+    /// Its key.json or manifest does not parse or authenticate.
+    Unreadable(super::repo::UnreadableBackup),
 }
 
 async fn rotate_one(
@@ -96,9 +111,32 @@ async fn rotate_one(
     cancel: &CancellationToken,
     id: String,
 ) -> Result<Rotated> {
+    match rotate_checked(repo, from, to, cancel, id.clone()).await {
+        // A problem of this folder alone (junk key.json, a manifest that does not
+        // authenticate, an oversized object) is reported, not a reason to stop rotating
+        // the real backups beside it. Nothing of it was written.
+        Err(e @ (Error::Integrity { .. } | Error::InvalidInput(_))) => {
+            Ok(Rotated::Unreadable(super::repo::UnreadableBackup {
+                created_at: super::repo::backup_id_time(&id),
+                id: id.escape_default().to_string(),
+                code: e.code().into(),
+                message: e.to_string(),
+            }))
+        }
+        other => other,
+    }
+}
+
+async fn rotate_checked(
+    repo: &Repository,
+    from: &dyn KeyProvider,
+    to: &dyn KeyProvider,
+    cancel: &CancellationToken,
+    id: String,
+) -> Result<Rotated> {
     cancel.check()?;
     let path = repo.object_path(&id, KEY);
-    let raw = repo.sink().get(&path).await?;
+    let raw = repo.sink().get_bounded(&path, MAX_KEY_BYTES).await?;
     let wrapped: crate::keys::WrappedKey = serde_json::from_slice(&raw).map_err(|e| {
         Error::integrity(
             format!("backup {id} key.json"),
@@ -106,6 +144,9 @@ async fn rotate_one(
         )
     })?;
     if wrapped.key_id == to.key_id() && wrapped.provider == to.kind() {
+        // Claimed by key.json, which anyone with write access can plant: believed only
+        // once `to` opens the data key and it authenticates the manifest.
+        repo.open_backup(&id, to).await?;
         return Ok(Rotated::Already(id));
     }
     let ctx = KeyContext {
@@ -123,7 +164,10 @@ async fn rotate_one(
         Err(e) => return Err(e),
     };
     // Prove the data key is this backup's before replacing the only copy of its wrapping.
-    let sealed = repo.sink().get(&repo.object_path(&id, MANIFEST)).await?;
+    let sealed = repo
+        .sink()
+        .get_bounded(&repo.object_path(&id, MANIFEST), MAX_MANIFEST_BYTES)
+        .await?;
     codec::open_object(&dek, &id, MANIFEST, &sealed).map_err(|e| name_object(e, &id, MANIFEST))?;
     let rewrapped = to.wrap(&dek, &ctx).await?;
     // Check the new wrapping opens before it replaces the old one.

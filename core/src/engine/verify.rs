@@ -112,7 +112,7 @@ pub(crate) fn check_part(
         Err(Error::Integrity { detail, .. }) => return fail("decrypt", detail),
         Err(e) => return fail("decrypt", e.to_string()),
     };
-    let docs = match codec::decode_part(&plain) {
+    let docs = match codec::decode_part(&plain, entry.plain_bytes, entry.documents) {
         Ok(d) => d,
         Err(e) => return fail("decode", e.to_string()),
     };
@@ -186,8 +186,13 @@ pub(crate) fn fetch_parts<'a>(
                     kind: kind.to_string(),
                     detail,
                 };
-                let sealed = match repo.sink().get(&path).await {
+                // Never more than the manifest's size for the part: a larger object was
+                // swapped in, and is refused unread.
+                let sealed = match repo.sink().get_bounded(&path, entry.size).await {
                     Ok(b) => b,
+                    Err(Error::Integrity { detail, .. }) => {
+                        return (i, Err(problem("size", detail)));
+                    }
                     Err(Error::NotFound(_)) => {
                         return (
                             i,

@@ -14,8 +14,8 @@ mod passphrase;
 mod raw;
 
 pub use passphrase::{
-    DEFAULT_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS, MIN_PASSPHRASE_CHARS, MIN_PBKDF2_ITERATIONS,
-    PassphraseKey, SALT_LEN, pbkdf2_hmac_sha256,
+    DEFAULT_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS, MAX_SALT_LEN, MIN_PASSPHRASE_CHARS,
+    MIN_PBKDF2_ITERATIONS, PassphraseKey, SALT_LEN, pbkdf2_hmac_sha256,
 };
 pub use raw::RawKey;
 

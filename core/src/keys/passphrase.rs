@@ -18,9 +18,15 @@ use zeroize::Zeroizing;
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
 /// Fewest iterations accepted, when writing or reading.
 pub const MIN_PBKDF2_ITERATIONS: u32 = 100_000;
-/// Most iterations accepted when reading: stored params are untrusted, and a huge count
-/// would make unwrapping hang for hours.
-pub const MAX_PBKDF2_ITERATIONS: u32 = 100_000_000;
+/// Most iterations accepted, when writing or reading. Stored params are untrusted: anyone
+/// who can write to the bucket can plant a `key.json` asking for any count, and `list`,
+/// `latest`, prune and rotate-key derive once per distinct (salt, iterations). 10,000,000
+/// is about 17 times the default (some 4 s of one core here) — far above any count worth
+/// choosing, low enough that a planted folder costs seconds, not minutes.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// Longest salt accepted when reading (new backups use [`SALT_LEN`]): a planted
+/// megabyte salt would be hashed on every iteration's first block and kept in the cache.
+pub const MAX_SALT_LEN: usize = 64;
 /// Shortest passphrase accepted, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// Length of the random salt of new backups.
@@ -39,8 +45,10 @@ pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &m
     pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations.max(1), out);
 }
 
-/// Derivations by (salt, iterations).
-type DerivationCache = Mutex<HashMap<(Vec<u8>, u32), Arc<Derived>>>;
+/// Derivations by (salt, iterations). Each entry is a cell that the first caller fills
+/// while the others wait on it, so backups sharing a salt derive once even when opened
+/// at the same time from several threads.
+type DerivationCache = Mutex<HashMap<(Vec<u8>, u32), Arc<OnceLock<Arc<Derived>>>>>;
 
 /// A derived key-encryption key and its id.
 struct Derived {
@@ -101,9 +109,9 @@ impl PassphraseKey {
             )));
         }
         check_iterations(iterations)?;
-        if salt.len() < SALT_LEN {
+        if !(SALT_LEN..=MAX_SALT_LEN).contains(&salt.len()) {
             return Err(Error::InvalidConfig(format!(
-                "the PBKDF2 salt is {} bytes; use at least {SALT_LEN} random bytes",
+                "the PBKDF2 salt is {} bytes; use {SALT_LEN} to {MAX_SALT_LEN} random bytes",
                 salt.len()
             )));
         }
@@ -133,24 +141,32 @@ impl PassphraseKey {
 
     /// Derives (or fetches from the cache) the KEK for `salt` and `iterations`.
     fn derive(&self, salt: Vec<u8>, iterations: u32) -> Arc<Derived> {
-        let cache_key = (salt, iterations);
-        if let Some(hit) = self.cache.lock().expect("cache lock").get(&cache_key) {
-            return hit.clone();
-        }
-        let mut kek = Zeroizing::new([0u8; KEY_LEN]);
-        pbkdf2_hmac_sha256(
-            self.passphrase.expose().as_bytes(),
-            &cache_key.0,
-            iterations,
-            &mut kek[..],
-        );
-        let key_id = fingerprint("pp-", &kek[..]);
-        let derived = Arc::new(Derived { kek, key_id });
-        self.cache
+        let cell = self
+            .cache
             .lock()
             .expect("cache lock")
-            .insert(cache_key, derived.clone());
-        derived
+            .entry((salt.clone(), iterations))
+            .or_default()
+            .clone();
+        // Outside the map's lock: other salts derive meanwhile.
+        cell.get_or_init(|| {
+            let mut kek = Zeroizing::new([0u8; KEY_LEN]);
+            pbkdf2_hmac_sha256(
+                self.passphrase.expose().as_bytes(),
+                &salt,
+                iterations,
+                &mut kek[..],
+            );
+            let key_id = fingerprint("pp-", &kek[..]);
+            Arc::new(Derived { kek, key_id })
+        })
+        .clone()
+    }
+
+    /// How many distinct (salt, iterations) derivations this provider has made (or
+    /// started): a planted `key.json` costs at most one each.
+    pub fn derivations(&self) -> usize {
+        self.cache.lock().expect("cache lock").len()
     }
 
     /// The derivation recorded in a wrapped key's params.
@@ -178,7 +194,7 @@ impl PassphraseKey {
         if !(MIN_PBKDF2_ITERATIONS..=MAX_PBKDF2_ITERATIONS).contains(&iterations) {
             return Err(bad("iteration count out of range"));
         }
-        if salt.is_empty() || salt.len() > 1024 {
+        if !(SALT_LEN..=MAX_SALT_LEN).contains(&salt.len()) {
             return Err(bad("salt length out of range"));
         }
         Ok((salt, iterations))
@@ -247,7 +263,10 @@ impl KeyProvider for PassphraseKey {
         let (salt, iterations) = PassphraseKey::params_of(wrapped)?;
         let derived = self.derive(salt, iterations);
         if derived.key_id != wrapped.key_id {
-            return Err(mismatch(wrapped, &derived.key_id));
+            // Name this provider's own key id, never the one just derived: that is a
+            // function of the passphrase and a salt the repository (perhaps an attacker)
+            // chose, and printing or auditing it would hand out a guessing oracle.
+            return Err(mismatch(wrapped, self.key_id()));
         }
         unwrap_with_kek(&derived.kek, wrapped, context)
     }

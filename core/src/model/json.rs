@@ -950,7 +950,7 @@ pub fn encode_part<'a>(docs: impl IntoIterator<Item = &'a Document>) -> Result<V
 
 /// Reads documents one at a time from a compressed part (streaming: memory holds one line).
 pub struct PartDecoder<R: BufRead> {
-    lines: BufReader<zstd::stream::read::Decoder<'static, R>>,
+    lines: BufReader<Limited<zstd::stream::read::Decoder<'static, R>>>,
     line: Vec<u8>,
     line_number: u64,
     failed: bool,
@@ -984,11 +984,29 @@ impl<R: BufRead> PartDecoder<R> {
         let zstd = zstd::stream::read::Decoder::with_buffer(reader)
             .map_err(|e| Error::io("starting zstd decompression", e))?;
         Ok(PartDecoder {
-            lines: BufReader::with_capacity(128 * 1024, zstd),
+            lines: BufReader::with_capacity(
+                128 * 1024,
+                Limited {
+                    inner: zstd,
+                    left: u64::MAX,
+                    limit: u64::MAX,
+                },
+            ),
             line: Vec::new(),
             line_number: 0,
             failed: false,
         })
+    }
+
+    /// Stops decompression at `max` bytes of NDJSON: more is an error naming the limit.
+    /// The engine passes the manifest's `plain_bytes`, so a part that decompresses to far
+    /// more than was recorded (a zstd bomb) costs bounded memory and time. Call before the
+    /// first document is read.
+    pub fn limit_plain_bytes(mut self, max: u64) -> Self {
+        let l = self.lines.get_mut();
+        l.left = max;
+        l.limit = max;
+        self
     }
 
     fn next_document(&mut self) -> Result<Option<Document>> {
@@ -1045,6 +1063,42 @@ impl<R: BufRead> Iterator for PartDecoder<R> {
                 Some(Err(e))
             }
         }
+    }
+}
+
+/// A reader that fails once more than `limit` bytes come out of `inner`.
+struct Limited<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            // At the limit: fine if the stream ends here, an error if it goes on.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the part decompresses to more than the {} bytes its manifest \
+                         records",
+                        self.limit
+                    ),
+                )),
+            };
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let got = self.inner.read(&mut buf[..n])?;
+        self.left -= got as u64;
+        Ok(got)
     }
 }
 

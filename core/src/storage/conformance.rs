@@ -101,6 +101,7 @@ fn expect_not_found<T: std::fmt::Debug>(sink: &dyn StorageSink, what: &str, r: c
 pub async fn run_all(sink: &dyn StorageSink, cfg: &Config) {
     put_get_head(sink, cfg).await;
     ranges(sink, cfg).await;
+    bounded(sink, cfg).await;
     not_found(sink, cfg).await;
     put_if_absent(sink, cfg).await;
     put_if_absent_race(sink, cfg).await;
@@ -178,6 +179,37 @@ pub async fn ranges(sink: &dyn StorageSink, cfg: &Config) {
         sink,
         "get_range of a missing object",
         sink.get_range(&format!("{}/range/missing", cfg.root), 0..10)
+            .await,
+    );
+}
+
+/// `get_bounded` returns objects up to its bound whole (empty ones too) and refuses a larger
+/// one with `Error::Integrity` naming its size; a missing object is `Error::NotFound`.
+pub async fn bounded(sink: &dyn StorageSink, cfg: &Config) {
+    let d = sink.describe();
+    let p = format!("{}/bounded/object", cfg.root);
+    let data = Bytes::from(pattern(4, 10_000));
+    sink.put(&p, data.clone()).await.unwrap();
+    for max in [10_000, 10_001, u64::MAX] {
+        let got = sink
+            .get_bounded(&p, max)
+            .await
+            .unwrap_or_else(|e| panic!("{d}: get_bounded(max {max}): {e}"));
+        assert!(got == data, "{d}: get_bounded returned other bytes");
+    }
+    match sink.get_bounded(&p, 9_999).await {
+        Err(crate::Error::Integrity { detail, .. }) => {
+            assert!(detail.contains("10000"), "{d}: {detail}")
+        }
+        other => panic!("{d}: get_bounded of an oversized object: {other:?}"),
+    }
+    let empty = format!("{}/bounded/empty", cfg.root);
+    sink.put(&empty, Bytes::new()).await.unwrap();
+    assert!(sink.get_bounded(&empty, 0).await.unwrap().is_empty(), "{d}");
+    expect_not_found(
+        sink,
+        "get_bounded of a missing object",
+        sink.get_bounded(&format!("{}/bounded/missing", cfg.root), 10)
             .await,
     );
 }

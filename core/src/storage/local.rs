@@ -138,6 +138,74 @@ fn meta_of(rel: String, md: &fs::Metadata) -> ObjectMeta {
     }
 }
 
+/// Refuses anything but a regular file: firekeep writes only regular files, so a symbolic
+/// link (e.g. to `/dev/zero`, which reads forever) or a device, FIFO or socket in the
+/// repository was planted, and following it would read what the repository's owner never
+/// stored.
+fn check_regular(path: &str, md: &fs::Metadata) -> Result<()> {
+    let ft = md.file_type();
+    let what = if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_file() {
+        return Ok(());
+    } else {
+        "not a regular file (a device, FIFO or socket)"
+    };
+    Err(Error::integrity(
+        path,
+        format!(
+            "the object is {what}; firekeep writes only regular files, so it was planted \
+             and is not read: remove it"
+        ),
+    ))
+}
+
+/// Opens an object for reading without following a symbolic link at its last component
+/// (`O_NOFOLLOW`) or blocking on a FIFO (`O_NONBLOCK`), and checks the open file (fstat) is
+/// a regular file. Returns the file and its size.
+fn open_regular(path: &str, p: &Path) -> Result<(File, u64)> {
+    let mut opts = fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = match opts.open(p) {
+        Ok(f) => f,
+        // ELOOP: the last component is a symbolic link.
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            let md = fs::symlink_metadata(p).map_err(|e| map_io(e, "reading", p))?;
+            check_regular(path, &md)?;
+            return Err(map_io(e, "reading", p));
+        }
+        Err(e) => return Err(map_io(e, "reading", p)),
+    };
+    let md = f.metadata().map_err(|e| map_io(e, "reading", p))?;
+    if md.is_dir() {
+        return Err(Error::NotFound(format!("{}", p.display())));
+    }
+    #[cfg(not(unix))]
+    check_regular(
+        path,
+        &fs::symlink_metadata(p).map_err(|e| map_io(e, "reading", p))?,
+    )?;
+    check_regular(path, &md)?;
+    Ok((f, md.len()))
+}
+
+/// Reads exactly `len` bytes at `offset` (a file that shrank meanwhile is an error).
+fn read_exact_len(mut f: File, offset: u64, len: u64, p: &Path) -> Result<Bytes> {
+    let len = usize::try_from(len)
+        .map_err(|_| Error::Storage(format!("{} is too large to read", p.display())))?;
+    let mut buf = vec![0u8; len];
+    f.seek(SeekFrom::Start(offset))
+        .and_then(|_| f.read_exact(&mut buf))
+        .map_err(|e| map_io(e, "reading", p))?;
+    Ok(Bytes::from(buf))
+}
+
 /// Walks `dir` recursively, collecting files whose relative path starts with `prefix`.
 /// Age after which a temp file cannot belong to a write still in progress.
 const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -250,34 +318,39 @@ impl StorageSink for LocalStorage {
 
     async fn get(&self, path: &str) -> Result<Bytes> {
         let p = self.resolve(path)?;
-        fs::read(&p)
-            .map(Bytes::from)
-            .map_err(|e| map_io(e, "reading", &p))
+        let (f, len) = open_regular(path, &p)?;
+        read_exact_len(f, 0, len, &p)
     }
 
     async fn get_range(&self, path: &str, range: Range<u64>) -> Result<Bytes> {
         let p = self.resolve(path)?;
-        let mut f = File::open(&p).map_err(|e| map_io(e, "reading", &p))?;
-        let len = f.metadata().map_err(|e| map_io(e, "reading", &p))?.len();
+        let (f, len) = open_regular(path, &p)?;
         if range.start > range.end || range.end > len {
             return Err(Error::InvalidInput(format!(
                 "range {}..{} is outside object {path} of {len} bytes",
                 range.start, range.end
             )));
         }
-        let mut buf = vec![0u8; (range.end - range.start) as usize];
-        f.seek(SeekFrom::Start(range.start))
-            .and_then(|_| f.read_exact(&mut buf))
-            .map_err(|e| map_io(e, "reading", &p))?;
-        Ok(Bytes::from(buf))
+        read_exact_len(f, range.start, range.end - range.start, &p)
+    }
+
+    /// One open: the size checked on the open file itself (fstat), so a file swapped
+    /// after a separate `head` cannot be read past `max`.
+    async fn get_bounded(&self, path: &str, max: u64) -> Result<Bytes> {
+        let p = self.resolve(path)?;
+        let (f, len) = open_regular(path, &p)?;
+        super::check_bound(path, len, max)?;
+        read_exact_len(f, 0, len, &p)
     }
 
     async fn head(&self, path: &str) -> Result<ObjectMeta> {
         let p = self.resolve(path)?;
-        let md = fs::metadata(&p).map_err(|e| map_io(e, "reading metadata of", &p))?;
-        if !md.is_file() {
+        // symlink_metadata: a planted link is reported, never followed.
+        let md = fs::symlink_metadata(&p).map_err(|e| map_io(e, "reading metadata of", &p))?;
+        if md.is_dir() {
             return Err(Error::NotFound(format!("{}", p.display())));
         }
+        check_regular(path, &md)?;
         Ok(meta_of(path.to_string(), &md))
     }
 

@@ -2,8 +2,8 @@
 //! implementations. Cloud stores live in `firekeep-object-store`; every implementation runs
 //! the same conformance suite.
 
-use crate::Result;
 use crate::model::Timestamp;
+use crate::{Error, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -60,6 +60,22 @@ pub trait StorageSink: Send + Sync + Debug {
     /// Reads a byte range of an object (for verifying single segments).
     async fn get_range(&self, path: &str, range: Range<u64>) -> Result<Bytes>;
 
+    /// Reads a whole object that may be at most `max` bytes, without ever holding more
+    /// than `max` bytes of it: everything firekeep reads from a repository goes through
+    /// this, because a repository is not trusted until what it holds is authenticated (an
+    /// object swapped for a 20 GiB one must not exhaust memory).
+    ///
+    /// A larger object is `Error::Integrity` naming the object and both sizes. The default
+    /// asks `head` for the size and then reads exactly that range, so an object replaced
+    /// between the two calls still yields at most `max` bytes (and a size mismatch, which
+    /// the caller's authentication rejects). Stores that can do better (one bounded
+    /// request, refusing special files) override it.
+    async fn get_bounded(&self, path: &str, max: u64) -> Result<Bytes> {
+        let meta = self.head(path).await?;
+        check_bound(path, meta.size, max)?;
+        self.get_range(path, 0..meta.size).await
+    }
+
     /// Metadata of an object.
     async fn head(&self, path: &str) -> Result<ObjectMeta>;
 
@@ -72,4 +88,19 @@ pub trait StorageSink: Send + Sync + Debug {
     /// A description for reports and errors (`file:///backups`, `s3://bucket/prefix`), with
     /// no credentials in it.
     fn describe(&self) -> String;
+}
+
+/// The error for an object larger than what may be stored at its path.
+pub(crate) fn check_bound(path: &str, size: u64, max: u64) -> Result<()> {
+    if size > max {
+        return Err(Error::integrity(
+            path,
+            format!(
+                "the object is {size} bytes, more than the {max} bytes firekeep allows \
+                 there: it was replaced or planted (not read); restore it from a copy or \
+                 remove it"
+            ),
+        ));
+    }
+    Ok(())
 }

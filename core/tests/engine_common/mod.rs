@@ -235,6 +235,16 @@ impl FaultySink {
         }
     }
 
+    /// With [`Fault::SlowReads`], waits one executor turn, recording reads in flight.
+    async fn slow_read(&self) {
+        if let Fault::SlowReads = self.fault {
+            let now = self.reads_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_reads_in_flight.fetch_max(now, Ordering::SeqCst);
+            YieldOnce(false).await;
+            self.reads_in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
     fn check_write(&self) -> Result<()> {
         let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
         match self.fault {
@@ -263,16 +273,15 @@ impl StorageSink for FaultySink {
         self.inner.put_multipart(path).await
     }
     async fn get(&self, path: &str) -> Result<Bytes> {
-        if let Fault::SlowReads = self.fault {
-            let now = self.reads_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            self.max_reads_in_flight.fetch_max(now, Ordering::SeqCst);
-            YieldOnce(false).await;
-            self.reads_in_flight.fetch_sub(1, Ordering::SeqCst);
-        }
+        self.slow_read().await;
         self.inner.get(path).await
     }
     async fn get_range(&self, path: &str, range: Range<u64>) -> Result<Bytes> {
         self.inner.get_range(path, range).await
+    }
+    async fn get_bounded(&self, path: &str, max: u64) -> Result<Bytes> {
+        self.slow_read().await;
+        self.inner.get_bounded(path, max).await
     }
     async fn head(&self, path: &str) -> Result<ObjectMeta> {
         self.inner.head(path).await

@@ -1503,6 +1503,11 @@ public struct BackupList: Equatable, Hashable {
      * Complete backups it cannot open, newest first.
      */
     public var unreadable: [UnreadableBackup]
+    /**
+     * Backups the repository's head record names that are missing now or no longer
+     * authenticate (deleted outside firekeep, or a rollback), newest first.
+     */
+    public var missing: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1512,9 +1517,14 @@ public struct BackupList: Equatable, Hashable {
          */backups: [BackupSummary], 
         /**
          * Complete backups it cannot open, newest first.
-         */unreadable: [UnreadableBackup]) {
+         */unreadable: [UnreadableBackup], 
+        /**
+         * Backups the repository's head record names that are missing now or no longer
+         * authenticate (deleted outside firekeep, or a rollback), newest first.
+         */missing: [String]) {
         self.backups = backups
         self.unreadable = unreadable
+        self.missing = missing
     }
 
     
@@ -1534,13 +1544,15 @@ public struct FfiConverterTypeBackupList: FfiConverterRustBuffer {
         return
             try BackupList(
                 backups: FfiConverterSequenceTypeBackupSummary.read(from: &buf), 
-                unreadable: FfiConverterSequenceTypeUnreadableBackup.read(from: &buf)
+                unreadable: FfiConverterSequenceTypeUnreadableBackup.read(from: &buf), 
+                missing: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
     public static func write(_ value: BackupList, into buf: inout [UInt8]) {
         FfiConverterSequenceTypeBackupSummary.write(value.backups, into: &buf)
         FfiConverterSequenceTypeUnreadableBackup.write(value.unreadable, into: &buf)
+        FfiConverterSequenceString.write(value.missing, into: &buf)
     }
 }
 

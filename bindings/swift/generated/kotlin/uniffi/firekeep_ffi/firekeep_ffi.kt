@@ -3062,6 +3062,12 @@ data class BackupList (
      * Complete backups it cannot open, newest first.
      */
     var `unreadable`: List<UnreadableBackup>
+    , 
+    /**
+     * Backups the repository's head record names that are missing now or no longer
+     * authenticate (deleted outside firekeep, or a rollback), newest first.
+     */
+    var `missing`: List<kotlin.String>
     
 ){
     
@@ -3080,17 +3086,20 @@ public object FfiConverterTypeBackupList: FfiConverterRustBuffer<BackupList> {
         return BackupList(
             FfiConverterSequenceTypeBackupSummary.read(buf),
             FfiConverterSequenceTypeUnreadableBackup.read(buf),
+            FfiConverterSequenceString.read(buf),
         )
     }
 
     override fun allocationSize(value: BackupList) = (
             FfiConverterSequenceTypeBackupSummary.allocationSize(value.`backups`) +
-            FfiConverterSequenceTypeUnreadableBackup.allocationSize(value.`unreadable`)
+            FfiConverterSequenceTypeUnreadableBackup.allocationSize(value.`unreadable`) +
+            FfiConverterSequenceString.allocationSize(value.`missing`)
     )
 
     override fun write(value: BackupList, buf: ByteBuffer) {
             FfiConverterSequenceTypeBackupSummary.write(value.`backups`, buf)
             FfiConverterSequenceTypeUnreadableBackup.write(value.`unreadable`, buf)
+            FfiConverterSequenceString.write(value.`missing`, buf)
     }
 }
 
