@@ -1,8 +1,11 @@
 //! Read benchmark driver for `scripts/bench-firestore-read.sh`.
 //!
 //! ```text
-//! bench_read serve N[,N...]          seeds database bench-N with N ~1 KiB documents per N,
+//! bench_read serve N[,N...] [FAULTS] seeds database bench-N with N ~1 KiB documents per N,
 //!                                    prints "listening on HOST:PORT", serves until stdin closes
+//!                                    FAULTS: --latency-ms MS (every call), --rate-limit R
+//!                                    (documents/s per RunQuery stream), --cursor-cost-ns NS
+//!                                    (per document a start_at cursor skips)
 //! bench_read read HOST DATABASE      reads DATABASE through the connector and prints one
 //!                                    JSON line: docs, secs, docs_per_sec, peak_rss_kib
 //! ```
@@ -15,7 +18,7 @@ use firekeep_firestore_server::FirestoreServer;
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const PROJECT: &str = "firekeep-bench";
 
@@ -57,12 +60,24 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-async fn serve(sizes: &str) {
+async fn serve(sizes: &str, faults: &[&str]) {
     let server = FirestoreServer::builder()
         .build()
         .start()
         .await
         .expect("start server");
+    for pair in faults.chunks(2) {
+        let [flag, value] = pair else {
+            panic!("{} needs a value", pair[0]);
+        };
+        let v: u64 = value.parse().expect("fault values are numbers");
+        match *flag {
+            "--latency-ms" => server.faults().latency(Duration::from_millis(v)),
+            "--rate-limit" => server.faults().rate_limit(Some(v)),
+            "--cursor-cost-ns" => server.faults().cursor_cost(Duration::from_nanos(v)),
+            other => panic!("unknown fault flag {other}"),
+        }
+    }
     for n in sizes.split(',') {
         let n: usize = n.parse().expect("sizes are numbers");
         let db = DatabaseId::new(PROJECT, format!("bench-{n}")).expect("valid id");
@@ -114,10 +129,13 @@ async fn main() {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["serve", sizes] => serve(sizes).await,
+        ["serve", sizes, faults @ ..] => serve(sizes, faults).await,
         ["read", host, database] => read(host, database).await,
         _ => {
-            eprintln!("usage: bench_read serve N[,N...] | bench_read read HOST DATABASE");
+            eprintln!(
+                "usage: bench_read serve N[,N...] [--latency-ms MS] [--rate-limit R] \
+                 [--cursor-cost-ns NS] | bench_read read HOST DATABASE"
+            );
             std::process::exit(2);
         }
     }
