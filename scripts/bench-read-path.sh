@@ -5,13 +5,17 @@
 # stream is rate limited (RATE documents/s). In one run, one server process:
 #   - `firekeep backup` (release CLI, into a local repository) of databases of each size,
 #     with wall time, docs/s and peak RSS (GNU time's maximum resident set size);
-#   - Google's Node client reading the same databases (one streamed query, as it does).
-# Prints the time ratio between consecutive sizes (linear growth: <= 11 per 10x) and
-# firekeep's rate over the Node client's at each size the Node client read.
+#   - Google's Node client reading the same databases (one streamed query, as it does);
+#   - the connector's streamed read alone (`bench_read read`, no backup work) and, up to
+#     PAGED_MAX documents, the paging it replaced (`bench_read read-paged`: RunQuery pages of
+#     1,000 resumed by start_at cursors), to show what a regression to paging costs.
+# Prints the time ratio between consecutive sizes (linear growth: <= 11 per 10x),
+# firekeep's rate over the Node client's, and streamed over paged reads.
 #
 #   scripts/bench-read-path.sh [SIZES=10000,100000,1000000]
 #   env: LATENCY_MS=20 CURSOR_NS=2000 RATE=0 (off) NODE_MAX=1000000 (largest size the Node
-#        client reads) FIREKEEP_BENCH_SKIP_BUILD=1 (use the binaries already built)
+#        client reads) PAGED_MAX=100000 (largest size read paged: it is quadratic)
+#        FIREKEEP_BENCH_SKIP_BUILD=1 (use the binaries already built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,6 +24,7 @@ LATENCY_MS=${LATENCY_MS:-20}
 CURSOR_NS=${CURSOR_NS:-2000}
 RATE=${RATE:-0}
 NODE_MAX=${NODE_MAX:-1000000}
+PAGED_MAX=${PAGED_MAX:-100000}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 if [ -z "${FIREKEEP_BENCH_SKIP_BUILD:-}" ]; then
@@ -72,6 +77,15 @@ PY
             >> "$RESULTS"
         tail -n1 "$RESULTS"
     fi
+    MODES=read
+    [ "$N" -gt "$PAGED_MAX" ] || MODES="read read-paged"
+    for mode in $MODES; do
+        # shellcheck disable=SC2046
+        "$SERVER" "$mode" "$HOST" "bench-$N" $([ "$mode" = read ] || echo 1000) \
+            | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["size"]='"$N"'; print(json.dumps(r))' \
+            >> "$RESULTS"
+        tail -n1 "$RESULTS"
+    done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exec 3>&-
@@ -82,10 +96,15 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 fk = {r["size"]: r for r in rows if r["reader"] == "firekeep"}
 node = {r["size"]: r for r in rows if r["reader"] == "node"}
+stream = {r["size"]: r for r in rows if r["reader"] == "connector"}
+paged = {r["size"]: r for r in rows if r["reader"] == "paged"}
 ok = True
+print("firekeep = backup (CLI); node = Google's Node client read; stream = connector read "
+      "(one RunQuery); paged = RunQuery pages of 1,000 resumed by cursor")
 print(f"{'reader':9} {'docs':>9} {'wall s':>8} {'docs/s':>9} {'peak RSS':>10}")
 for size in sorted(fk):
-    for name, r in [("firekeep", fk[size]), ("node", node.get(size))]:
+    for name, r in [("firekeep", fk[size]), ("node", node.get(size)),
+                    ("stream", stream.get(size)), ("paged", paged.get(size))]:
         if r is None:
             continue
         assert r["docs"] == size, f"{name} read {r['docs']} of {size} documents"
@@ -100,6 +119,16 @@ for size in sizes:
     if size in node:
         speed = (size / fk[size]["secs"]) / (size / node[size]["secs"])
         print(f"firekeep backup / Node client read at {size:,} documents: {speed:.2f}x")
+        if size in stream:
+            print(f"connector read / Node client read at {size:,} documents: "
+                  f"{node[size]['secs'] / stream[size]['secs']:.2f}x")
+ps = sorted(paged)
+for a, b in zip(ps, ps[1:]):
+    print(f"paged read time {b:,} / {a:,} documents: {paged[b]['secs'] / paged[a]['secs']:.2f}")
+for size in ps:
+    if size in stream:
+        print(f"streamed / paged read at {size:,} documents: "
+              f"{paged[size]['secs'] / stream[size]['secs']:.2f}x faster")
 peak = max(r["peak_rss_kib"] for r in fk.values()) / 1024
 print(f"firekeep peak RSS, largest of all sizes: {peak:.1f} MiB (aim <= 100)")
 ok &= peak <= 100

@@ -8,6 +8,10 @@
 //!                                    (per document a start_at cursor skips)
 //! bench_read read HOST DATABASE      reads DATABASE through the connector and prints one
 //!                                    JSON line: docs, secs, docs_per_sec, peak_rss_kib
+//! bench_read read-paged HOST DATABASE PAGE
+//!                                    reads DATABASE the way the connector used to: RunQuery
+//!                                    pages of PAGE documents, each resumed by a start_at
+//!                                    cursor after the last name (the regression to measure)
 //! ```
 //! The server and the readers run in separate processes so each reader's peak RSS is its own.
 
@@ -120,6 +124,69 @@ async fn read(host: &str, database: &str) {
     );
 }
 
+/// Pages of `page` documents, each a RunQuery with `limit` and a `start_at` cursor just after
+/// the previous page's last name: what the connector did before it streamed whole queries.
+async fn read_paged(host: &str, database: &str, page: i32) {
+    use firekeep_firestore::proto::{self, run_query_request::QueryType, structured_query as sq};
+    let db = DatabaseId::new(PROJECT, database).expect("valid id");
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{host}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let mut client = proto::firestore_client::FirestoreClient::new(channel)
+        .max_decoding_message_size(64 * 1024 * 1024);
+    let started = Instant::now();
+    let (mut docs, mut pages) = (0u64, 0u64);
+    let mut last: Option<String> = None;
+    loop {
+        let query = proto::StructuredQuery {
+            from: vec![sq::CollectionSelector {
+                collection_id: String::new(),
+                all_descendants: true,
+            }],
+            order_by: vec![sq::Order {
+                field: Some(sq::FieldReference {
+                    field_path: "__name__".into(),
+                }),
+                direction: sq::Direction::Ascending as i32,
+            }],
+            start_at: last.clone().map(|name| proto::Cursor {
+                values: vec![proto::Value {
+                    value_type: Some(proto::value::ValueType::ReferenceValue(name)),
+                }],
+                before: false,
+            }),
+            limit: Some(page),
+            ..Default::default()
+        };
+        let req = proto::RunQueryRequest {
+            parent: db.documents_root(),
+            query_type: Some(QueryType::StructuredQuery(query)),
+            ..Default::default()
+        };
+        let mut stream = client.run_query(req).await.expect("RunQuery").into_inner();
+        let mut n = 0;
+        while let Some(resp) = stream.message().await.expect("RunQuery stream") {
+            if let Some(d) = resp.document {
+                last = Some(d.name);
+                n += 1;
+            }
+        }
+        docs += n;
+        pages += 1;
+        if n < page as u64 {
+            break;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"reader\":\"paged\",\"docs\":{docs},\"pages\":{pages},\"secs\":{secs:.3},\"docs_per_sec\":{:.0},\"peak_rss_kib\":{}}}",
+        docs as f64 / secs,
+        peak_rss_kib()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -131,10 +198,14 @@ async fn main() {
     {
         ["serve", sizes, faults @ ..] => serve(sizes, faults).await,
         ["read", host, database] => read(host, database).await,
+        ["read-paged", host, database, page] => {
+            read_paged(host, database, page.parse().expect("PAGE is a number")).await
+        }
         _ => {
             eprintln!(
                 "usage: bench_read serve N[,N...] [--latency-ms MS] [--rate-limit R] \
-                 [--cursor-cost-ns NS] | bench_read read HOST DATABASE"
+                 [--cursor-cost-ns NS] | bench_read read HOST DATABASE \
+                 | bench_read read-paged HOST DATABASE PAGE"
             );
             std::process::exit(2);
         }
