@@ -1,6 +1,8 @@
 //! The connector against the in-process Firestore v1 server: the shared conformance suite,
 //! fidelity, subcollections, missing parents, 1 MiB documents, point-in-time reads, faults,
-//! PartitionQuery and its fallback, read-time validation and credential errors.
+//! PartitionQuery and its fallback, read-time validation and credential errors; the read path
+//! against costly cursors and broken streams: one RunQuery per segment or partition, resumes
+//! that skip exactly what was read.
 
 use firekeep_core::Error;
 use firekeep_core::model::{DatabaseId, Document, DocumentPath, Timestamp, Value};
@@ -402,6 +404,57 @@ async fn streams_cut_midway_resume_just_after_the_last_name() {
     faults.fail_nth_call(Method::RunQuery, 3, Code::ResourceExhausted);
     let got = read_all(&c, &Scope::database(), rt).await;
     assert_eq!(got, want);
+    faults.clear();
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_reads_each_partition_in_one_query_and_survives_cuts() {
+    use firekeep_core::engine::{self, BackupOptions, CancellationToken, Repository};
+    use firekeep_core::keys::RawKey;
+    use firekeep_core::storage::memory::MemoryStorage;
+    use std::sync::Arc;
+
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let (d, want) = seeded(&server, "engine", 3000).await;
+    let c = connect(&server, &d, 100).await;
+    let faults = server.faults();
+    faults.cursor_cost(Duration::from_nanos(1));
+    let key = RawKey::from_bytes(&[7; 32]).unwrap();
+    let opts = BackupOptions {
+        parallelism: 3,
+        part_target_bytes: 64 * 1024,
+        ..BackupOptions::default()
+    };
+    // The partitions the backup will get (the data does not change).
+    let rt = c.snapshot_time().await.unwrap();
+    let partitions = c.partition(&Scope::database(), rt, 3).await.unwrap().len() as u64;
+    assert!(partitions > 1);
+
+    for cut in [None, Some(700)] {
+        faults.cut_every_stream_after(Method::RunQuery, cut);
+        let repo = Repository::new(Arc::new(MemoryStorage::new()));
+        let calls = faults.calls(Method::RunQuery);
+        let report = engine::backup(
+            Arc::new(c.clone()),
+            &repo,
+            &key,
+            &opts,
+            None,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        // Every document once (the engine rejects overlapping or unordered parts).
+        assert_eq!(report.documents, want.len() as u64, "cut {cut:?}");
+        let runs = faults.calls(Method::RunQuery) - calls;
+        match cut {
+            // The snapshot-time query, then one stream per partition.
+            None => assert_eq!(runs, 1 + partitions),
+            // Resumes add calls, never fewer than one per 700 documents.
+            Some(k) => assert!(runs > 1 + (want.len() / k) as u64, "{runs} RunQuery calls"),
+        }
+    }
     faults.clear();
     server.shutdown().await;
 }
