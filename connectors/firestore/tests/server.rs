@@ -460,6 +460,30 @@ async fn a_backup_reads_each_partition_in_one_query_and_survives_cuts() {
 }
 
 #[tokio::test]
+async fn a_silent_stream_is_given_up_and_resumed() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let (d, want) = seeded(&server, "stall", 150).await;
+    let mut cfg = ConnectorConfig::emulator(d.clone(), server.emulator_host());
+    cfg.retry = fast_retry();
+    cfg.call_timeout = Duration::from_millis(200);
+    let c = FirestoreConnector::connect(cfg).await.unwrap();
+    let rt = c.snapshot_time().await.unwrap();
+    // The stream goes silent after 50 documents for far longer than `call_timeout`.
+    server
+        .faults()
+        .stall_stream_after(50, Duration::from_secs(30));
+    let calls = server.faults().calls(Method::RunQuery);
+    let got = read_all(&c, &Scope::database(), rt).await;
+    assert_eq!(got, want);
+    assert_eq!(
+        server.faults().calls(Method::RunQuery) - calls,
+        2,
+        "the silent stream, then one resumed after document 50"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_long_stream_outlives_the_call_timeout() {
     let server = FirestoreServer::builder().build().start().await.unwrap();
     let (d, want) = seeded(&server, "long", 150).await;

@@ -46,6 +46,7 @@ struct State {
     fail: Vec<FailRule>,
     cut: HashMap<Method, usize>,
     cut_every: HashMap<Method, usize>,
+    stall: Option<(usize, Duration)>,
     calls: HashMap<Method, u64>,
 }
 
@@ -71,6 +72,8 @@ pub(crate) struct CallPlan {
     pub(crate) rate_limit: Option<u64>,
     /// For RunQuery: time per document a `start_at` cursor skips (zero: cursors seek).
     pub(crate) cursor_cost: Duration,
+    /// For RunQuery: after this many documents, send nothing for this long.
+    pub(crate) stall: Option<(usize, Duration)>,
 }
 
 impl Faults {
@@ -113,6 +116,13 @@ impl Faults {
             Some(k) => st.cut_every.insert(method, k),
             None => st.cut_every.remove(&method),
         };
+    }
+
+    /// The next RunQuery stream sends `k` documents and then goes silent for `pause`
+    /// (connection open, nothing sent), as a stuck backend does; a reader must give up on
+    /// it and resume.
+    pub fn stall_stream_after(&self, k: usize, pause: Duration) {
+        self.lock().stall = Some((k, pause));
     }
 
     /// Every call waits this long before answering (zero turns it off).
@@ -200,6 +210,11 @@ impl Faults {
                 .or_else(|| st.cut_every.get(&method).copied()),
             rate_limit: st.rate_limit,
             cursor_cost: st.cursor_cost,
+            stall: if method == Method::RunQuery {
+                st.stall.take()
+            } else {
+                None
+            },
         })
     }
 }

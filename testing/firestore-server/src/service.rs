@@ -566,6 +566,7 @@ impl Firestore for Service {
         let mut cut_after = plan.cut_after;
         let rate_limit = plan.rate_limit;
         let cursor_cost = plan.cursor_cost;
+        let mut stall = plan.stall;
         tokio::spawn(async move {
             if skipped > 0 {
                 // A server without cursor seeks pays for every document before the cursor.
@@ -588,6 +589,9 @@ impl Firestore for Service {
                     if cut_after == Some(sent) {
                         let _ = tx.send(Err(unavailable_cut())).await;
                         return;
+                    }
+                    if let Some((_, pause)) = stall.take_if(|(k, _)| *k == sent) {
+                        tokio::time::sleep(pause).await;
                     }
                     let skipped = exec.skip - reported_skips;
                     reported_skips = exec.skip;
