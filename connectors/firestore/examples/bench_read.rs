@@ -1,10 +1,17 @@
 //! Read benchmark driver for `scripts/bench-firestore-read.sh`.
 //!
 //! ```text
-//! bench_read serve N[,N...]          seeds database bench-N with N ~1 KiB documents per N,
+//! bench_read serve N[,N...] [FAULTS] seeds database bench-N with N ~1 KiB documents per N,
 //!                                    prints "listening on HOST:PORT", serves until stdin closes
+//!                                    FAULTS: --latency-ms MS (every call), --rate-limit R
+//!                                    (documents/s per RunQuery stream), --cursor-cost-ns NS
+//!                                    (per document a start_at cursor skips)
 //! bench_read read HOST DATABASE      reads DATABASE through the connector and prints one
 //!                                    JSON line: docs, secs, docs_per_sec, peak_rss_kib
+//! bench_read read-paged HOST DATABASE PAGE
+//!                                    reads DATABASE the way the connector used to: RunQuery
+//!                                    pages of PAGE documents, each resumed by a start_at
+//!                                    cursor after the last name (the regression to measure)
 //! ```
 //! The server and the readers run in separate processes so each reader's peak RSS is its own.
 
@@ -15,7 +22,7 @@ use firekeep_firestore_server::FirestoreServer;
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const PROJECT: &str = "firekeep-bench";
 
@@ -57,12 +64,24 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-async fn serve(sizes: &str) {
+async fn serve(sizes: &str, faults: &[&str]) {
     let server = FirestoreServer::builder()
         .build()
         .start()
         .await
         .expect("start server");
+    for pair in faults.chunks(2) {
+        let [flag, value] = pair else {
+            panic!("{} needs a value", pair[0]);
+        };
+        let v: u64 = value.parse().expect("fault values are numbers");
+        match *flag {
+            "--latency-ms" => server.faults().latency(Duration::from_millis(v)),
+            "--rate-limit" => server.faults().rate_limit(Some(v)),
+            "--cursor-cost-ns" => server.faults().cursor_cost(Duration::from_nanos(v)),
+            other => panic!("unknown fault flag {other}"),
+        }
+    }
     for n in sizes.split(',') {
         let n: usize = n.parse().expect("sizes are numbers");
         let db = DatabaseId::new(PROJECT, format!("bench-{n}")).expect("valid id");
@@ -105,6 +124,69 @@ async fn read(host: &str, database: &str) {
     );
 }
 
+/// Pages of `page` documents, each a RunQuery with `limit` and a `start_at` cursor just after
+/// the previous page's last name: what the connector did before it streamed whole queries.
+async fn read_paged(host: &str, database: &str, page: i32) {
+    use firekeep_firestore::proto::{self, run_query_request::QueryType, structured_query as sq};
+    let db = DatabaseId::new(PROJECT, database).expect("valid id");
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{host}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let mut client = proto::firestore_client::FirestoreClient::new(channel)
+        .max_decoding_message_size(64 * 1024 * 1024);
+    let started = Instant::now();
+    let (mut docs, mut pages) = (0u64, 0u64);
+    let mut last: Option<String> = None;
+    loop {
+        let query = proto::StructuredQuery {
+            from: vec![sq::CollectionSelector {
+                collection_id: String::new(),
+                all_descendants: true,
+            }],
+            order_by: vec![sq::Order {
+                field: Some(sq::FieldReference {
+                    field_path: "__name__".into(),
+                }),
+                direction: sq::Direction::Ascending as i32,
+            }],
+            start_at: last.clone().map(|name| proto::Cursor {
+                values: vec![proto::Value {
+                    value_type: Some(proto::value::ValueType::ReferenceValue(name)),
+                }],
+                before: false,
+            }),
+            limit: Some(page),
+            ..Default::default()
+        };
+        let req = proto::RunQueryRequest {
+            parent: db.documents_root(),
+            query_type: Some(QueryType::StructuredQuery(query)),
+            ..Default::default()
+        };
+        let mut stream = client.run_query(req).await.expect("RunQuery").into_inner();
+        let mut n = 0;
+        while let Some(resp) = stream.message().await.expect("RunQuery stream") {
+            if let Some(d) = resp.document {
+                last = Some(d.name);
+                n += 1;
+            }
+        }
+        docs += n;
+        pages += 1;
+        if n < page as u64 {
+            break;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"reader\":\"paged\",\"docs\":{docs},\"pages\":{pages},\"secs\":{secs:.3},\"docs_per_sec\":{:.0},\"peak_rss_kib\":{}}}",
+        docs as f64 / secs,
+        peak_rss_kib()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -114,10 +196,17 @@ async fn main() {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["serve", sizes] => serve(sizes).await,
+        ["serve", sizes, faults @ ..] => serve(sizes, faults).await,
         ["read", host, database] => read(host, database).await,
+        ["read-paged", host, database, page] => {
+            read_paged(host, database, page.parse().expect("PAGE is a number")).await
+        }
         _ => {
-            eprintln!("usage: bench_read serve N[,N...] | bench_read read HOST DATABASE");
+            eprintln!(
+                "usage: bench_read serve N[,N...] [--latency-ms MS] [--rate-limit R] \
+                 [--cursor-cost-ns NS] | bench_read read HOST DATABASE \
+                 | bench_read read-paged HOST DATABASE PAGE"
+            );
             std::process::exit(2);
         }
     }

@@ -9,6 +9,10 @@ use std::time::Duration;
 /// The production endpoint (TLS).
 pub const DEFAULT_ENDPOINT: &str = "https://firestore.googleapis.com";
 
+/// Default [`ConnectorConfig::list_page_size`]: large enough that the server's own cap
+/// decides, below the `i32::MAX` Firestore rejects.
+pub const DEFAULT_LIST_PAGE_SIZE: i32 = 65_535;
+
 /// Where the connector gets its bearer token.
 #[derive(Clone, Debug)]
 pub enum Credentials {
@@ -59,11 +63,15 @@ pub struct ConnectorConfig {
     pub endpoint: Option<String>,
     /// Retry policy for transient failures.
     pub retry: RetryConfig,
-    /// Documents per RunQuery page (each page is one bounded call resumed by cursor).
-    pub page_size: i32,
+    /// Page size asked of ListDocuments and ListCollectionIds. Firestore caps pages itself
+    /// (at 300 today) and rejects `i32::MAX`, so the default asks for 65,535 and lets the
+    /// server choose, as Google's clients do. Queries are not paged: each query or
+    /// partition is one streamed RunQuery.
+    pub list_page_size: i32,
     /// The 500/50/5 write ramp-up. `None`: on, except for emulator connections.
     pub ramp_up: Option<bool>,
-    /// Deadline for one unary call or one query page.
+    /// Deadline for one unary call; for a streamed query, the longest wait for its next
+    /// response (the stream itself may run for as long as it keeps delivering).
     pub call_timeout: Duration,
 }
 
@@ -75,7 +83,7 @@ impl ConnectorConfig {
             credentials,
             endpoint: None,
             retry: RetryConfig::default(),
-            page_size: 1000,
+            list_page_size: DEFAULT_LIST_PAGE_SIZE,
             ramp_up: None,
             call_timeout: Duration::from_secs(300),
         }

@@ -23,6 +23,11 @@ use tonic::{Response, Status};
 /// Largest message accepted from the server (a page of 1 MiB documents stays far below).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
+/// HTTP/2 receive window per stream (one streamed query or partition).
+const STREAM_WINDOW_BYTES: u32 = 4 * 1024 * 1024;
+/// HTTP/2 receive window of the connection, shared by all streams on it.
+const CONNECTION_WINDOW_BYTES: u32 = 8 * 1024 * 1024;
+
 /// A Firestore database reached over gRPC. Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub struct FirestoreConnector {
@@ -75,8 +80,14 @@ impl FirestoreConnector {
         let mut endpoint = Endpoint::from_shared(uri.clone())
             .map_err(|e| bad_endpoint(&e))?
             .tcp_nodelay(true)
-            .initial_stream_window_size(Some(4 * 1024 * 1024))
-            .initial_connection_window_size(Some(8 * 1024 * 1024))
+            // Flow control is what bounds a streamed query's memory: the server may send
+            // at most one stream window ahead of what the reader consumed, and all streams
+            // together at most the connection window. 4 MiB holds a 1 MiB document with
+            // room to spare and keeps 80 MB/s flowing over a 50 ms round trip; adaptive
+            // windows stay off (they would grow without this bound).
+            .initial_stream_window_size(Some(STREAM_WINDOW_BYTES))
+            .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))
+            .http2_adaptive_window(false)
             .keep_alive_while_idle(true)
             .http2_keep_alive_interval(std::time::Duration::from_secs(30));
         if uri.starts_with("https://") {
@@ -152,7 +163,7 @@ impl FirestoreConnector {
                 let req = proto::ListDocumentsRequest {
                     parent,
                     collection_id: collection,
-                    page_size: inner.config.page_size,
+                    page_size: inner.config.list_page_size,
                     page_token: token,
                     show_missing,
                     consistency_selector: Some(
@@ -205,12 +216,20 @@ impl Inner {
 
     /// Wraps a message with auth, routing metadata and the call deadline.
     pub(crate) async fn request<T>(&self, msg: T) -> Result<tonic::Request<T>> {
+        let mut r = self.streaming_request(msg).await?;
+        r.set_timeout(self.config.call_timeout);
+        Ok(r)
+    }
+
+    /// Wraps a message with auth and routing metadata but no deadline: a whole-segment
+    /// RunQuery may stream for hours, so its reader bounds the wait for each response
+    /// instead of the call.
+    pub(crate) async fn streaming_request<T>(&self, msg: T) -> Result<tonic::Request<T>> {
         let mut r = tonic::Request::new(msg);
         let md = r.metadata_mut();
         md.insert("authorization", self.auth.header().await?);
         md.insert("x-goog-request-params", self.routing.clone());
         md.insert("google-cloud-resource-prefix", self.prefix.clone());
-        r.set_timeout(self.config.call_timeout);
         Ok(r)
     }
 
@@ -251,7 +270,7 @@ impl Inner {
         loop {
             let req = proto::ListCollectionIdsRequest {
                 parent: parent.clone(),
-                page_size: self.config.page_size,
+                page_size: self.config.list_page_size,
                 page_token: token,
                 consistency_selector: Some(
                     proto::list_collection_ids_request::ConsistencySelector::ReadTime(

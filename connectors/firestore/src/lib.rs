@@ -22,7 +22,7 @@ pub mod read_time;
 mod retry;
 mod write;
 
-pub use config::{ConnectorConfig, Credentials, RetryConfig};
+pub use config::{ConnectorConfig, Credentials, DEFAULT_LIST_PAGE_SIZE, RetryConfig};
 pub use connector::FirestoreConnector;
 pub use read_time::validate_read_time;
 

@@ -1,4 +1,4 @@
-//! Reading: query plans for a scope, the resumable paged document stream, PartitionQuery
+//! Reading: query plans for a scope, the resumable streamed document query, PartitionQuery
 //! and count aggregation.
 //!
 //! Firestore orders document names segment by segment, so every document of top-level
@@ -215,9 +215,15 @@ fn query(
     }
 }
 
-/// The resumable document stream: one bounded RunQuery page at a time, each page resumed
-/// after the last name read, so a broken stream neither loses nor repeats a document and
-/// memory stays at one in-flight page (HTTP/2 flow control holds the rest at the server).
+/// The resumable document stream: each segment is ONE streaming RunQuery with no `limit`,
+/// as Google's clients read a query. HTTP/2 flow control (the channel's stream window)
+/// holds the rest of the results at the server while this side is busy, so memory stays
+/// at one window per stream whatever the segment's size. A stream that fails with a
+/// retryable code (or stays silent for `call_timeout`) is reopened with `start_at` just
+/// after the last name received, so nothing is lost or repeated; a stream that ends
+/// without an error has delivered every result (gRPC reports a dropped connection as
+/// UNAVAILABLE, never as a clean end). Cursors are used only to resume: on servers where a
+/// cursor is not an index seek, every cursor rescans what came before it.
 struct Reader {
     inner: Arc<Inner>,
     scope: Scope,
@@ -227,8 +233,6 @@ struct Reader {
     current: Option<Segment>,
     last: Option<DocumentPath>,
     stream: Option<tonic::Streaming<proto::RunQueryResponse>>,
-    page_docs: i32,
-    page_done: bool,
     backoff: Backoff,
     finished: bool,
 }
@@ -268,17 +272,25 @@ impl Reader {
                 }
             }
             let Some(stream) = self.stream.as_mut() else {
-                self.open_page().await?;
+                self.open_stream().await?;
                 continue;
             };
-            match stream.message().await {
+            // `call_timeout` bounds the wait for each response, not the whole stream: a
+            // segment of 10^8 documents streams far longer than any sensible deadline.
+            let message = match tokio::time::timeout(
+                self.inner.config.call_timeout,
+                stream.message(),
+            )
+            .await
+            {
+                Ok(m) => m,
+                Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+                    "no response within {:?}",
+                    self.inner.config.call_timeout
+                ))),
+            };
+            match message {
                 Ok(Some(resp)) => {
-                    if matches!(
-                        resp.continuation_selector,
-                        Some(proto::run_query_response::ContinuationSelector::Done(true))
-                    ) {
-                        self.page_done = true;
-                    }
                     let Some(doc) = resp.document else { continue };
                     let doc = document_from_proto(doc)?;
                     let (_, path) = DocumentPath::parse_resource_name(&doc.name)?;
@@ -286,7 +298,7 @@ impl Reader {
                         // Out of order or repeated: never hand a document out twice.
                         continue;
                     }
-                    self.page_docs += 1;
+                    // Progress: the next failure starts a fresh backoff series.
                     self.backoff.reset();
                     self.last = Some(path.clone());
                     if self.scope.contains(&path) {
@@ -294,25 +306,22 @@ impl Reader {
                     }
                 }
                 Ok(None) => {
+                    // A clean end: the segment is complete.
                     self.stream = None;
-                    let full = self.page_docs >= self.inner.config.page_size;
-                    if self.page_docs == 0 || (self.page_done && !full) {
-                        self.current = None;
-                    }
-                    // Otherwise the next loop opens a page after `last`: a short page
-                    // without `done` may be a cut stream.
+                    self.current = None;
                 }
                 Err(s) => {
                     self.stream = None;
                     if !(is_retryable(s.code()) && self.backoff.retry().await) {
                         return Err(status_error("RunQuery", &s));
                     }
+                    // The next loop reopens the segment just after `last`.
                 }
             }
         }
     }
 
-    async fn open_page(&mut self) -> Result<()> {
+    async fn open_stream(&mut self) -> Result<()> {
         let seg = self.current.as_ref().expect("a segment is current");
         let start = match &self.last {
             Some(p) => Bound::Excluded(p.clone()),
@@ -324,7 +333,7 @@ impl Reader {
                 &self.inner,
                 seg,
                 &start,
-                Some(self.inner.config.page_size),
+                None,
             ))),
             consistency_selector: Some(proto::run_query_request::ConsistencySelector::ReadTime(
                 timestamp_to_proto(self.read_time),
@@ -332,12 +341,21 @@ impl Reader {
             ..Default::default()
         };
         loop {
-            let req = self.inner.request(msg.clone()).await?;
-            match self.inner.client().run_query(req).await {
+            let req = self.inner.streaming_request(msg.clone()).await?;
+            let opened = tokio::time::timeout(
+                self.inner.config.call_timeout,
+                self.inner.client().run_query(req),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(tonic::Status::deadline_exceeded(format!(
+                    "RunQuery did not answer within {:?}",
+                    self.inner.config.call_timeout
+                )))
+            });
+            match opened {
                 Ok(resp) => {
                     self.stream = Some(resp.into_inner());
-                    self.page_docs = 0;
-                    self.page_done = false;
                     return Ok(());
                 }
                 Err(s) if is_retryable(s.code()) && self.backoff.retry().await => continue,
@@ -363,8 +381,6 @@ pub(crate) fn stream_documents(
         current: None,
         last: None,
         stream: None,
-        page_docs: 0,
-        page_done: false,
         backoff,
         finished: false,
     };
@@ -406,7 +422,9 @@ pub(crate) async fn partition(
             // Cursors are split points: n - 1 of them make n partitions.
             partition_count: (max_partitions - 1) as i64,
             page_token: token,
-            page_size: 0,
+            // All of them in one page if the server allows (it may cap pages and hand
+            // out the rest, unordered, under page tokens).
+            page_size: i32::try_from(max_partitions - 1).unwrap_or(i32::MAX),
             query_type: Some(proto::partition_query_request::QueryType::StructuredQuery(
                 q.clone(),
             )),

@@ -18,8 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-/// Default uncompressed size of a part (NDJSON before zstd).
-pub const DEFAULT_PART_TARGET_BYTES: usize = 8 * 1024 * 1024;
+/// Default uncompressed size of a part (NDJSON before zstd). Peak memory is about one batch
+/// filling per partition plus `parallelism + 1` being sealed, each holding its documents at
+/// 2–3x their JSON size: 4 MiB keeps a backup on 2 cores under 100 MiB of RSS (8 MiB took
+/// 135 MiB, at the same speed; `scripts/bench-read-path.sh`).
+pub const DEFAULT_PART_TARGET_BYTES: usize = 4 * 1024 * 1024;
 /// Default ciphertext segment size of sealed objects (1 MiB, Tink's default).
 pub const DEFAULT_SEGMENT_SIZE: u32 = 1 << 20;
 
@@ -32,7 +35,7 @@ pub struct BackupOptions {
     /// time gives a point-in-time backup (Firestore: within 1 hour, or whole minutes within
     /// 7 days with PITR enabled).
     pub read_time: Option<Timestamp>,
-    /// Target uncompressed size of one part, in bytes (default 8 MiB). A part holds at least
+    /// Target uncompressed size of one part, in bytes (default 4 MiB). A part holds at least
     /// one document, so a part can exceed it by one document.
     pub part_target_bytes: usize,
     /// Ciphertext segment size of every sealed object (default 1 MiB; 4 KiB ..= 8 MiB).

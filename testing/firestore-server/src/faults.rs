@@ -1,5 +1,6 @@
 //! Faults on demand, for resilience tests: failing calls, cut streams, latency, methods
-//! that answer UNIMPLEMENTED.
+//! that answer UNIMPLEMENTED; and the costs of servers users have, for benchmarks and
+//! regression tests: a per-stream rate limit and cursors that rescan what they skip.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -38,9 +39,14 @@ struct FailRule {
 #[derive(Default)]
 struct State {
     latency: Duration,
+    rate_limit: Option<u64>,
+    cursor_cost: Duration,
+    cursor_scanned: u64,
     unimplemented: HashSet<Method>,
     fail: Vec<FailRule>,
     cut: HashMap<Method, usize>,
+    cut_every: HashMap<Method, usize>,
+    stall: Option<(usize, Duration)>,
     calls: HashMap<Method, u64>,
 }
 
@@ -62,6 +68,12 @@ pub(crate) struct CallPlan {
     pub(crate) latency: Duration,
     /// For streaming calls: fail with UNAVAILABLE after this many documents.
     pub(crate) cut_after: Option<usize>,
+    /// For RunQuery: most documents per second on this stream.
+    pub(crate) rate_limit: Option<u64>,
+    /// For RunQuery: time per document a `start_at` cursor skips (zero: cursors seek).
+    pub(crate) cursor_cost: Duration,
+    /// For RunQuery: after this many documents, send nothing for this long.
+    pub(crate) stall: Option<(usize, Duration)>,
 }
 
 impl Faults {
@@ -95,9 +107,51 @@ impl Faults {
         self.lock().cut.insert(method, k);
     }
 
+    /// Every call of the streaming `method` from now on sends `k` documents and then fails
+    /// with UNAVAILABLE (`None` turns it off): a reader must resume again and again. A
+    /// one-off [`Faults::cut_stream_after`] takes precedence for the next call.
+    pub fn cut_every_stream_after(&self, method: Method, k: Option<usize>) {
+        let mut st = self.lock();
+        match k {
+            Some(k) => st.cut_every.insert(method, k),
+            None => st.cut_every.remove(&method),
+        };
+    }
+
+    /// The next RunQuery stream sends `k` documents and then goes silent for `pause`
+    /// (connection open, nothing sent), as a stuck backend does; a reader must give up on
+    /// it and resume.
+    pub fn stall_stream_after(&self, k: usize, pause: Duration) {
+        self.lock().stall = Some((k, pause));
+    }
+
     /// Every call waits this long before answering (zero turns it off).
     pub fn latency(&self, latency: Duration) {
         self.lock().latency = latency;
+    }
+
+    /// Each RunQuery stream sends at most `docs_per_sec` documents a second (`None` or
+    /// zero turns it off), as a server whose per-query throughput is bounded.
+    pub fn rate_limit(&self, docs_per_sec: Option<u64>) {
+        self.lock().rate_limit = docs_per_sec.filter(|&r| r > 0);
+    }
+
+    /// Costly cursors: a RunQuery with a `start_at` cursor first scans every document of
+    /// its query from the start of the collection selector's range up to the cursor and
+    /// waits `per_skipped_doc` for each, as a server does whose cursor is not an index
+    /// seek. Paging a query with cursors then costs time quadratic in its size; one
+    /// stream costs nothing. Zero turns it off (cursors seek).
+    pub fn cursor_cost(&self, per_skipped_doc: Duration) {
+        self.lock().cursor_cost = per_skipped_doc;
+    }
+
+    /// Documents skipped by costly `start_at` cursors so far (see [`Faults::cursor_cost`]).
+    pub fn cursor_scanned(&self) -> u64 {
+        self.lock().cursor_scanned
+    }
+
+    pub(crate) fn add_cursor_scanned(&self, n: u64) {
+        self.lock().cursor_scanned += n;
     }
 
     /// `method` answers UNIMPLEMENTED, as some Firestore-compatible servers do for
@@ -111,12 +165,14 @@ impl Faults {
         self.lock().calls.get(&method).copied().unwrap_or(0)
     }
 
-    /// Turns every fault off (call counts are kept).
+    /// Turns every fault off (call counts and scanned documents are kept).
     pub fn clear(&self) {
         let mut st = self.lock();
         let calls = std::mem::take(&mut st.calls);
+        let cursor_scanned = st.cursor_scanned;
         *st = State {
             calls,
+            cursor_scanned,
             ..State::default()
         };
     }
@@ -148,7 +204,17 @@ impl Faults {
         }
         Ok(CallPlan {
             latency: st.latency,
-            cut_after: st.cut.remove(&method),
+            cut_after: st
+                .cut
+                .remove(&method)
+                .or_else(|| st.cut_every.get(&method).copied()),
+            rate_limit: st.rate_limit,
+            cursor_cost: st.cursor_cost,
+            stall: if method == Method::RunQuery {
+                st.stall.take()
+            } else {
+                None
+            },
         })
     }
 }

@@ -353,6 +353,41 @@ impl Query {
         }
     }
 
+    /// How many results lie before this query's `start_at` cursor: the documents a server
+    /// without cursor seeks scans and throws away before its first result. Counted by
+    /// walking them, from the start of the collection selector's range. Only queries
+    /// ordered by `__name__` ascending with a reference cursor (the ones a backup sends)
+    /// are costed; others count zero.
+    pub(crate) fn cursor_skipped(&self, db: Option<&Db>, read_time: Timestamp) -> usize {
+        let (Some(db), Some(false), Some(c)) = (db, self.by_name_only(), &self.start_at) else {
+            return 0;
+        };
+        let Some(Some(ValueType::ReferenceValue(r))) = c.values.first().map(|v| &v.value_type)
+        else {
+            return 0;
+        };
+        let Ok((_, key)) = store::parse_document_name(r) else {
+            return 0;
+        };
+        let (lo, hi) = self.selector_range();
+        // `before`: the cursor's own document is a result, so only keys below it are skipped.
+        let cut = if c.before {
+            Bound::Excluded(key)
+        } else {
+            Bound::Included(key)
+        };
+        let hi = tighter_upper(hi, cut);
+        if !non_empty(&lo, &hi) {
+            return 0;
+        }
+        db.docs
+            .range::<Key, _>((lo, hi))
+            .filter(|(key, _)| self.selects(key))
+            .filter_map(|(_, versions)| version_at(versions, read_time))
+            .filter(|doc| self.matches(doc, &reference(&doc.name)))
+            .count()
+    }
+
     /// Starts executing: returns a cursor that yields result documents chunk by chunk.
     pub(crate) fn execute(self, read_time: Timestamp) -> Result<Execution, Status> {
         let mode = match self.by_name_only() {

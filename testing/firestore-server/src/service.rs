@@ -11,6 +11,7 @@ use googleapis_tonic_google_firestore_v1::google::rpc;
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -553,12 +554,27 @@ impl Firestore for Service {
         };
         let database = q.database.clone();
         let (rt, mut txn) = self.snapshot(&database, c)?;
+        let skipped = if plan.cursor_cost.is_zero() {
+            0
+        } else {
+            q.cursor_skipped(self.store.read().dbs.get(&database), rt)
+        };
         let mut exec = q.execute(rt)?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let store = self.store.clone();
+        let faults = self.faults.clone();
         let mut cut_after = plan.cut_after;
+        let rate_limit = plan.rate_limit;
+        let cursor_cost = plan.cursor_cost;
+        let mut stall = plan.stall;
         tokio::spawn(async move {
+            if skipped > 0 {
+                // A server without cursor seeks pays for every document before the cursor.
+                faults.add_cursor_scanned(skipped as u64);
+                tokio::time::sleep(cursor_cost * u32::try_from(skipped).unwrap_or(u32::MAX)).await;
+            }
             let read_time = Some(timestamp_to_proto(rt));
+            let started = tokio::time::Instant::now();
             let mut sent = 0usize;
             let mut reported_skips = 0usize;
             loop {
@@ -574,6 +590,9 @@ impl Firestore for Service {
                         let _ = tx.send(Err(unavailable_cut())).await;
                         return;
                     }
+                    if let Some((_, pause)) = stall.take_if(|(k, _)| *k == sent) {
+                        tokio::time::sleep(pause).await;
+                    }
                     let skipped = exec.skip - reported_skips;
                     reported_skips = exec.skip;
                     let resp = pb::RunQueryResponse {
@@ -587,6 +606,14 @@ impl Firestore for Service {
                         return; // The client went away.
                     }
                     sent += 1;
+                    if let Some(rate) = rate_limit {
+                        // Document `sent` is due `sent / rate` seconds after the start;
+                        // sleeping only when a millisecond ahead keeps timer calls rare.
+                        let due = started + Duration::from_secs_f64(sent as f64 / rate as f64);
+                        if due > tokio::time::Instant::now() + Duration::from_millis(1) {
+                            tokio::time::sleep_until(due).await;
+                        }
+                    }
                 }
             }
             if cut_after.take().is_some_and(|k| k <= sent) {

@@ -9,7 +9,12 @@ use firekeep_firestore_server::{FirestoreServer, sample};
 use std::io::Write;
 
 const USAGE: &str = "usage: firekeep-firestore-server [--port N] [--seed-demo] [--demo-project P] \
-[--demo-docs N] [--no-partition-query] [--keep-nanos] [--pitr] [--exit-on-stdin-eof]";
+[--demo-docs N] [--no-partition-query] [--keep-nanos] [--pitr] [--exit-on-stdin-eof] \
+[--latency-ms MS] [--rate-limit DOCS_PER_SEC] [--cursor-cost-ns NS]
+
+--latency-ms: every call waits MS before answering; --rate-limit: each RunQuery stream sends
+at most DOCS_PER_SEC documents a second; --cursor-cost-ns: a RunQuery start_at cursor costs NS
+per document it skips (a server whose cursors are not index seeks).";
 
 struct Args {
     port: u16,
@@ -20,6 +25,9 @@ struct Args {
     keep_nanos: bool,
     pitr: bool,
     exit_on_stdin_eof: bool,
+    latency_ms: u64,
+    rate_limit: u64,
+    cursor_cost_ns: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -32,6 +40,9 @@ fn parse_args() -> Result<Args, String> {
         keep_nanos: false,
         pitr: false,
         exit_on_stdin_eof: false,
+        latency_ms: 0,
+        rate_limit: 0,
+        cursor_cost_ns: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -56,6 +67,21 @@ fn parse_args() -> Result<Args, String> {
             "--keep-nanos" => a.keep_nanos = true,
             "--pitr" => a.pitr = true,
             "--exit-on-stdin-eof" => a.exit_on_stdin_eof = true,
+            "--latency-ms" => {
+                a.latency_ms = value("--latency-ms")?
+                    .parse()
+                    .map_err(|e| format!("--latency-ms: {e}"))?
+            }
+            "--rate-limit" => {
+                a.rate_limit = value("--rate-limit")?
+                    .parse()
+                    .map_err(|e| format!("--rate-limit: {e}"))?
+            }
+            "--cursor-cost-ns" => {
+                a.cursor_cost_ns = value("--cursor-cost-ns")?
+                    .parse()
+                    .map_err(|e| format!("--cursor-cost-ns: {e}"))?
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -93,6 +119,10 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    let faults = server.faults();
+    faults.latency(std::time::Duration::from_millis(args.latency_ms));
+    faults.rate_limit(Some(args.rate_limit));
+    faults.cursor_cost(std::time::Duration::from_nanos(args.cursor_cost_ns));
     if args.seed_demo {
         let db = match DatabaseId::default_database(args.demo_project.clone()) {
             Ok(db) => db,
