@@ -14,6 +14,24 @@ fn main() {
             "GetCryptoKeyRequest",
             "CryptoKey",
         ),
+        (
+            "update_crypto_key_version",
+            "UpdateCryptoKeyVersion",
+            "UpdateCryptoKeyVersionRequest",
+            "CryptoKeyVersion",
+        ),
+        (
+            "destroy_crypto_key_version",
+            "DestroyCryptoKeyVersion",
+            "DestroyCryptoKeyVersionRequest",
+            "CryptoKeyVersion",
+        ),
+        (
+            "restore_crypto_key_version",
+            "RestoreCryptoKeyVersion",
+            "RestoreCryptoKeyVersionRequest",
+            "CryptoKeyVersion",
+        ),
     ];
     let mut service = tonic_build::manual::Service::builder()
         .name("KeyManagementService")

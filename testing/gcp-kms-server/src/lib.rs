@@ -1,5 +1,7 @@
 //! A Cloud KMS v1 gRPC test server on 127.0.0.1: `Encrypt`, `Decrypt` and `GetCryptoKey` on
-//! symmetric (`ENCRYPT_DECRYPT`) CryptoKeys, served from memory with real AES-256-GCM.
+//! symmetric (`ENCRYPT_DECRYPT`) CryptoKeys, served from memory with real AES-256-GCM, plus
+//! the version-state calls a test needs (`UpdateCryptoKeyVersion` to enable or disable,
+//! `DestroyCryptoKeyVersion` to schedule destruction, `RestoreCryptoKeyVersion`).
 //!
 //! Cloud KMS has no emulator; this server does what firekeep relies on, as Google documents it:
 //!
@@ -70,6 +72,9 @@ pub enum VersionState {
     Enabled,
     /// Not usable; the key material is kept and can be enabled again.
     Disabled,
+    /// Scheduled for destruction (Cloud KMS waits 24 hours by default); not usable, but
+    /// `RestoreCryptoKeyVersion` brings it back (disabled).
+    DestroyScheduled,
     /// Key material destroyed; ciphertexts under it can never be decrypted.
     Destroyed,
 }
@@ -79,7 +84,17 @@ impl VersionState {
         match self {
             VersionState::Enabled => CryptoKeyVersionState::Enabled,
             VersionState::Disabled => CryptoKeyVersionState::Disabled,
+            VersionState::DestroyScheduled => CryptoKeyVersionState::DestroyScheduled,
             VersionState::Destroyed => CryptoKeyVersionState::Destroyed,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            VersionState::Enabled => "ENABLED",
+            VersionState::Disabled => "DISABLED",
+            VersionState::DestroyScheduled => "DESTROY_SCHEDULED",
+            VersionState::Destroyed => "DESTROYED",
         }
     }
 }
@@ -402,12 +417,34 @@ fn not_found(name: &str) -> Status {
 }
 
 fn not_enabled(version: &str, state: VersionState) -> Status {
-    let s = match state {
-        VersionState::Enabled => "ENABLED",
-        VersionState::Disabled => "DISABLED",
-        VersionState::Destroyed => "DESTROYED",
-    };
-    Status::failed_precondition(format!("{version} is not enabled, current state is: {s}."))
+    Status::failed_precondition(format!(
+        "{version} is not enabled, current state is: {}.",
+        state.name()
+    ))
+}
+
+impl Service {
+    /// Finds a version by name for the state calls, after the IAM check.
+    fn with_version<R>(
+        &self,
+        name: &str,
+        permission: &str,
+        f: impl FnOnce(&str, usize, &mut Version) -> Result<R, Status>,
+    ) -> Result<R, Status> {
+        let mut st = self.lock();
+        check_iam(&st, name, permission)?;
+        let (key, n) = split_version(name).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "Resource name [{name}] does not match any known resource name pattern."
+            ))
+        })?;
+        let k = st.keys.get_mut(key).ok_or_else(|| not_found(key))?;
+        let v = k
+            .versions
+            .get_mut(n - 1)
+            .ok_or_else(|| Status::not_found(format!("CryptoKeyVersion {name} not found.")))?;
+        f(key, n, v)
+    }
 }
 
 fn version_proto(key: &str, n: usize, v: &Version) -> kms::CryptoKeyVersion {
@@ -613,5 +650,84 @@ impl generated::key_management_service_server::KeyManagementService for Service 
             }),
             ..Default::default()
         }))
+    }
+
+    async fn update_crypto_key_version(
+        &self,
+        request: Request<kms::UpdateCryptoKeyVersionRequest>,
+    ) -> Result<Response<kms::CryptoKeyVersion>, Status> {
+        self.check_token(&request)?;
+        let req = request.into_inner();
+        let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
+        if paths != ["state"] {
+            return Err(Status::invalid_argument(
+                "update_mask must be exactly [\"state\"] on this test server",
+            ));
+        }
+        let version = req
+            .crypto_key_version
+            .ok_or_else(|| Status::invalid_argument("crypto_key_version is required"))?;
+        let to = match CryptoKeyVersionState::try_from(version.state) {
+            Ok(CryptoKeyVersionState::Enabled) => VersionState::Enabled,
+            Ok(CryptoKeyVersionState::Disabled) => VersionState::Disabled,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "The state can only be updated to ENABLED or DISABLED.",
+                ));
+            }
+        };
+        self.with_version(
+            &version.name,
+            "cloudkms.cryptoKeyVersions.update",
+            |key, n, v| {
+                if !matches!(v.state, VersionState::Enabled | VersionState::Disabled) {
+                    return Err(Status::failed_precondition(format!(
+                        "{} is in state {} and cannot be changed to {}.",
+                        version.name,
+                        v.state.name(),
+                        to.name()
+                    )));
+                }
+                v.state = to;
+                Ok(Response::new(version_proto(key, n, v)))
+            },
+        )
+    }
+
+    async fn destroy_crypto_key_version(
+        &self,
+        request: Request<kms::DestroyCryptoKeyVersionRequest>,
+    ) -> Result<Response<kms::CryptoKeyVersion>, Status> {
+        self.check_token(&request)?;
+        let name = request.into_inner().name;
+        self.with_version(&name, "cloudkms.cryptoKeyVersions.destroy", |key, n, v| {
+            if !matches!(v.state, VersionState::Enabled | VersionState::Disabled) {
+                return Err(Status::failed_precondition(format!(
+                    "{name} is in state {} and cannot be destroyed.",
+                    v.state.name()
+                )));
+            }
+            v.state = VersionState::DestroyScheduled;
+            Ok(Response::new(version_proto(key, n, v)))
+        })
+    }
+
+    async fn restore_crypto_key_version(
+        &self,
+        request: Request<kms::RestoreCryptoKeyVersionRequest>,
+    ) -> Result<Response<kms::CryptoKeyVersion>, Status> {
+        self.check_token(&request)?;
+        let name = request.into_inner().name;
+        self.with_version(&name, "cloudkms.cryptoKeyVersions.restore", |key, n, v| {
+            if v.state != VersionState::DestroyScheduled {
+                return Err(Status::failed_precondition(format!(
+                    "{name} is in state {} and cannot be restored; only DESTROY_SCHEDULED \
+                     versions can.",
+                    v.state.name()
+                )));
+            }
+            v.state = VersionState::Disabled;
+            Ok(Response::new(version_proto(key, n, v)))
+        })
     }
 }
