@@ -65,7 +65,8 @@ pub const IAM_ROLE: &str = "roles/cloudkms.cryptoKeyEncrypterDecrypter";
 pub struct GcpKmsOptions {
     /// Where the bearer token comes from. `None`: the Google default chain
     /// (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's ADC file, the metadata server), or, for a
-    /// plaintext `http://` endpoint, [`Credentials::Emulator`] (a test server).
+    /// plaintext `http://` endpoint, [`Credentials::Emulator`]: a test server, sent no
+    /// `authorization` header.
     pub credentials: Option<Credentials>,
     /// Endpoint override: `https://host` (a private endpoint, `cloudkms.<region>.rep...`) or
     /// plaintext `http://127.0.0.1:PORT` for a test server. `None`: [`DEFAULT_ENDPOINT`].
@@ -207,7 +208,8 @@ impl From<GcpKmsError> for Error {
 #[derive(Clone)]
 pub struct GcpKmsKeyProvider {
     channel: Channel,
-    auth: Auth,
+    /// `None` for a plaintext test server: no `authorization` header at all.
+    auth: Option<Auth>,
     /// The CryptoKey name (what [`KeyProvider::key_id`] reports and Decrypt uses).
     key: String,
     /// What Encrypt names: the CryptoKey, or a pinned CryptoKeyVersion.
@@ -319,7 +321,10 @@ impl GcpKmsKeyProvider {
             Credentials::ApplicationDefault => "Application Default Credentials".to_string(),
             Credentials::MetadataServer => "the metadata server".to_string(),
         };
-        let auth = Auth::new(&credentials, SCOPES).await?;
+        let auth = match credentials {
+            Credentials::Emulator => None,
+            ref c => Some(Auth::new(c, SCOPES).await?),
+        };
         Ok(GcpKmsKeyProvider {
             channel,
             auth,
@@ -396,20 +401,22 @@ impl GcpKmsKeyProvider {
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 1;
         loop {
-            let header = self.auth.header().await.map_err(|e| {
-                let message = match e {
-                    Error::Firestore { message, .. } => message,
-                    other => other.to_string(),
-                };
-                GcpKmsError::Unauthenticated {
-                    key: self.key.clone(),
-                    message,
-                    credentials: self.credentials_source.clone(),
-                }
-            })?;
             let mut request = tonic::Request::new(req.clone());
+            if let Some(auth) = &self.auth {
+                let header = auth.header().await.map_err(|e| {
+                    let message = match e {
+                        Error::Firestore { message, .. } => message,
+                        other => other.to_string(),
+                    };
+                    GcpKmsError::Unauthenticated {
+                        key: self.key.clone(),
+                        message,
+                        credentials: self.credentials_source.clone(),
+                    }
+                })?;
+                request.metadata_mut().insert("authorization", header);
+            }
             request.set_timeout(self.options.call_timeout);
-            request.metadata_mut().insert("authorization", header);
             // Google's routing header: the resource the call is about.
             if let Ok(v) = format!("name={}", self.key.replace('/', "%2F")).parse() {
                 request.metadata_mut().insert("x-goog-request-params", v);

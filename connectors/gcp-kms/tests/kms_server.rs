@@ -66,6 +66,8 @@ async fn wrap_unwrap_round_trip_with_aad_and_checksums() {
     );
     assert_eq!(s.calls("Encrypt"), 2);
     assert_eq!(s.calls("Decrypt"), 2);
+    // A plaintext test endpoint without credentials gets no authorization header.
+    assert_eq!(s.authorized_calls(), 0);
     // Nothing secret in Debug output.
     let dbg = format!("{p:?} {wrapped:?}");
     assert!(!dbg.contains(&format!("{:?}", dk.expose())), "{dbg}");
@@ -360,6 +362,7 @@ async fn the_access_token_is_sent_and_a_wrong_one_is_unauthenticated() {
     };
     let good = GcpKmsKeyProvider::new(&key, with("tok-123")).await.unwrap();
     let (dk, w) = good.generate_data_key(&ctx("bk_t")).await.unwrap();
+    assert_eq!(s.authorized_calls(), 1);
     assert_eq!(
         good.unwrap(&w, &ctx("bk_t")).await.unwrap().expose(),
         dk.expose()
@@ -418,4 +421,28 @@ fn base64_decode(s: &str) -> Vec<u8> {
 fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+#[tokio::test]
+async fn credentials_go_through_the_shared_google_auth_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let opts = |path: &std::path::Path| GcpKmsOptions {
+        credentials: Some(Credentials::ServiceAccountFile(path.to_path_buf())),
+        endpoint: Some("http://127.0.0.1:9".into()),
+        ..Default::default()
+    };
+    let err = GcpKmsKeyProvider::new(key_name("acme"), opts(&missing))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig(_)), "{err:?}");
+    assert!(err.to_string().contains("missing.json"), "{err}");
+    // A file that is not a Google credentials file: the error never quotes its content.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "-----BEGIN PRIVATE KEY----- s3cr3t").unwrap();
+    let err = GcpKmsKeyProvider::new(key_name("acme"), opts(&bad))
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    assert!(err.to_string().contains("service-account key"), "{err}");
 }

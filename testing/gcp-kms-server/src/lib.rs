@@ -136,6 +136,8 @@ struct State {
     fault: Option<Fault>,
     /// Calls served per method name, for tests that count round trips.
     calls: BTreeMap<&'static str, u64>,
+    /// Calls that carried an `authorization` header (any value).
+    authorized_calls: u64,
 }
 
 /// Configures a server; see [`KmsServer::builder`].
@@ -339,6 +341,11 @@ impl RunningServer {
         self.state().calls.get(method).copied().unwrap_or(0)
     }
 
+    /// Calls so far that carried an `authorization` header.
+    pub fn authorized_calls(&self) -> u64 {
+        self.state().authorized_calls
+    }
+
     /// Stops listening and waits for the server task to end.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.stop.take() {
@@ -382,13 +389,14 @@ impl Service {
     }
 
     fn check_token<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        let header = req.metadata().get("authorization");
+        if header.is_some() {
+            self.lock().authorized_calls += 1;
+        }
         let Some(want) = &self.token else {
             return Ok(());
         };
-        let got = req
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
+        let got = header.and_then(|v| v.to_str().ok());
         if got != Some(want.as_str()) {
             return Err(Status::unauthenticated(
                 "Request had invalid authentication credentials. Expected OAuth 2 access token, \
