@@ -446,3 +446,43 @@ async fn credentials_go_through_the_shared_google_auth_code() {
     assert!(!err.to_string().contains("s3cr3t"), "{err}");
     assert!(err.to_string().contains("service-account key"), "{err}");
 }
+
+#[tokio::test]
+async fn https_endpoints_use_tls_and_fail_cleanly_against_a_plaintext_server() {
+    // The default endpoint builds a TLS channel without any network use (connect is lazy and
+    // an access token needs no exchange).
+    let token = || Some(Credentials::AccessToken(SecretString::from("t")));
+    let p = GcpKmsKeyProvider::new(
+        key_name("acme"),
+        GcpKmsOptions {
+            credentials: token(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(format!("{p:?}").contains("https://cloudkms.googleapis.com"));
+    // TLS to the plaintext test server: a handshake failure, reported as a call error.
+    let s = server().await;
+    let key = key_name("acme");
+    s.create_key(&key);
+    let endpoint = format!("https://{}", s.addr());
+    let p = GcpKmsKeyProvider::new(
+        &key,
+        GcpKmsOptions {
+            credentials: token(),
+            endpoint: Some(endpoint.clone()),
+            max_attempts: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let err = p
+        .try_wrap(&random_data_key(), &ctx("bk_tls"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GcpKmsError::Call { .. }), "{err:?}");
+    assert!(err.to_string().contains(&endpoint), "{err}");
+    assert_eq!(s.calls("Encrypt"), 0);
+}
