@@ -124,7 +124,12 @@ export declare class Key {
   static generateRaw(): GeneratedKey
   /** An AWS KMS key (id, ARN or alias). Resolves once the client is configured. */
   static awsKms(keyId: string, options?: AwsKmsKeyOptions | undefined | null): Promise<Key>
-  /** `passphrase`, `raw` or `aws-kms`. */
+  /**
+   * A Google Cloud KMS key: the CryptoKey name
+   * (`projects/P/locations/L/keyRings/R/cryptoKeys/K`). Resolves once credentials are ready.
+   */
+  static gcpKms(keyName: string, options?: GcpKmsKeyOptions | undefined | null): Promise<Key>
+  /** `passphrase`, `raw`, `aws-kms` or `gcp-kms`. */
   get kind(): string
   /** The non-secret key id recorded with each backup. */
   get keyId(): string
@@ -209,6 +214,22 @@ export interface AwsKmsKeyOptions {
   accessKeyId?: string
   secretAccessKey?: string
   sessionToken?: string
+}
+
+/**
+ * Google Cloud KMS options; credentials default to the Google chain
+ * (GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, the metadata server).
+ */
+export interface GcpKmsKeyOptions {
+  /**
+   * A private endpoint, or a plaintext `http://127.0.0.1:PORT` test server (sent no
+   * credentials).
+   */
+  endpoint?: string
+  /** A service-account key JSON file. */
+  credentials?: string
+  /** A ready OAuth access token (not refreshed). */
+  accessToken?: string
 }
 
 /** Client options (see `docs/node.md`). */

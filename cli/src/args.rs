@@ -71,9 +71,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "FIREKEEP_KEY_FILE", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
 
-    /// AWS KMS key (key id, key ARN or alias/NAME) that wraps the data keys; region,
-    /// credentials and endpoint come from the usual AWS_* variables.
-    #[arg(long, global = true, env = "FIREKEEP_KMS_KEY", value_name = "ARN")]
+    /// KMS key that wraps the data keys: AWS KMS (key id, key ARN or alias/NAME; region,
+    /// credentials and endpoint from the usual AWS_* variables) or Google Cloud KMS
+    /// (projects/P/locations/L/keyRings/R/cryptoKeys/K; credentials from --credentials or
+    /// the Google default chain, endpoint override FIREKEEP_GCP_KMS_ENDPOINT).
+    #[arg(long, global = true, env = "FIREKEEP_KMS_KEY", value_name = "KEY")]
     pub kms_key: Option<String>,
 
     /// Object-store option KEY=VALUE (repeatable), e.g. endpoint=https://minio:9000,
@@ -274,8 +276,9 @@ pub struct RotateKeyArgs {
     /// File holding the new raw key (base64 of 32 bytes).
     #[arg(long, env = "FIREKEEP_NEW_KEY_FILE", value_name = "FILE")]
     pub new_key_file: Option<PathBuf>,
-    /// The new AWS KMS key (key id, ARN or alias/NAME).
-    #[arg(long, env = "FIREKEEP_NEW_KMS_KEY", value_name = "ARN")]
+    /// The new KMS key: AWS KMS (key id, ARN or alias/NAME) or Google Cloud KMS
+    /// (projects/P/locations/L/keyRings/R/cryptoKeys/K).
+    #[arg(long, env = "FIREKEEP_NEW_KMS_KEY", value_name = "KEY")]
     pub new_kms_key: Option<String>,
 }
 

@@ -23,7 +23,7 @@ pub struct FileConfig {
     pub passphrase_file: Option<PathBuf>,
     /// Raw key file.
     pub key_file: Option<PathBuf>,
-    /// AWS KMS key.
+    /// KMS key: an AWS KMS key id/ARN/alias or a Google Cloud KMS CryptoKey name.
     pub kms_key: Option<String>,
     /// Project id.
     pub project: Option<String>,
@@ -100,7 +100,7 @@ pub struct Settings {
     pub passphrase_file: Option<(PathBuf, Source)>,
     /// Key file, with where it came from.
     pub key_file: Option<(PathBuf, Source)>,
-    /// AWS KMS key, with where it came from.
+    /// KMS key (AWS or Google Cloud), with where it came from.
     pub kms_key: Option<(String, Source)>,
     /// Object-store options (file, then flags).
     pub storage_options: Vec<(String, String)>,

@@ -16,6 +16,7 @@ use firekeep_core::policy::{Policy, Principal, PrincipalKind};
 use firekeep_core::session::Session;
 use firekeep_core::storage::StorageSink;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
+use firekeep_gcp_kms::{GcpKmsKeyProvider, GcpKmsOptions};
 use firekeep_object_store::open_repository;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,7 +137,7 @@ impl Ctx {
             secrets::ENV_KEY,
         ));
         let secret = secrets::resolve(candidates, prompt, "Passphrase", "the repository key")?;
-        provider(secret).await
+        provider(secret, self.settings.credentials.as_deref()).await
     }
 
     /// The new key for `rotate-key`.
@@ -173,7 +174,7 @@ impl Ctx {
         ));
         let secret =
             secrets::resolve(candidates, Prompt::Confirm, "New passphrase", "the new key")?;
-        provider(secret).await
+        provider(secret, self.settings.credentials.as_deref()).await
     }
 
     /// A client: session + repository + key; every operation authorized and audited.
@@ -209,13 +210,65 @@ impl Ctx {
     }
 }
 
-/// Builds a key provider from a secret.
-pub async fn provider(secret: KeySecret) -> CliResult<Arc<dyn KeyProvider>> {
+/// Environment variable overriding the Cloud KMS endpoint (`https://host`, or plaintext
+/// `http://127.0.0.1:PORT` for a test server, which gets no credentials).
+pub const ENV_GCP_KMS_ENDPOINT: &str = "FIREKEEP_GCP_KMS_ENDPOINT";
+
+/// Which KMS a `--kms-key` value names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KmsKey {
+    /// AWS KMS: key id, key ARN, `alias/NAME` or alias ARN (or `aws-kms:` + one of them).
+    Aws(String),
+    /// Google Cloud KMS: `projects/P/locations/L/keyRings/R/cryptoKeys/K` (optionally
+    /// `/cryptoKeyVersions/N`), or `gcp-kms:` + that name.
+    Gcp(String),
+}
+
+impl KmsKey {
+    /// Tells the two apart: Cloud KMS names are resource paths starting with `projects/`;
+    /// every AWS form (UUID, `arn:`, `alias/`, `mrk-`) differs. An explicit `gcp-kms:` or
+    /// `aws-kms:` prefix settles it.
+    pub fn parse(key: &str) -> KmsKey {
+        let key = key.trim();
+        if let Some(k) = key.strip_prefix("gcp-kms:") {
+            KmsKey::Gcp(k.trim_start_matches('/').to_string())
+        } else if let Some(k) = key.strip_prefix("aws-kms:") {
+            KmsKey::Aws(k.to_string())
+        } else if key.starts_with("projects/") {
+            KmsKey::Gcp(key.to_string())
+        } else {
+            KmsKey::Aws(key.to_string())
+        }
+    }
+}
+
+/// Builds a key provider from a secret. `google_credentials` (`--credentials`) is also what
+/// Cloud KMS uses; without it, the Google default chain.
+pub async fn provider(
+    secret: KeySecret,
+    google_credentials: Option<&Path>,
+) -> CliResult<Arc<dyn KeyProvider>> {
     Ok(match secret {
         KeySecret::Passphrase(p) => Arc::new(PassphraseKey::new(p)?),
         KeySecret::Raw(k) => Arc::new(RawKey::from_secret_base64(&k)?),
-        // Region, credentials and endpoint (AWS_ENDPOINT_URL_KMS) from the AWS chain.
-        KeySecret::Kms(id) => Arc::new(AwsKmsKeyProvider::new(id, AwsKmsOptions::default()).await?),
+        KeySecret::Kms(id) => match KmsKey::parse(&id) {
+            // Region, credentials and endpoint (AWS_ENDPOINT_URL_KMS) from the AWS chain.
+            KmsKey::Aws(id) => {
+                Arc::new(AwsKmsKeyProvider::new(id, AwsKmsOptions::default()).await?)
+            }
+            KmsKey::Gcp(name) => {
+                let endpoint = std::env::var(ENV_GCP_KMS_ENDPOINT)
+                    .ok()
+                    .filter(|e| !e.trim().is_empty());
+                let options = GcpKmsOptions {
+                    credentials: google_credentials
+                        .map(|p| Credentials::ServiceAccountFile(p.to_path_buf())),
+                    endpoint,
+                    ..GcpKmsOptions::default()
+                };
+                Arc::new(GcpKmsKeyProvider::new(name, options).await?)
+            }
+        },
     })
 }
 
@@ -246,6 +299,32 @@ fn local_user() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kms_key_kinds() {
+        let gcp = "projects/p/locations/global/keyRings/r/cryptoKeys/k";
+        assert_eq!(KmsKey::parse(gcp), KmsKey::Gcp(gcp.into()));
+        assert_eq!(
+            KmsKey::parse(&format!("gcp-kms:{gcp}")),
+            KmsKey::Gcp(gcp.into())
+        );
+        assert_eq!(
+            KmsKey::parse(&format!("gcp-kms://{gcp}")),
+            KmsKey::Gcp(gcp.into())
+        );
+        for aws in [
+            "alias/firekeep",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "mrk-1234abcd12ab34cd56ef1234567890ab",
+        ] {
+            assert_eq!(KmsKey::parse(aws), KmsKey::Aws(aws.into()));
+        }
+        assert_eq!(
+            KmsKey::parse("aws-kms:alias/x"),
+            KmsKey::Aws("alias/x".into())
+        );
+    }
 
     #[test]
     fn repo_urls() {

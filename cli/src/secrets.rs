@@ -27,7 +27,7 @@ pub enum KeySecret {
     Passphrase(SecretString),
     /// Base64 text of a 32-byte key.
     Raw(SecretString),
-    /// An AWS KMS key id (not a secret: KMS holds the key).
+    /// An AWS KMS key id or a Google Cloud KMS key name (not a secret: the KMS holds the key).
     Kms(String),
 }
 
@@ -42,7 +42,7 @@ pub enum Candidate {
     PassphraseEnv(&'static str),
     /// An environment variable holding a raw key.
     KeyEnv(&'static str),
-    /// An AWS KMS key id.
+    /// An AWS KMS key id or a Google Cloud KMS key name.
     Kms(String),
 }
 
@@ -160,7 +160,7 @@ fn read_secret_file(path: &Path, what: &'static str) -> CliResult<SecretString> 
 fn prompt_for(prompt: Prompt, label: &str, what: &str) -> CliResult<KeySecret> {
     let no_key = || {
         CliError::usage(format!(
-            "{what}: no key given; use --passphrase-file FILE, --key-file FILE, --kms-key ARN, \
+            "{what}: no key given; use --passphrase-file FILE, --key-file FILE, --kms-key KEY, \
              or set {ENV_PASSPHRASE} or {ENV_KEY} (a passphrase prompt needs a terminal)"
         ))
     };

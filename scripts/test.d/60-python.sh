@@ -11,8 +11,9 @@ export VIRTUAL_ENV="$ROOT/.venv"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
-# The tests start this binary on a free port (bindings/python/tests/conftest.py).
+# The tests start these binaries on free ports (bindings/python/tests/conftest.py).
 cargo build --quiet -p firekeep-firestore-server --bin firekeep-firestore-server
+cargo build --quiet -p firekeep-gcp-kms-server --bin firekeep-gcp-kms-server
 
 maturin develop --quiet --manifest-path bindings/python/Cargo.toml
 

@@ -3,7 +3,7 @@
 # the dev profile (dependencies are optimised by [profile.dev.package."*"] and shared with the
 # workspace build; a release LTO build would cost minutes of CI), type-check the typed usage
 # file, check that the packed tarball installs and loads, then the node:test suite. The tests
-# start the Firestore test server and moto (from .venv) on free loopback ports themselves.
+# start the Firestore test server, the Cloud KMS test server and moto (from .venv) on free loopback ports themselves.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -13,6 +13,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export FIREKEEP_PYTHON="${FIREKEEP_PYTHON:-$ROOT/.venv/bin/python}"
 
 cargo build --quiet -p firekeep-firestore-server --bin firekeep-firestore-server
+cargo build --quiet -p firekeep-gcp-kms-server --bin firekeep-gcp-kms-server
 
 cd bindings/node
 # Exactly the lockfile's versions; skipped when node_modules already matches it.

@@ -55,6 +55,34 @@ function startFirestore(args = []) {
   })
 }
 
+const GCP_KMS_BIN = process.env.FIREKEEP_GCP_KMS_SERVER_BIN || path.join(TARGET, 'debug', 'firekeep-gcp-kms-server')
+
+/**
+ * Starts the Cloud KMS test server (firekeep-gcp-kms-server) with the given symmetric keys.
+ * Resolves with `{ endpoint, stop() }`.
+ */
+function startGcpKms(keys) {
+  return new Promise((resolve, reject) => {
+    const args = ['--port', '0', '--exit-on-stdin-eof', ...keys.flatMap((k) => ['--key', k])]
+    const child = spawn(GCP_KMS_BIN, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+    children.add(child)
+    child.on('error', (e) => reject(new Error(`cannot start ${GCP_KMS_BIN} (${e.message}); build it with cargo build -p firekeep-gcp-kms-server --bin firekeep-gcp-kms-server`)))
+    child.once('exit', (code) => reject(new Error(`firekeep-gcp-kms-server exited early (${code})`)))
+    readline.createInterface({ input: child.stdout }).once('line', (line) => {
+      const m = /^listening on (\S+)$/.exec(line)
+      if (!m) return reject(new Error(`unexpected first line from the Cloud KMS server: ${line}`))
+      resolve({
+        endpoint: `http://${m[1]}`,
+        async stop() {
+          child.stdin.end()
+          if (!(await exited(child, 5000))) child.kill('SIGKILL')
+          children.delete(child)
+        },
+      })
+    })
+  })
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer()
@@ -230,4 +258,4 @@ function files(dir) {
   return out.sort()
 }
 
-module.exports = { ROOT, SERVER_BIN, startFirestore, startMoto, freePort, s3, gclient, everyType, seed, norm, dump, tmpdir, files }
+module.exports = { ROOT, SERVER_BIN, startFirestore, startGcpKms, startMoto, freePort, s3, gclient, everyType, seed, norm, dump, tmpdir, files }

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const fk = require('../lib/index.js')
-const { startFirestore, startMoto, s3, gclient, seed, dump, tmpdir } = require('./_helpers.js')
+const { startFirestore, startGcpKms, startMoto, s3, gclient, seed, dump, tmpdir } = require('./_helpers.js')
 
 const PROJECT = 'flow'
 let server, moto, db
@@ -167,4 +167,28 @@ test('AWS KMS key (moto) and a JS audit callback', async () => {
   const events = batches.flat()
   assert.deepEqual(events.map((e) => e.action), ['backup.created', 'backup.verified'])
   assert.equal(fk.auditVerify({ events }).events, 2)
+})
+
+test('Google Cloud KMS key (test server): backup, verify, another key refused, rotation to a raw key', async () => {
+  const keyName = 'projects/node-test/locations/europe-west1/keyRings/backups/cryptoKeys/firekeep'
+  const kms = await startGcpKms([keyName, `${keyName}-other`])
+  try {
+    const key = await fk.Key.gcpKms(keyName, { endpoint: kms.endpoint })
+    assert.equal(key.kind, 'gcp-kms')
+    assert.equal(key.keyId, keyName)
+    const repository = tmpdir()
+    const client = new fk.Client({ repository, key })
+    const source = new fk.Firestore(PROJECT, { emulatorHost: server.host })
+    const r = await client.backup(source, { collections: ['people'] })
+    assert.equal((await client.verify(r.backupId)).documents, r.documents)
+    const other = await fk.Key.gcpKms(`${keyName}-other`, { endpoint: kms.endpoint })
+    await assert.rejects(new fk.Client({ repository, key: other }).verify(r.backupId), { code: 'ERR_KEY_MISMATCH' })
+    const { key: raw } = fk.Key.generateRaw()
+    const rot = await client.rotateKey(raw)
+    assert.deepEqual(rot.rotated, [r.backupId])
+    assert.equal((await new fk.Client({ repository, key: raw }).verify(r.backupId)).documents, r.documents)
+    await assert.rejects(fk.Key.gcpKms('alias/firekeep', { endpoint: kms.endpoint }), { code: 'ERR_INVALID_CONFIG' })
+  } finally {
+    await kms.stop()
+  }
 })

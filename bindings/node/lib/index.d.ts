@@ -247,6 +247,16 @@ export interface AwsKmsOptions {
   sessionToken?: string
 }
 
+/** Google Cloud KMS options; credentials default to the Google chain (GOOGLE_APPLICATION_CREDENTIALS, gcloud ADC, metadata server). */
+export interface GcpKmsOptions {
+  /** A private endpoint, or a plaintext `http://127.0.0.1:PORT` test server (sent no credentials). */
+  endpoint?: string
+  /** A service-account key JSON file. */
+  credentials?: string
+  /** A ready OAuth access token (not refreshed). */
+  accessToken?: string
+}
+
 /** A key provider. Make one with the static methods. */
 export declare class Key {
   private constructor()
@@ -258,8 +268,10 @@ export declare class Key {
   static generateRaw(): { key: Key; base64: string }
   /** An AWS KMS key (id, ARN or alias). */
   static awsKms(keyId: string, options?: AwsKmsOptions): Promise<Key>
-  /** `passphrase`, `raw` or `aws-kms`. */
-  readonly kind: 'passphrase' | 'raw' | 'aws-kms' | (string & {})
+  /** A Google Cloud KMS key: `projects/P/locations/L/keyRings/R/cryptoKeys/K`. */
+  static gcpKms(keyName: string, options?: GcpKmsOptions): Promise<Key>
+  /** `passphrase`, `raw`, `aws-kms` or `gcp-kms`. */
+  readonly kind: 'passphrase' | 'raw' | 'aws-kms' | 'gcp-kms' | (string & {})
   /** The non-secret key id recorded with each backup. */
   readonly keyId: string
 }

@@ -152,11 +152,11 @@ function createDecryptStream(key) {
 // ---------------------------------------------------------------------------------------
 // Keys and Firestore
 
-/** A key provider: passphrase, raw key (BYOK) or AWS KMS. Build one with the static methods. */
+/** A key provider: passphrase, raw key (BYOK), AWS KMS or Google Cloud KMS. Build one with the static methods. */
 class Key {
   constructor(nativeKey) {
     if (!(nativeKey instanceof native.Key)) {
-      throw typeError('use Key.passphrase(), Key.raw(), Key.generateRaw() or Key.awsKms() to make a Key')
+      throw typeError('use Key.passphrase(), Key.raw(), Key.generateRaw(), Key.awsKms() or Key.gcpKms() to make a Key')
     }
     Object.defineProperty(this, kNative, { value: nativeKey })
   }
@@ -186,7 +186,16 @@ class Key {
     return new Key(await call(() => native.Key.awsKms(keyId, optObject('options', options))))
   }
 
-  /** `passphrase`, `raw` or `aws-kms`. */
+  /**
+   * A Google Cloud KMS key (`projects/P/locations/L/keyRings/R/cryptoKeys/K`); credentials
+   * default to the Google chain.
+   */
+  static async gcpKms(keyName, options) {
+    str('keyName', keyName)
+    return new Key(await call(() => native.Key.gcpKms(keyName, optObject('options', options))))
+  }
+
+  /** `passphrase`, `raw`, `aws-kms` or `gcp-kms`. */
   get kind() { return this[kNative].kind }
   /** The non-secret key id recorded with each backup. */
   get keyId() { return this[kNative].keyId }

@@ -30,6 +30,7 @@ use firekeep_core::session::{Operation, Session};
 use firekeep_core::source::{ConflictMode, Scope};
 use firekeep_core::storage::StorageSink;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
+use firekeep_gcp_kms::{GcpKmsKeyProvider, GcpKmsOptions};
 use firekeep_object_store::open_repository;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -157,6 +158,20 @@ pub struct AwsKmsKeyOptions {
     pub session_token: Option<String>,
 }
 
+/// Google Cloud KMS options; credentials default to the Google chain
+/// (GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, the metadata server).
+#[napi(object)]
+#[derive(Default)]
+pub struct GcpKmsKeyOptions {
+    /// A private endpoint, or a plaintext `http://127.0.0.1:PORT` test server (sent no
+    /// credentials).
+    pub endpoint: Option<String>,
+    /// A service-account key JSON file.
+    pub credentials: Option<String>,
+    /// A ready OAuth access token (not refreshed).
+    pub access_token: Option<String>,
+}
+
 #[napi]
 impl Key {
     /// A passphrase key (PBKDF2-HMAC-SHA256; `iterations` default 600,000).
@@ -231,7 +246,41 @@ impl Key {
         })
     }
 
-    /// `passphrase`, `raw` or `aws-kms`.
+    /// A Google Cloud KMS key: the CryptoKey name
+    /// (`projects/P/locations/L/keyRings/R/cryptoKeys/K`). Resolves once credentials are ready.
+    #[napi(ts_return_type = "Promise<Key>")]
+    pub fn gcp_kms(
+        env: &Env,
+        key_name: String,
+        options: Option<GcpKmsKeyOptions>,
+    ) -> Result<PromiseRaw<'_, Key>> {
+        let o = options.unwrap_or_default();
+        let credentials = match (o.credentials, o.access_token) {
+            (Some(_), Some(_)) => {
+                return Err(js_err(firekeep_core::Error::InvalidConfig(
+                    "give credentials or accessToken, not both".into(),
+                )));
+            }
+            (Some(f), None) => Some(firekeep_firestore::Credentials::ServiceAccountFile(
+                f.into(),
+            )),
+            (None, Some(t)) => Some(firekeep_firestore::Credentials::AccessToken(
+                SecretString::new(t),
+            )),
+            (None, None) => None,
+        };
+        let options = GcpKmsOptions {
+            credentials,
+            endpoint: o.endpoint,
+            ..GcpKmsOptions::default()
+        };
+        spawn(env, async move {
+            let p = GcpKmsKeyProvider::new(key_name, options).await?;
+            Ok(Key { inner: Arc::new(p) })
+        })
+    }
+
+    /// `passphrase`, `raw`, `aws-kms` or `gcp-kms`.
     #[napi(getter)]
     pub fn kind(&self) -> String {
         self.inner.kind().to_string()

@@ -203,7 +203,7 @@ class Client:
     ``repository``: a local path, ``file:///path``, ``s3://bucket/prefix``, ``gs://...`` or
     ``az://...`` (``storage_options``: ``endpoint``, ``region``, ``allow_http``,
     ``access_key_id``, ``secret_access_key`` ... as in docs/storage.md).
-    ``key``: a :class:`Key` (``Key.passphrase``, ``Key.raw``, ``Key.aws_kms``).
+    ``key``: a :class:`Key` (``Key.passphrase``, ``Key.raw``, ``Key.aws_kms``, ``Key.gcp_kms``).
     ``policy``: a policy file path or its TOML/JSON text; then ``principal``
     (``user:EMAIL``, ``user:ID`` or ``apikey:ID``) is who acts. Without a policy the
     principal owns the repository. ``audit``: ``"memory"`` (default), a JSONL file path, or

@@ -1,6 +1,7 @@
 """Type stubs of the native module (Rust, pyo3). Use the ``firekeep`` package's API."""
 
 import datetime
+import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 __version__: str
@@ -45,6 +46,13 @@ class Key:
         access_key_id: Optional[str] = None,
         secret_access_key: Optional[str] = None,
         session_token: Optional[str] = None,
+    ) -> Key: ...
+    @staticmethod
+    def gcp_kms(
+        key_name: str,
+        endpoint: Optional[str] = None,
+        credentials_file: Optional[Union[str, os.PathLike[str]]] = None,
+        access_token: Optional[str] = None,
     ) -> Key: ...
     @property
     def kind(self) -> str: ...

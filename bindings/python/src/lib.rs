@@ -26,6 +26,7 @@ use firekeep_core::secret::SecretString;
 use firekeep_core::session::Session;
 use firekeep_core::source::{ConflictMode, Scope};
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
+use firekeep_gcp_kms::{GcpKmsKeyProvider, GcpKmsOptions};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -224,7 +225,7 @@ fn progress_fn(callback: Option<Py<PyAny>>) -> Option<ProgressFn> {
 // ---------------------------------------------------------------------------------------
 // Keys
 
-/// A key provider, built by `firekeep.Key.passphrase/raw/aws_kms`.
+/// A key provider, built by `firekeep.Key.passphrase/raw/aws_kms/gcp_kms`.
 #[pyclass(module = "firekeep._native", frozen)]
 #[derive(Clone)]
 struct Key {
@@ -307,7 +308,42 @@ impl Key {
         })
     }
 
-    /// `passphrase`, `raw` or `aws-kms`.
+    /// A Google Cloud KMS key: the CryptoKey name
+    /// (`projects/P/locations/L/keyRings/R/cryptoKeys/K`, or a `.../cryptoKeyVersions/N` to pin
+    /// the version new wraps use). Credentials: `credentials_file` (a service-account key), an
+    /// `access_token`, or the Google default chain; `endpoint` for a private endpoint or a
+    /// plaintext `http://127.0.0.1:PORT` test server (sent no credentials).
+    #[staticmethod]
+    #[pyo3(signature = (key_name, endpoint=None, credentials_file=None, access_token=None))]
+    fn gcp_kms(
+        py: Python<'_>,
+        key_name: String,
+        endpoint: Option<String>,
+        credentials_file: Option<PathBuf>,
+        access_token: Option<String>,
+    ) -> PyResult<Self> {
+        let credentials = match (credentials_file, access_token) {
+            (Some(_), Some(_)) => {
+                return Err(value_err("give credentials_file or access_token, not both"));
+            }
+            (Some(f), None) => Some(firekeep_firestore::Credentials::ServiceAccountFile(f)),
+            (None, Some(t)) => Some(firekeep_firestore::Credentials::AccessToken(
+                SecretString::new(t),
+            )),
+            (None, None) => None,
+        };
+        let options = GcpKmsOptions {
+            credentials,
+            endpoint,
+            ..GcpKmsOptions::default()
+        };
+        let provider = block_on(py, GcpKmsKeyProvider::new(key_name, options))?;
+        Ok(Key {
+            inner: Arc::new(provider),
+        })
+    }
+
+    /// `passphrase`, `raw`, `aws-kms` or `gcp-kms`.
     #[getter]
     fn kind(&self) -> &'static str {
         self.inner.kind()

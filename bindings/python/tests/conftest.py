@@ -60,6 +60,49 @@ class FirestoreServer:
             self.proc.wait()
 
 
+class GcpKmsServer:
+    """A running `firekeep-gcp-kms-server` (Cloud KMS test server) with one symmetric key."""
+
+    KEY = "projects/py-test/locations/europe-west1/keyRings/backups/cryptoKeys/firekeep"
+
+    def __init__(self) -> None:
+        target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+        if not target.is_absolute():
+            target = ROOT / target
+        binary = target / "debug" / "firekeep-gcp-kms-server"
+        if not binary.exists():
+            subprocess.run(
+                ["cargo", "build", "-p", "firekeep-gcp-kms-server", "--bin", "firekeep-gcp-kms-server"],
+                cwd=ROOT, check=True,
+            )
+        self.proc = subprocess.Popen(
+            [str(binary), "--port", "0", "--key", self.KEY, "--exit-on-stdin-eof"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening on "):
+            self.proc.kill()
+            raise RuntimeError(f"firekeep-gcp-kms-server did not start: {line!r}")
+        self.endpoint = "http://" + line.removeprefix("listening on ")
+
+    def stop(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def gcp_kms_server() -> Iterator[GcpKmsServer]:
+    server = GcpKmsServer()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def firestore_server() -> Iterator[FirestoreServer]:
     server = FirestoreServer()

@@ -127,6 +127,22 @@ def test_aws_kms_key(moto, firestore_server, project, tmp_path):
     assert client.verify(b.backup_id).documents == 5
 
 
+def test_gcp_kms_key(gcp_kms_server, firestore_server, project, tmp_path):
+    key = firekeep.Key.gcp_kms(gcp_kms_server.KEY, endpoint=gcp_kms_server.endpoint)
+    assert key.kind == "gcp-kms"
+    assert key.key_id == gcp_kms_server.KEY
+    seed(project, n=3)
+    client = firekeep.Client(tmp_path, key)
+    b = client.backup(firekeep.Firestore(project, emulator_host=firestore_server.host))
+    assert client.verify(b.backup_id).documents == 5
+    # Another Cloud KMS key cannot open it: a key mismatch naming the right key.
+    other = firekeep.Key.gcp_kms(gcp_kms_server.KEY + "-other", endpoint=gcp_kms_server.endpoint)
+    with pytest.raises(firekeep.KeyMismatch, match="cryptoKeys/firekeep"):
+        firekeep.Client(tmp_path, other).verify(b.backup_id)
+    with pytest.raises(ValueError, match="projects/PROJECT/locations"):
+        firekeep.Key.gcp_kms("alias/firekeep")
+
+
 def test_audit_callable_and_memory(firestore_server, project, tmp_path):
     seed(project, n=2)
     got: List[dict] = []

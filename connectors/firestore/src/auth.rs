@@ -1,5 +1,6 @@
-//! Bearer tokens for Firestore calls. Key material and tokens never reach an error message
-//! or a `Debug` output.
+//! Bearer tokens for Google API calls (Firestore here; Cloud KMS in firekeep-gcp-kms reuses
+//! this module rather than keep a second copy of the credential chain). Key material and
+//! tokens never reach an error message or a `Debug` output.
 
 use crate::config::{Credentials, gcloud_adc_path};
 use firekeep_core::{Error, Result};
@@ -9,17 +10,21 @@ use std::sync::Arc;
 use tonic::metadata::{Ascii, MetadataValue};
 
 /// OAuth scope for Firestore data access.
-const SCOPES: &[&str] = &["https://www.googleapis.com/auth/datastore"];
+pub const FIRESTORE_SCOPES: &[&str] = &["https://www.googleapis.com/auth/datastore"];
 
 /// Produces the `authorization` header for each call.
 #[derive(Clone)]
-pub(crate) enum Auth {
+pub enum Auth {
     /// A fixed header (emulator "owner", or a caller-supplied access token).
     Static(MetadataValue<Ascii>),
     /// A refreshing token source (service account, ADC, metadata server).
     Provider {
+        /// Issues and caches tokens.
         provider: Arc<dyn TokenProvider>,
+        /// Where the credentials came from, for messages (never the credentials).
         source: String,
+        /// OAuth scopes requested for every token.
+        scopes: &'static [&'static str],
     },
 }
 
@@ -45,9 +50,9 @@ fn bearer(token: &str) -> Result<MetadataValue<Ascii>> {
 }
 
 impl Auth {
-    /// Resolves credentials and, for real ones, fetches a first token so that wrong
-    /// credentials fail at connect time rather than mid-backup.
-    pub(crate) async fn new(creds: &Credentials) -> Result<Auth> {
+    /// Resolves credentials and, for real ones, fetches a first token for `scopes` so that
+    /// wrong credentials fail at connect time rather than mid-backup.
+    pub async fn new(creds: &Credentials, scopes: &'static [&'static str]) -> Result<Auth> {
         let (provider, source): (Arc<dyn TokenProvider>, String) = match creds {
             Credentials::Emulator => return bearer("owner").map(Auth::Static),
             Credentials::AccessToken(t) => return bearer(t.expose()).map(Auth::Static),
@@ -91,22 +96,31 @@ impl Auth {
                 (Arc::new(p), source)
             }
         };
-        provider.token(SCOPES).await.map_err(|e| {
+        provider.token(scopes).await.map_err(|e| {
             Error::InvalidConfig(format!(
                 "could not obtain an access token using {source}: {e}; check that the key is \
                  current (not deleted or disabled) and that the machine can reach \
                  oauth2.googleapis.com"
             ))
         })?;
-        Ok(Auth::Provider { provider, source })
+        Ok(Auth::Provider {
+            provider,
+            source,
+            scopes,
+        })
     }
 
-    /// The `authorization` header value for the next call.
-    pub(crate) async fn header(&self) -> Result<MetadataValue<Ascii>> {
+    /// The `authorization` header value for the next call. A token that cannot be
+    /// refreshed is `Error::Firestore` with code `UNAUTHENTICATED`.
+    pub async fn header(&self) -> Result<MetadataValue<Ascii>> {
         match self {
             Auth::Static(v) => Ok(v.clone()),
-            Auth::Provider { provider, source } => {
-                let token = provider.token(SCOPES).await.map_err(|e| Error::Firestore {
+            Auth::Provider {
+                provider,
+                source,
+                scopes,
+            } => {
+                let token = provider.token(scopes).await.map_err(|e| Error::Firestore {
                     code: "UNAUTHENTICATED".into(),
                     message: format!("could not refresh the access token from {source}: {e}"),
                 })?;

@@ -29,6 +29,20 @@ pub enum Credentials {
     AccessToken(SecretString),
 }
 
+impl Credentials {
+    /// The credentials Google's client libraries would use: `GOOGLE_APPLICATION_CREDENTIALS`
+    /// (a key file), else gcloud's ADC file, else the metadata server.
+    pub fn from_env() -> Credentials {
+        if let Some(path) = env_nonempty("GOOGLE_APPLICATION_CREDENTIALS") {
+            Credentials::ServiceAccountFile(PathBuf::from(path))
+        } else if gcloud_adc_path().is_some_and(|p| p.exists()) {
+            Credentials::ApplicationDefault
+        } else {
+            Credentials::MetadataServer
+        }
+    }
+}
+
 /// Retry policy for transient gRPC failures: exponential backoff with full jitter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryConfig {
@@ -105,14 +119,7 @@ impl ConnectorConfig {
         if let Some(host) = env_nonempty("FIRESTORE_EMULATOR_HOST") {
             return Ok(ConnectorConfig::emulator(db, host));
         }
-        let creds = if let Some(path) = env_nonempty("GOOGLE_APPLICATION_CREDENTIALS") {
-            Credentials::ServiceAccountFile(PathBuf::from(path))
-        } else if gcloud_adc_path().is_some_and(|p| p.exists()) {
-            Credentials::ApplicationDefault
-        } else {
-            Credentials::MetadataServer
-        };
-        Ok(ConnectorConfig::new(db, creds))
+        Ok(ConnectorConfig::new(db, Credentials::from_env()))
     }
 
     /// The endpoint URI to dial, with scheme.

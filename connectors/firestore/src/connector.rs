@@ -102,7 +102,7 @@ impl FirestoreConnector {
                  and that the server is running and reachable"
             ),
         })?;
-        let auth = Auth::new(&config.credentials).await?;
+        let auth = Auth::new(&config.credentials, crate::auth::FIRESTORE_SCOPES).await?;
         let db_name = config.database.database_name();
         let routing = format!("database={}", url_encode(&db_name))
             .parse()

@@ -13,7 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod auth;
+pub mod auth;
 pub mod config;
 mod connector;
 pub mod convert;
