@@ -282,13 +282,17 @@ async fn azure_backup_verify_restore_prune() {
     let second = engine::backup(source, &repo, &key(), &small_parts(), None, &cancel)
         .await
         .unwrap();
-    let plan = engine::plan_prune(&repo, &keep_last(1), Timestamp::now())
+    let plan = engine::plan_prune(&repo, &key(), &keep_last(1), Timestamp::now())
         .await
         .unwrap();
-    let report = engine::apply_prune(&repo, &plan).await.unwrap();
+    let report = engine::apply_prune(&repo, &key(), &plan).await.unwrap();
     assert_eq!(report.removed.len(), 1, "{report:?}");
     assert_eq!(report.removed[0].id, first.backup_id);
-    let left = azurite().list_blobs(&container);
+    let left: Vec<_> = azurite()
+        .list_blobs(&container)
+        .into_iter()
+        .filter(|(n, _, _)| n.contains("/backups/"))
+        .collect();
     assert!(!left.is_empty());
     assert!(
         left.iter().all(|(n, _, _)| n.contains(&second.backup_id)),
@@ -298,10 +302,10 @@ async fn azure_backup_verify_restore_prune() {
 }
 
 /// Backups written to a local folder, uploaded into fake-gcs-server with Google's client,
-/// then listed, verified, restored and pruned through firekeep's `gs://` sink; a swapped
-/// object in the bucket is caught by verify.
+/// then listed, verified and restored through firekeep's `gs://` sink; a prune that cannot
+/// write (the emulator refuses uploads) deletes nothing; a swapped object is caught by verify.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gcs_list_verify_restore_prune() {
+async fn gcs_list_verify_restore_and_failed_prune_loses_nothing() {
     let cancel = CancellationToken::new();
     let server = FirestoreServer::builder().build().start().await.unwrap();
     let src = db("gcs-source");
@@ -348,17 +352,20 @@ async fn gcs_list_verify_restore_prune() {
     )
     .await;
 
-    let plan = engine::plan_prune(&repo, &keep_last(1), Timestamp::now())
+    // Prune records the repository's newest backups (a head record) before it deletes
+    // anything; fake-gcs-server refuses that upload, so the prune fails, and nothing is lost.
+    let before = fake_gcs().list_objects(&bucket);
+    let plan = engine::plan_prune(&repo, &key(), &keep_last(1), Timestamp::now())
         .await
         .unwrap();
-    let report = engine::apply_prune(&repo, &plan).await.unwrap();
-    assert_eq!(report.removed.len(), 1, "{report:?}");
-    let left = fake_gcs().list_objects(&bucket);
-    assert!(!left.is_empty());
-    assert!(
-        left.iter().all(|(n, _, _)| n.contains(&second.backup_id)),
-        "{left:?}"
-    );
+    assert_eq!(plan.remove, vec![first.backup_id.clone()]);
+    let err = engine::apply_prune(&repo, &key(), &plan).await.unwrap_err();
+    assert_eq!(err.code(), "ERR_STORAGE", "{err}");
+    assert_eq!(fake_gcs().list_objects(&bucket), before);
+    let left: Vec<_> = before
+        .into_iter()
+        .filter(|(n, _, _)| n.contains(&second.backup_id))
+        .collect();
 
     // Someone with write access to the bucket swaps a part for another of the same size.
     let (part, size, _) = left
