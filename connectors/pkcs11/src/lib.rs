@@ -75,7 +75,7 @@ impl fmt::Debug for Pkcs11Options {
             .field("module", &self.module)
             .field("token_label", &self.token_label)
             .field("key_label", &self.key_label)
-            .field("key_id", &self.key_id.as_ref().map(hex))
+            .field("key_id", &self.key_id.as_deref().map(hex))
             .field("pin", &self.pin)
             .finish()
     }
@@ -134,7 +134,7 @@ fn context(module: &Path) -> Result<Pkcs11> {
     Ok(ctx)
 }
 
-fn hex(bytes: &Vec<u8>) -> String {
+fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
