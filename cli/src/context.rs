@@ -18,6 +18,7 @@ use firekeep_core::storage::StorageSink;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
 use firekeep_gcp_kms::{GcpKmsKeyProvider, GcpKmsOptions};
 use firekeep_object_store::open_repository;
+use firekeep_pkcs11::{Pkcs11KeyProvider, Pkcs11Options};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -222,6 +223,8 @@ pub enum KmsKey {
     /// Google Cloud KMS: `projects/P/locations/L/keyRings/R/cryptoKeys/K` (optionally
     /// `/cryptoKeyVersions/N`), or `gcp-kms:` + that name.
     Gcp(String),
+    /// A key inside an HSM: an RFC 7512 URI `pkcs11:token=…;object=…[?module-path=…&pin-source=file:…]`.
+    Pkcs11(String),
 }
 
 impl KmsKey {
@@ -232,6 +235,8 @@ impl KmsKey {
         let key = key.trim();
         if let Some(k) = key.strip_prefix("gcp-kms:") {
             KmsKey::Gcp(k.trim_start_matches('/').to_string())
+        } else if key.starts_with("pkcs11:") {
+            KmsKey::Pkcs11(key.to_string())
         } else if let Some(k) = key.strip_prefix("aws-kms:") {
             KmsKey::Aws(k.to_string())
         } else if key.starts_with("projects/") {
@@ -267,6 +272,11 @@ pub async fn provider(
                     ..GcpKmsOptions::default()
                 };
                 Arc::new(GcpKmsKeyProvider::new(name, options).await?)
+            }
+            // Module and PIN from the URI's module-path/pin-source or FIREKEEP_PKCS11_MODULE
+            // and FIREKEEP_PKCS11_PIN; never from the command line.
+            KmsKey::Pkcs11(uri) => {
+                Arc::new(Pkcs11KeyProvider::open(Pkcs11Options::from_uri(&uri)?).await?)
             }
         },
     })
@@ -312,6 +322,8 @@ mod tests {
             KmsKey::parse(&format!("gcp-kms://{gcp}")),
             KmsKey::Gcp(gcp.into())
         );
+        let hsm = "pkcs11:token=firekeep;object=backups?module-path=/usr/lib/x.so";
+        assert_eq!(KmsKey::parse(hsm), KmsKey::Pkcs11(hsm.into()));
         for aws in [
             "alias/firekeep",
             "1234abcd-12ab-34cd-56ef-1234567890ab",

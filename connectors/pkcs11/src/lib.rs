@@ -81,6 +81,150 @@ impl fmt::Debug for Pkcs11Options {
     }
 }
 
+/// Environment variable holding the user PIN when the key URI gives no `pin-source`.
+pub const ENV_PIN: &str = "FIREKEEP_PKCS11_PIN";
+/// Environment variable naming the module when the key URI gives no `module-path`.
+pub const ENV_MODULE: &str = "FIREKEEP_PKCS11_MODULE";
+
+fn percent_decode(s: &str, what: &str) -> Result<Vec<u8>> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| {
+                    Error::InvalidConfig(format!("PKCS#11 URI: bad %-escape in {what}"))
+                })?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+impl Pkcs11Options {
+    /// Options from an RFC 7512 key URI:
+    /// `pkcs11:token=<label>;object=<key label>[;id=%01%02][?module-path=/path/lib.so&pin-source=file:/path]`.
+    /// Without `module-path`, `$FIREKEEP_PKCS11_MODULE`; without `pin-source`,
+    /// `$FIREKEEP_PKCS11_PIN`. A PIN written into the URI (`pin-value`) is refused: URIs end
+    /// up in shell history, process lists and configuration files.
+    pub fn from_uri(uri: &str) -> Result<Self> {
+        let rest = uri.trim().strip_prefix("pkcs11:").ok_or_else(|| {
+            Error::InvalidConfig(format!(
+                "{uri:?} is not a PKCS#11 URI (pkcs11:token=…;object=…)"
+            ))
+        })?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (mut token, mut object, mut id, mut module, mut pin_file) =
+            (None, None, None, None, None);
+        for attr in path.split(';').filter(|a| !a.is_empty()) {
+            let (k, v) = attr.split_once('=').ok_or_else(|| {
+                Error::InvalidConfig(format!("PKCS#11 URI attribute {attr:?} has no '='"))
+            })?;
+            let text = || -> Result<String> {
+                String::from_utf8(percent_decode(v, k)?)
+                    .map_err(|_| Error::InvalidConfig(format!("PKCS#11 URI: {k} is not UTF-8")))
+            };
+            match k {
+                "token" => token = Some(text()?),
+                "object" => object = Some(text()?),
+                "id" => id = Some(percent_decode(v, k)?),
+                // Attributes that narrow the search further are not needed to find one key.
+                "type" if v == "secret-key" => {}
+                "manufacturer"
+                | "model"
+                | "serial"
+                | "library-manufacturer"
+                | "library-description"
+                | "library-version"
+                | "slot-id"
+                | "slot-description"
+                | "slot-manufacturer" => {}
+                other => {
+                    return Err(Error::InvalidConfig(format!(
+                        "PKCS#11 URI attribute {other:?} is not supported; use token=, \
+                         object= and optionally id="
+                    )));
+                }
+            }
+        }
+        for attr in query.split('&').filter(|a| !a.is_empty()) {
+            let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
+            let v = String::from_utf8(percent_decode(v, k)?)
+                .map_err(|_| Error::InvalidConfig(format!("PKCS#11 URI: {k} is not UTF-8")))?;
+            match k {
+                "module-path" => module = Some(PathBuf::from(v)),
+                "pin-source" => {
+                    let path = v.strip_prefix("file:").unwrap_or(&v);
+                    pin_file = Some(PathBuf::from(path.trim_start_matches("//")));
+                }
+                "pin-value" => {
+                    return Err(Error::InvalidConfig(format!(
+                        "a PIN in the PKCS#11 URI is refused (it would be visible in shell \
+                         history and process lists); put it in a file named by \
+                         pin-source=file:/path, or in {ENV_PIN}"
+                    )));
+                }
+                other => {
+                    return Err(Error::InvalidConfig(format!(
+                        "PKCS#11 URI query {other:?} is not supported; use module-path= and \
+                         pin-source="
+                    )));
+                }
+            }
+        }
+        let token_label = token.ok_or_else(|| {
+            Error::InvalidConfig("the PKCS#11 URI names no token (token=<label>)".into())
+        })?;
+        let key_label = object.ok_or_else(|| {
+            Error::InvalidConfig("the PKCS#11 URI names no key (object=<label>)".into())
+        })?;
+        let module = module
+            .or_else(|| std::env::var_os(ENV_MODULE).map(PathBuf::from))
+            .ok_or_else(|| {
+                Error::InvalidConfig(format!(
+                    "which PKCS#11 module? add ?module-path=/path/to/vendor-pkcs11.so to the \
+                     URI or set {ENV_MODULE}"
+                ))
+            })?;
+        let pin = match pin_file {
+            Some(path) => {
+                let raw = std::fs::read_to_string(&path).map_err(|e| {
+                    Error::io(
+                        format!("reading the PKCS#11 PIN file {}", path.display()),
+                        e,
+                    )
+                })?;
+                let pin = SecretString::from(raw.trim_end_matches(['\r', '\n']));
+                drop(SecretString::from(raw));
+                pin
+            }
+            None => match std::env::var(ENV_PIN) {
+                Ok(p) if !p.is_empty() => SecretString::from(p),
+                _ => {
+                    return Err(Error::InvalidConfig(format!(
+                        "the PKCS#11 user PIN is needed: set {ENV_PIN}, or add \
+                         ?pin-source=file:/path/to/pin to the URI"
+                    )));
+                }
+            },
+        };
+        Ok(Pkcs11Options {
+            module,
+            token_label,
+            key_label,
+            key_id: id,
+            pin,
+        })
+    }
+}
+
 /// Wraps data keys with an AES-256 key inside a PKCS#11 token.
 #[derive(Clone)]
 pub struct Pkcs11KeyProvider {
@@ -405,5 +549,49 @@ impl KeyProvider for Pkcs11KeyProvider {
         let id = context.backup_id.clone();
         self.blocking(move |inner| inner.decrypt(&raw, &aad, &id))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_uris_parse_and_refuse_a_pin_in_the_uri() {
+        let dir = std::env::temp_dir().join(format!("fk-pkcs11-uri-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pin_file = dir.join("pin");
+        std::fs::write(&pin_file, "12 34\n").unwrap();
+        let o = Pkcs11Options::from_uri(&format!(
+            "pkcs11:token=My%20HSM;object=backups;id=%01%ff;type=secret-key\
+             ?module-path=/opt/hsm/lib.so&pin-source=file:{}",
+            pin_file.display()
+        ))
+        .unwrap();
+        assert_eq!(o.token_label, "My HSM");
+        assert_eq!(o.key_label, "backups");
+        assert_eq!(o.key_id, Some(vec![1, 0xff]));
+        assert_eq!(o.module, PathBuf::from("/opt/hsm/lib.so"));
+        assert_eq!(o.pin.expose(), "12 34");
+        assert!(!format!("{o:?}").contains("12 34"));
+
+        let err =
+            Pkcs11Options::from_uri("pkcs11:token=t;object=k?module-path=/x.so&pin-value=1234")
+                .unwrap_err();
+        assert_eq!(err.code(), "ERR_INVALID_CONFIG");
+        assert!(!err.to_string().contains("1234"), "{err}");
+        assert!(err.to_string().contains("pin-source"), "{err}");
+
+        for bad in [
+            "token=t;object=k",
+            "pkcs11:object=k?module-path=/x.so",
+            "pkcs11:token=t?module-path=/x.so",
+            "pkcs11:token=t;object=k;flavour=x?module-path=/x.so",
+            "pkcs11:token=%zz;object=k?module-path=/x.so",
+        ] {
+            let err = Pkcs11Options::from_uri(bad).unwrap_err();
+            assert_eq!(err.code(), "ERR_INVALID_CONFIG", "{bad}: {err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
