@@ -129,7 +129,15 @@ export declare class Key {
    * (`projects/P/locations/L/keyRings/R/cryptoKeys/K`). Resolves once credentials are ready.
    */
   static gcpKms(keyName: string, options?: GcpKmsKeyOptions | undefined | null): Promise<Key>
-  /** `passphrase`, `raw`, `aws-kms` or `gcp-kms`. */
+  /**
+   * A key inside an HSM, by its RFC 7512 URI
+   * `pkcs11:token=<label>;object=<key label>?module-path=/path/vendor.so&pin-source=file:/pin`
+   * (without `module-path`, `FIREKEEP_PKCS11_MODULE`; without `pin-source`,
+   * `FIREKEEP_PKCS11_PIN`; a PIN in the URI is refused). Resolves once the token accepted the
+   * PIN and the key was found.
+   */
+  static pkcs11(uri: string): Promise<Key>
+  /** `passphrase`, `raw`, `aws-kms`, `gcp-kms` or `pkcs11`. */
   get kind(): string
   /** The non-secret key id recorded with each backup. */
   get keyId(): string

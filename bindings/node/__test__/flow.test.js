@@ -192,3 +192,38 @@ test('Google Cloud KMS key (test server): backup, verify, another key refused, r
     await kms.stop()
   }
 })
+
+test('PKCS#11 key in SoftHSM2: backup, verify, wrong PIN refused, PIN in the URI refused', async () => {
+  const { execFileSync } = require('node:child_process')
+  const dir = tmpdir()
+  fs.mkdirSync(path.join(dir, 'tokens'))
+  const conf = path.join(dir, 'softhsm2.conf')
+  fs.writeFileSync(conf, `directories.tokendir = ${path.join(dir, 'tokens')}\nlog.level = ERROR\n`)
+  // SoftHSM reads SOFTHSM2_CONF when the module initialises (the first Key.pkcs11 of this process).
+  process.env.SOFTHSM2_CONF = conf
+  const util = (...args) => execFileSync('softhsm2-util', args, { env: process.env, stdio: 'pipe' })
+  util('--init-token', '--free', '--label', 'node', '--pin', '1111', '--so-pin', '2222')
+  const aes = path.join(dir, 'aes.key')
+  fs.writeFileSync(aes, Buffer.alloc(32, 7))
+  util('--import', aes, '--aes', '--token', 'node', '--label', 'backups', '--id', '01', '--pin', '1111')
+  fs.rmSync(aes)
+  const pin = path.join(dir, 'pin')
+  fs.writeFileSync(pin, '1111\n')
+  const base = 'pkcs11:token=node;object=backups?module-path=/usr/lib/softhsm/libsofthsm2.so'
+  const key = await fk.Key.pkcs11(`${base}&pin-source=file:${pin}`)
+  assert.equal(key.kind, 'pkcs11')
+  assert.equal(key.keyId, 'pkcs11:token=node;object=backups')
+  const repository = tmpdir()
+  const client = new fk.Client({ repository, key })
+  const r = await client.backup(new fk.Firestore(PROJECT, { emulatorHost: server.host }), { collections: ['people'] })
+  assert.equal((await client.verify(r.backupId)).documents, r.documents)
+  const wrong = path.join(dir, 'wrong-pin')
+  fs.writeFileSync(wrong, '9876\n')
+  await assert.rejects(fk.Key.pkcs11(`${base}&pin-source=file:${wrong}`), (e) => {
+    assert.equal(e.code, 'ERR_KEY_PROVIDER')
+    assert.match(e.message, /wrong PIN/)
+    assert.doesNotMatch(e.message, /9876/)
+    return true
+  })
+  await assert.rejects(fk.Key.pkcs11(`${base}&pin-value=1111`), { code: 'ERR_INVALID_CONFIG' })
+})

@@ -270,6 +270,12 @@ export declare class Key {
   static awsKms(keyId: string, options?: AwsKmsOptions): Promise<Key>
   /** A Google Cloud KMS key: `projects/P/locations/L/keyRings/R/cryptoKeys/K`. */
   static gcpKms(keyName: string, options?: GcpKmsOptions): Promise<Key>
+  /**
+   * A key inside an HSM, by its RFC 7512 URI
+   * `pkcs11:token=<label>;object=<key label>?module-path=/path/vendor.so&pin-source=file:/pin`
+   * (PIN from `pin-source` or `FIREKEEP_PKCS11_PIN`, never the URI).
+   */
+  static pkcs11(uri: string): Promise<Key>
   /** `passphrase`, `raw`, `aws-kms` or `gcp-kms`. */
   readonly kind: 'passphrase' | 'raw' | 'aws-kms' | 'gcp-kms' | (string & {})
   /** The non-secret key id recorded with each backup. */

@@ -156,7 +156,7 @@ function createDecryptStream(key) {
 class Key {
   constructor(nativeKey) {
     if (!(nativeKey instanceof native.Key)) {
-      throw typeError('use Key.passphrase(), Key.raw(), Key.generateRaw(), Key.awsKms() or Key.gcpKms() to make a Key')
+      throw typeError('use Key.passphrase(), Key.raw(), Key.generateRaw(), Key.awsKms(), Key.gcpKms() or Key.pkcs11() to make a Key')
     }
     Object.defineProperty(this, kNative, { value: nativeKey })
   }
@@ -195,7 +195,17 @@ class Key {
     return new Key(await call(() => native.Key.gcpKms(keyName, optObject('options', options))))
   }
 
-  /** `passphrase`, `raw`, `aws-kms` or `gcp-kms`. */
+  /**
+   * A key inside an HSM, by its RFC 7512 URI
+   * `pkcs11:token=<label>;object=<key label>?module-path=/path/vendor.so&pin-source=file:/pin`
+   * (PIN from `pin-source` or FIREKEEP_PKCS11_PIN, never the URI).
+   */
+  static async pkcs11(uri) {
+    str('uri', uri)
+    return new Key(await call(() => native.Key.pkcs11(uri)))
+  }
+
+  /** `passphrase`, `raw`, `aws-kms`, `gcp-kms` or `pkcs11`. */
   get kind() { return this[kNative].kind }
   /** The non-secret key id recorded with each backup. */
   get keyId() { return this[kNative].keyId }

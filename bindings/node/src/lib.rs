@@ -32,6 +32,7 @@ use firekeep_core::storage::StorageSink;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
 use firekeep_gcp_kms::{GcpKmsKeyProvider, GcpKmsOptions};
 use firekeep_object_store::open_repository;
+use firekeep_pkcs11::{Pkcs11KeyProvider, Pkcs11Options};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -280,7 +281,20 @@ impl Key {
         })
     }
 
-    /// `passphrase`, `raw`, `aws-kms` or `gcp-kms`.
+    /// A key inside an HSM, by its RFC 7512 URI
+    /// `pkcs11:token=<label>;object=<key label>?module-path=/path/vendor.so&pin-source=file:/pin`
+    /// (without `module-path`, `FIREKEEP_PKCS11_MODULE`; without `pin-source`,
+    /// `FIREKEEP_PKCS11_PIN`; a PIN in the URI is refused). Resolves once the token accepted the
+    /// PIN and the key was found.
+    #[napi(ts_return_type = "Promise<Key>")]
+    pub fn pkcs11(env: &Env, uri: String) -> Result<PromiseRaw<'_, Key>> {
+        spawn(env, async move {
+            let p = Pkcs11KeyProvider::open(Pkcs11Options::from_uri(&uri)?).await?;
+            Ok(Key { inner: Arc::new(p) })
+        })
+    }
+
+    /// `passphrase`, `raw`, `aws-kms`, `gcp-kms` or `pkcs11`.
     #[napi(getter)]
     pub fn kind(&self) -> String {
         self.inner.kind().to_string()

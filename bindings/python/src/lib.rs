@@ -27,6 +27,7 @@ use firekeep_core::session::Session;
 use firekeep_core::source::{ConflictMode, Scope};
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
 use firekeep_gcp_kms::{GcpKmsKeyProvider, GcpKmsOptions};
+use firekeep_pkcs11::{Pkcs11KeyProvider, Pkcs11Options};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -225,7 +226,7 @@ fn progress_fn(callback: Option<Py<PyAny>>) -> Option<ProgressFn> {
 // ---------------------------------------------------------------------------------------
 // Keys
 
-/// A key provider, built by `firekeep.Key.passphrase/raw/aws_kms/gcp_kms`.
+/// A key provider, built by `firekeep.Key.passphrase/raw/aws_kms/gcp_kms/pkcs11`.
 #[pyclass(module = "firekeep._native", frozen)]
 #[derive(Clone)]
 struct Key {
@@ -343,7 +344,21 @@ impl Key {
         })
     }
 
-    /// `passphrase`, `raw`, `aws-kms` or `gcp-kms`.
+    /// A key inside an HSM, by its RFC 7512 URI
+    /// `pkcs11:token=<label>;object=<key label>?module-path=/path/vendor.so&pin-source=file:/pin`
+    /// (without `module-path`, `$FIREKEEP_PKCS11_MODULE`; without `pin-source`,
+    /// `$FIREKEEP_PKCS11_PIN`; a PIN in the URI is refused). Logs in once to check the PIN,
+    /// token and key.
+    #[staticmethod]
+    fn pkcs11(py: Python<'_>, uri: String) -> PyResult<Self> {
+        let options = Pkcs11Options::from_uri(&uri).map_err(py_err)?;
+        let provider = block_on(py, Pkcs11KeyProvider::open(options))?;
+        Ok(Key {
+            inner: Arc::new(provider),
+        })
+    }
+
+    /// `passphrase`, `raw`, `aws-kms`, `gcp-kms` or `pkcs11`.
     #[getter]
     fn kind(&self) -> &'static str {
         self.inner.kind()

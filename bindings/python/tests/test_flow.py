@@ -143,6 +143,42 @@ def test_gcp_kms_key(gcp_kms_server, firestore_server, project, tmp_path):
         firekeep.Key.gcp_kms("alias/firekeep")
 
 
+def test_pkcs11_key_in_softhsm(firestore_server, project, tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    (tmp_path / "tokens").mkdir()
+    conf = tmp_path / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nlog.level = ERROR\n")
+    # SoftHSM reads SOFTHSM2_CONF when the module initialises (the first Key.pkcs11 here).
+    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+
+    def util(*args: str) -> None:
+        subprocess.run(["softhsm2-util", *args], check=True, capture_output=True, env=os.environ)
+
+    util("--init-token", "--free", "--label", "py", "--pin", "3333", "--so-pin", "4444")
+    aes = tmp_path / "aes.key"
+    aes.write_bytes(bytes([5]) * 32)
+    util("--import", str(aes), "--aes", "--token", "py", "--label", "backups", "--id", "02", "--pin", "3333")
+    aes.unlink()
+    pin = tmp_path / "pin"
+    pin.write_text("3333\n")
+    base = "pkcs11:token=py;object=backups?module-path=/usr/lib/softhsm/libsofthsm2.so"
+    key = firekeep.Key.pkcs11(f"{base}&pin-source=file:{pin}")
+    assert key.kind == "pkcs11" and key.key_id == "pkcs11:token=py;object=backups"
+    seed(project, n=3)
+    client = firekeep.Client(tmp_path / "repo", key)
+    b = client.backup(firekeep.Firestore(project, emulator_host=firestore_server.host))
+    assert client.verify(b.backup_id).documents == 5
+    wrong = tmp_path / "wrong"
+    wrong.write_text("8765\n")
+    with pytest.raises(firekeep.KeyProviderError, match="wrong PIN") as e:
+        firekeep.Key.pkcs11(f"{base}&pin-source=file:{wrong}")
+    assert "8765" not in str(e.value)
+    with pytest.raises(ValueError, match="pin-source"):
+        firekeep.Key.pkcs11(f"{base}&pin-value=3333")
+
+
 def test_audit_callable_and_memory(firestore_server, project, tmp_path):
     seed(project, n=2)
     got: List[dict] = []
