@@ -108,7 +108,13 @@ impl Ctx {
                 Session::new(principal, Arc::new(policy), audit)
             }
         };
-        Ok(session)
+        // Storage credentials given as options never reach an audit event.
+        Ok(session.with_secret_options(
+            self.settings
+                .storage_options
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
     }
 
     fn principal(&self, policy: &Policy) -> CliResult<Principal> {

@@ -221,6 +221,21 @@ impl Session {
         self
     }
 
+    /// Registers the values of configuration options whose names say they hold a secret
+    /// (`secret_access_key`, `session_token`, `azure_storage_account_key`,
+    /// `azure_storage_sas_key`, `google_service_account_key`, ...; see
+    /// [`crate::audit::is_secret_key`]), so storage credentials given as options never reach
+    /// an audit event whichever front end took them.
+    pub fn with_secret_options<'a>(
+        self,
+        options: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        options
+            .into_iter()
+            .filter(|(k, v)| !v.is_empty() && crate::audit::is_secret_key(k))
+            .fold(self, |s, (_, v)| s.with_secret(SecretString::from(v)))
+    }
+
     /// Who acts.
     pub fn principal(&self) -> &Principal {
         &self.principal

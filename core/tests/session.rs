@@ -322,6 +322,41 @@ fn secrets_are_redacted_before_any_sink() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Storage credentials given as options (what the CLI's `--storage-option`, Python's
+/// `storage_options` and Node's `storageOptions` carry) are scrubbed from every event;
+/// non-secret options stay readable.
+#[test]
+fn secret_storage_options_never_reach_an_event() {
+    let memory = Arc::new(MemoryAuditSink::new());
+    let options = [
+        ("secret_access_key", "AKIAsecretvalue0001"),
+        ("session_token", "sessiontoken0002"),
+        ("azure_storage_account_key", "YWNjb3VudGtleTAwMDM="),
+        ("azure_storage_sas_key", "sv=2022&sig=sasvalue0004"),
+        ("google_service_account_key", "{\"private_key\":\"pk0005\"}"),
+        ("endpoint", "http://127.0.0.1:10000/devstoreaccount1"),
+        ("sse_kms_key_id", "alias/bucket-key"),
+    ];
+    let session = Session::new(Principal::user(ORG, "mia"), team_policy(), memory.clone())
+        .with_secret_options(options.iter().copied());
+    let all: String = options.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    block_on(
+        session.perform(backup_op("bk_o").detail("note", all.clone()), || async {
+            Err::<(), _>(Error::Storage(format!("store said: {all}")))
+        }),
+    )
+    .unwrap_err();
+    let text = serde_json::to_string(&memory.events()).unwrap();
+    for (_, secret) in &options[..5] {
+        assert!(!text.contains(secret), "{secret} leaked into {text}");
+    }
+    assert!(
+        text.contains("http://127.0.0.1:10000/devstoreaccount1"),
+        "{text}"
+    );
+    assert!(text.contains("alias/bucket-key"), "{text}");
+}
+
 #[test]
 fn audit_retention_through_the_session() {
     let sink = Arc::new(MemoryAuditSink::new());

@@ -614,22 +614,6 @@ fn open_storage(
     })
 }
 
-/// Object-store options whose values are credentials (`secret_access_key`, `token`,
-/// `sas_key`, `client_secret`, ...).
-fn is_secret_option(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
-        "secret",
-        "token",
-        "password",
-        "sas",
-        "account_key",
-        "private_key",
-    ]
-    .iter()
-    .any(|s| k.contains(s))
-}
-
 fn parse_principal(org: &str, raw: &str, policy: Option<&Policy>) -> Result<Principal> {
     Principal::parse(org, raw, policy).map_err(|e| match e {
         CoreError::InvalidInput(msg) => type_err(msg),
@@ -798,12 +782,11 @@ impl Client {
         }
         .with_context(context);
         // Storage credentials must never reach an audit event (e.g. inside an error text).
-        let session = storage_options
-            .iter()
-            .filter(|(k, v)| is_secret_option(k) && !v.is_empty())
-            .fold(session, |s, (_, v)| {
-                s.with_secret(SecretString::new(v.clone()))
-            });
+        let session = session.with_secret_options(
+            storage_options
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         Ok(Client {
             inner: CoreClient::new(session, Repository::new(storage), options.key.inner.clone()),
             audit,

@@ -846,12 +846,10 @@ impl Client {
         // One reading of "path, file://, s3://, gs://, az:// with options" for every
         // firekeep front end; its errors are typed (InvalidInput/InvalidConfig -> ValueError
         // subclasses, NotFound).
-        let storage = firekeep_object_store::open_repository(
-            repository,
-            storage_options.unwrap_or_default(),
-            create,
-        )
-        .map_err(py_err)?;
+        let storage_options = storage_options.unwrap_or_default();
+        let storage =
+            firekeep_object_store::open_repository(repository, storage_options.clone(), create)
+                .map_err(py_err)?;
         let (sink, audit_kind): (Arc<dyn AuditSink>, Audit) = match audit {
             None => {
                 let m = Arc::new(MemoryAuditSink::new());
@@ -910,6 +908,12 @@ impl Client {
                 Session::new(who, Arc::new(policy), sink)
             }
         };
+        // Storage credentials given as options never reach an audit event.
+        let session = session.with_secret_options(
+            storage_options
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         Ok(Client {
             inner: CoreClient::new(session, Repository::new(storage), key.inner.clone()),
             audit: audit_kind,
