@@ -374,5 +374,8 @@ export interface ObjectOptions {
  */
 export declare function objectPrefixLen(first: Uint8Array): number
 
+/** Seconds in a retention duration (the core's grammar: units y, m = months, w, d, h, s). */
+export declare function parseDuration(text: string): number
+
 /** Parses an RFC 3339 timestamp into `[unixSeconds, nanos]`. */
 export declare function parseRfc3339(s: string): Array<number>

@@ -858,4 +858,5 @@ module.exports.generateDataKey = nativeBinding.generateDataKey
 module.exports.normalizeDocument = nativeBinding.normalizeDocument
 module.exports.objectHeader = nativeBinding.objectHeader
 module.exports.objectPrefixLen = nativeBinding.objectPrefixLen
+module.exports.parseDuration = nativeBinding.parseDuration
 module.exports.parseRfc3339 = nativeBinding.parseRfc3339

@@ -305,6 +305,14 @@ pub fn verify_text(r: &VerifyReport) -> String {
     s
 }
 
+/// The core's conflict mode named by the `--conflict` value (the names are parsed once,
+/// in the core).
+fn conflict_mode(c: Conflict) -> CliResult<ConflictMode> {
+    let value = clap::ValueEnum::to_possible_value(&c)
+        .ok_or_else(|| CliError::usage("no --conflict value"))?;
+    Ok(value.get_name().parse()?)
+}
+
 async fn restore(ctx: &Ctx, a: crate::args::RestoreArgs) -> CliResult<i32> {
     let project = a
         .target_project
@@ -320,11 +328,7 @@ async fn restore(ctx: &Ctx, a: crate::args::RestoreArgs) -> CliResult<i32> {
     let id = resolve_id(ctx, &client, &a.backup).await?;
     let opts = RestoreOptions {
         scope: config::restore_scope(&a.scope),
-        conflict: match a.conflict {
-            Conflict::Overwrite => ConflictMode::Overwrite,
-            Conflict::Skip => ConflictMode::SkipExisting,
-            Conflict::Fail => ConflictMode::FailIfExists,
-        },
+        conflict: conflict_mode(a.conflict)?,
         dry_run: a.dry_run,
         ..RestoreOptions::default()
     };

@@ -306,43 +306,14 @@ pub fn retention(args: &PruneArgs, file: &RetentionConfig) -> RetentionConfig {
     }
 }
 
-/// Parses a restic-style duration: a sequence of `<n><unit>` with units y, m (months),
-/// w, d, h, s, e.g. `1y2m`, `14d`, `36h`. Months count 30 days and years 365 (as restic).
+/// Parses a retention duration with the core's one grammar
+/// ([`firekeep_core::engine::parse_duration`]: units y, m = months, w, d, h, s), as a usage
+/// error when it is not one.
 pub fn parse_duration(text: &str) -> CliResult<std::time::Duration> {
-    let bad = || {
-        CliError::usage(format!(
-            "{text:?} is not a duration; write e.g. 36h, 14d, 2w, 6m or 1y2m (units y, m, w, d, h, s)"
-        ))
-    };
-    let mut total: u64 = 0;
-    let mut num = String::new();
-    let mut any = false;
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        num.clear();
-        let secs: u64 = match c {
-            's' => 1,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            'm' => 30 * 86_400,
-            'y' => 365 * 86_400,
-            _ => return Err(bad()),
-        };
-        total = n
-            .checked_mul(secs)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(bad)?;
-        any = true;
-    }
-    if !num.is_empty() || !any {
-        return Err(bad());
-    }
-    Ok(std::time::Duration::from_secs(total))
+    firekeep_core::engine::parse_duration(text).map_err(|e| match e {
+        firekeep_core::Error::InvalidInput(msg) => CliError::usage(msg),
+        other => other.into(),
+    })
 }
 
 #[cfg(test)]
@@ -429,6 +400,8 @@ mod tests {
             parse_duration("1y2m").unwrap().as_secs(),
             (365 + 60) * 86400
         );
+        assert!(matches!(parse_duration("3x"), Err(CliError::Usage(_))));
+        assert_eq!(parse_duration("6m").unwrap().as_secs(), 180 * 86400);
         for bad in ["", "5", "d", "3x", "1.5d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

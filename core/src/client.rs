@@ -13,7 +13,7 @@ use crate::engine::{
 };
 use crate::keys::KeyProvider;
 use crate::model::Timestamp;
-use crate::policy::{Action, Resource, ResourceKind};
+use crate::policy::{Action, Decision, Resource, ResourceKind};
 use crate::session::{AuditDetails, Operation, Requirement, Session};
 use crate::source::{FirestoreSource, FirestoreTarget, Scope};
 use crate::{Error, Result};
@@ -42,6 +42,27 @@ fn scope_json(scope: &Scope) -> Value {
     serde_json::to_value(scope).unwrap_or(Value::Null)
 }
 
+/// The audit actions an operation needing `action` records on success and on failure (a
+/// denial records `authorization.denied` and names the attempt). The one mapping every
+/// front end uses.
+pub fn audit_actions(action: Action) -> (AuditAction, AuditAction) {
+    match action {
+        Action::CreateBackup => (AuditAction::BackupCreated, AuditAction::BackupFailed),
+        Action::VerifyBackup => (AuditAction::BackupVerified, AuditAction::BackupVerifyFailed),
+        Action::RestoreBackup => (
+            AuditAction::BackupRestored,
+            AuditAction::BackupRestoreFailed,
+        ),
+        Action::DeleteBackup => (AuditAction::BackupPruned, AuditAction::BackupPruneFailed),
+        Action::ViewBackups => (AuditAction::BackupListed, AuditAction::BackupListFailed),
+        Action::ManageKeys => (AuditAction::KeyRotated, AuditAction::KeyRotateFailed),
+        _ => (
+            AuditAction::AuthorizationDenied,
+            AuditAction::AuthorizationDenied,
+        ),
+    }
+}
+
 impl Client {
     /// A client acting as the session's principal on `repo`, with data keys wrapped by
     /// `keys`.
@@ -66,6 +87,27 @@ impl Client {
     /// The key provider.
     pub fn keys(&self) -> &Arc<dyn KeyProvider> {
         &self.keys
+    }
+
+    /// Whether this client's principal may perform `action` on `resource`, as an operation:
+    /// an allowed check returns the decision (nothing is recorded, nothing was done); a
+    /// denial is recorded as `authorization.denied` (with the attempted action's audit
+    /// names, see [`audit_actions`]) and returned as `Error::AuthorizationDenied`.
+    pub async fn authorize(&self, action: Action, resource: Resource) -> Result<Decision> {
+        let d = self.session.check(action, &resource);
+        if d.allowed {
+            return Ok(d);
+        }
+        let (ok, failed) = audit_actions(action);
+        let op = self.op(action, resource, ok, failed);
+        let text = d.to_string();
+        // Denied: `perform` records the denial and never runs the closure.
+        self.session
+            .perform(op, || async move {
+                Err::<(), _>(Error::AuthorizationDenied(text))
+            })
+            .await?;
+        Err(Error::AuthorizationDenied(d.to_string()))
     }
 
     /// A resource in this session's organization.

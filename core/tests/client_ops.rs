@@ -175,6 +175,32 @@ fn operations_are_authorized_and_audited() {
 }
 
 #[test]
+fn authorize_records_a_denial_and_nothing_when_allowed() {
+    let store = MemoryStorage::new();
+    let audit = Arc::new(MemoryAuditSink::new());
+    let key: Arc<dyn KeyProvider> = Arc::new(raw_key(3));
+    let resource = Resource::organization(ORG).in_project("p");
+    let owner = client("olga", &store, &audit, key.clone());
+    let d = block_on(owner.authorize(Action::RestoreBackup, resource.clone())).unwrap();
+    assert!(d.allowed);
+    assert!(
+        audit.events().is_empty(),
+        "an allowed check records nothing"
+    );
+    let viewer = client("vic", &store, &audit, key);
+    let err = block_on(viewer.authorize(Action::RestoreBackup, resource)).unwrap_err();
+    assert!(matches!(err, Error::AuthorizationDenied(_)), "{err}");
+    assert_eq!(actions(&audit), vec!["authorization.denied"]);
+    assert_eq!(
+        firekeep_core::client::audit_actions(Action::VerifyBackup),
+        (
+            firekeep_core::audit::AuditAction::BackupVerified,
+            firekeep_core::audit::AuditAction::BackupVerifyFailed
+        )
+    );
+}
+
+#[test]
 fn verify_failure_is_an_integrity_error_naming_the_part_and_audited() {
     let store = MemoryStorage::new();
     let audit = Arc::new(MemoryAuditSink::new());

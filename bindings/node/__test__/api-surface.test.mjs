@@ -122,6 +122,12 @@ test('prune arguments: keep rules and durations are checked before any work', as
   const plan = await client.prune({ keepWithin: '1w2d', orphanGrace: 60, dryRun: true })
   assert.deepEqual(plan, { plan: { keep: [], remove: [], orphans: [], objects: 0, bytes: 0, unreadable: [] }, report: null })
   await assert.rejects(client.prune({ keepWithin: '2x' }), RangeError)
+  // One grammar with the CLI and Python (the core's): `m` is months, never minutes.
+  const native = require('../native.js')
+  assert.equal(native.parseDuration('6m'), 6 * 30 * 86400)
+  assert.equal(native.parseDuration('1y2m'), (365 + 60) * 86400)
+  assert.equal(native.parseDuration('1w2d'), 9 * 86400)
+  await assert.rejects(client.prune({ keepWithin: '1.5d' }), RangeError)
   await assert.rejects(client.prune({ keepWithin: -5 }), RangeError)
   await assert.rejects(client.prune({ keepWithin: {} }), TypeError)
   await assert.rejects(client.prune({ keepDaily: -1 }), RangeError)

@@ -415,7 +415,10 @@ export interface DiffOptions extends OperationOptions {
   maxNames?: number
 }
 
-/** restic's keep rules; at least one must be set. Durations: seconds or text like `7d`, `36h`, `1w2d`. */
+/**
+ * restic's keep rules; at least one must be set. Durations: seconds or text in restic's
+ * grammar (units y, m = months, w, d, h, s), like `7d`, `36h`, `1w2d`, `6m`.
+ */
 export interface PruneOptions extends OperationOptions {
   keepLast?: number
   keepHourly?: number

@@ -287,19 +287,21 @@ function cancelled(signal) {
   return new CancelledError('operation cancelled: the AbortSignal fired before it started', 'ERR_CANCELLED', { cause: signal.reason })
 }
 
-const CONFLICTS = new Set(['overwrite', 'skip', 'fail'])
-const DURATION_RE = /^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/
-
-/** Seconds from a number of seconds or text like `7d`, `36h`, `1w2d`, `90m`. */
+/**
+ * Seconds from a number of seconds or text in the core's one duration grammar (restic's:
+ * units y, m = months, w, d, h, s, e.g. `7d`, `36h`, `1w2d`, `6m`, `1y2m`).
+ */
 function durationArg(name, v) {
   if (v === undefined || v === null) return undefined
   let s
   if (typeof v === 'number') s = v
   else if (typeof v === 'string') {
-    const m = DURATION_RE.exec(v)
-    if (!m || v === '') throw rangeError(`${name} ${JSON.stringify(v)} is not a duration like 7d, 36h, 1w2d, 90m or 30s`)
-    const [w, d, h, mi, se] = m.slice(1).map((x) => Number(x || 0))
-    s = (((w * 7 + d) * 24 + h) * 60 + mi) * 60 + se
+    try {
+      s = call(() => native.parseDuration(v))
+    } catch (e) {
+      if (e instanceof RangeError) throw rangeError(`${name}: ${e.message}`)
+      throw e
+    }
   } else throw typeError(`${name} must be seconds (a number) or text like "7d"`)
   if (!Number.isInteger(s) || s < 0) throw rangeError(`${name} must be a whole, non-negative number of seconds (got ${v})`)
   return { secs: s, nanos: 0 }
@@ -413,9 +415,8 @@ class Client extends EventEmitter {
     str('backupId', backupId)
     const tgt = nativeOf(Firestore, 'target', target)
     const o = optObject('options', options)
-    if (o.conflict !== undefined && !CONFLICTS.has(o.conflict)) {
-      throw rangeError(`conflict ${JSON.stringify(o.conflict)} is not one of "overwrite", "skip", "fail"`)
-    }
+    // The conflict names are parsed by the core ("overwrite", "skip", "fail").
+    if (o.conflict !== undefined) str('conflict', o.conflict)
     const opts = {
       collections: optStrings('collections', o.collections),
       subcollections: optBool('subcollections', o.subcollections),

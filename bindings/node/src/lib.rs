@@ -11,7 +11,7 @@
 use firekeep_aws_kms::{AwsKmsKeyProvider, AwsKmsOptions};
 use firekeep_core::Error as CoreError;
 use firekeep_core::audit::{
-    AuditAction, AuditEvent, AuditSink, CallbackAuditSink, ExportFilter, ExportFormat, FsyncPolicy,
+    AuditEvent, AuditSink, CallbackAuditSink, ExportFilter, ExportFormat, FsyncPolicy,
     JsonlAuditSink, MemoryAuditSink, export, read_jsonl, verify_chain,
 };
 use firekeep_core::client::Client as CoreClient;
@@ -26,7 +26,7 @@ use firekeep_core::policy::{
     Action, Policy, Principal, PrincipalKind, RequestContext, Resource, ResourceKind,
 };
 use firekeep_core::secret::{SecretBytes, SecretString};
-use firekeep_core::session::{Operation, Session};
+use firekeep_core::session::Session;
 use firekeep_core::source::{ConflictMode, Scope};
 use firekeep_core::storage::StorageSink;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
@@ -54,6 +54,22 @@ fn js_err(e: CoreError) -> Error {
 /// A bad argument: becomes a `TypeError` in JS (Node's own code for it).
 fn type_err(msg: impl std::fmt::Display) -> Error {
     Error::new(Status::InvalidArg, format!("ERR_INVALID_ARG_TYPE: {msg}"))
+}
+
+/// The core's `InvalidInput` as a `RangeError` (its message without the prefix), any
+/// other error as usual.
+fn invalid_input(e: CoreError) -> Error {
+    match e {
+        CoreError::InvalidInput(msg) => range_err(msg),
+        other => js_err(other),
+    }
+}
+
+/// Seconds in a retention duration (the core's grammar: units y, m = months, w, d, h, s).
+#[napi]
+pub fn parse_duration(text: String) -> Result<f64> {
+    let d = firekeep_core::engine::parse_duration(&text).map_err(invalid_input)?;
+    Ok(d.as_secs() as f64)
 }
 
 /// An argument out of range: becomes a `RangeError` in JS.
@@ -902,16 +918,12 @@ impl Client {
         cancel: Option<&CancelToken>,
     ) -> Result<PromiseRaw<'e, String>> {
         let o = options.unwrap_or_default();
-        let conflict = match o.conflict.as_deref().unwrap_or("overwrite") {
-            "overwrite" => ConflictMode::Overwrite,
-            "skip" | "skip-existing" => ConflictMode::SkipExisting,
-            "fail" | "fail-if-exists" => ConflictMode::FailIfExists,
-            other => {
-                return Err(range_err(format!(
-                    "conflict {other:?} is not one of \"overwrite\", \"skip\", \"fail\""
-                )));
-            }
-        };
+        let conflict = o
+            .conflict
+            .as_deref()
+            .unwrap_or("overwrite")
+            .parse::<ConflictMode>()
+            .map_err(invalid_input)?;
         let opts = RestoreOptions {
             scope: scope(o.collections, o.subcollections.unwrap_or(true), vec![]),
             conflict,
@@ -1044,23 +1056,10 @@ impl Client {
     ) -> Result<PromiseRaw<'e, Decision>> {
         let action = parse_action(&action)?;
         let resource = self.resource(project, database, collections);
-        let session = self.inner.session().clone();
-        let repository = self.inner.repository().describe();
+        let client = self.inner.clone();
         spawn(env, async move {
-            let d = session.check(action, &resource);
-            if d.allowed {
-                return Ok(decision(&d));
-            }
-            let (ok, failed) = audit_actions(action);
-            let op = Operation::new(action, resource, ok, failed).detail("repository", repository);
-            let text = d.to_string();
-            // Denied: `perform` records the denial and never runs the closure.
-            session
-                .perform(op, || async move {
-                    Err::<(), _>(CoreError::AuthorizationDenied(text))
-                })
-                .await?;
-            Err(CoreError::AuthorizationDenied(d.to_string()))
+            let d = client.authorize(action, resource).await?;
+            Ok(decision(&d))
         })
     }
 
@@ -1108,25 +1107,6 @@ fn decision(d: &firekeep_core::policy::Decision) -> Decision {
         action: d.action.as_str().to_string(),
         allowed: d.allowed,
         reason: d.reason.to_string(),
-    }
-}
-
-/// The audit actions an operation needing `action` records (a denial names the attempt).
-fn audit_actions(action: Action) -> (AuditAction, AuditAction) {
-    match action {
-        Action::CreateBackup => (AuditAction::BackupCreated, AuditAction::BackupFailed),
-        Action::VerifyBackup => (AuditAction::BackupVerified, AuditAction::BackupVerifyFailed),
-        Action::RestoreBackup => (
-            AuditAction::BackupRestored,
-            AuditAction::BackupRestoreFailed,
-        ),
-        Action::DeleteBackup => (AuditAction::BackupPruned, AuditAction::BackupPruneFailed),
-        Action::ViewBackups => (AuditAction::BackupListed, AuditAction::BackupListFailed),
-        Action::ManageKeys => (AuditAction::KeyRotated, AuditAction::KeyRotateFailed),
-        _ => (
-            AuditAction::AuthorizationDenied,
-            AuditAction::AuthorizationDenied,
-        ),
     }
 }
 

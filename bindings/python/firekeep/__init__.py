@@ -445,10 +445,14 @@ class Client:
         keep_weekly: int = 0,
         keep_monthly: int = 0,
         keep_yearly: int = 0,
-        keep_within: Optional[_dt.timedelta] = None,
+        keep_within: Optional[Union[_dt.timedelta, str]] = None,
         dry_run: bool = False,
     ) -> PruneResult:
-        """Applies a retention policy (restic's keep rules); ``dry_run`` only plans."""
+        """Applies a retention policy (restic's keep rules); ``dry_run`` only plans.
+
+        ``keep_within`` is a ``timedelta`` or text in restic's duration grammar, the same
+        as the CLI's and Node's (units y, m = months, w, d, h, s; e.g. ``"14d"``, ``"6m"``).
+        """
         return prune_result(_json.loads(self._inner.prune(_retention(
             keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly,
             keep_within), dry_run=dry_run)))
@@ -462,7 +466,7 @@ class Client:
         keep_weekly: int = 0,
         keep_monthly: int = 0,
         keep_yearly: int = 0,
-        keep_within: Optional[_dt.timedelta] = None,
+        keep_within: Optional[Union[_dt.timedelta, str]] = None,
         dry_run: bool = False,
     ) -> PruneResult:
         """:meth:`prune` as a coroutine."""
@@ -522,7 +526,7 @@ def _labels(labels: Optional[Mapping[str, str]]) -> Optional[Dict[str, str]]:
 
 def _retention(
     last: int, hourly: int, daily: int, weekly: int, monthly: int, yearly: int,
-    within: Optional[_dt.timedelta],
+    within: Optional[Union[_dt.timedelta, str]],
 ) -> str:
     rules = dict(keep_last=last, keep_hourly=hourly, keep_daily=daily, keep_weekly=weekly,
                  keep_monthly=monthly, keep_yearly=yearly)
@@ -532,6 +536,8 @@ def _retention(
         if n < 0:
             raise ValueError(f"{name} must be >= 0 (got {n})")
     out: Dict[str, Any] = dict(rules)
+    if isinstance(within, str):
+        within = _dt.timedelta(seconds=_native.parse_duration(within))
     if within is not None:
         if within < _dt.timedelta(0):
             raise ValueError("keep_within must not be negative")

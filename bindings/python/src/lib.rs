@@ -678,6 +678,22 @@ fn encode_document<'py>(
     Ok(PyBytes::new(py, &json::encode_document(&doc)))
 }
 
+/// The core's `InvalidInput` as a `ValueError` (its message without the prefix).
+fn invalid_input(e: CoreError) -> PyErr {
+    match e {
+        CoreError::InvalidInput(msg) => value_err(msg),
+        other => py_err(other),
+    }
+}
+
+/// Seconds in a retention duration (the core's one grammar: units y, m = months, w, d, h, s).
+#[pyfunction]
+fn parse_duration(text: &str) -> PyResult<u64> {
+    Ok(firekeep_core::engine::parse_duration(text)
+        .map_err(invalid_input)?
+        .as_secs())
+}
+
 /// Parses an RFC 3339 timestamp into (unix seconds, nanos).
 #[pyfunction]
 fn parse_rfc3339(s: &str) -> PyResult<(i64, u32)> {
@@ -793,14 +809,7 @@ fn opt_ts(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Timestamp>> {
 }
 
 fn conflict_mode(s: &str) -> PyResult<ConflictMode> {
-    match s {
-        "overwrite" => Ok(ConflictMode::Overwrite),
-        "skip" | "skip-existing" => Ok(ConflictMode::SkipExisting),
-        "fail" | "fail-if-exists" => Ok(ConflictMode::FailIfExists),
-        _ => Err(value_err(format!(
-            "conflict {s:?} is not one of \"overwrite\", \"skip\", \"fail\""
-        ))),
-    }
+    s.parse().map_err(invalid_input)
 }
 
 fn count(name: &str, n: i64) -> PyResult<usize> {
@@ -1242,6 +1251,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_document, m)?)?;
     m.add_function(wrap_pyfunction!(encode_document, m)?)?;
     m.add_function(wrap_pyfunction!(parse_rfc3339, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
     m.add_function(wrap_pyfunction!(audit_export, m)?)?;
     m.add_function(wrap_pyfunction!(audit_read, m)?)?;
     m.add_function(wrap_pyfunction!(audit_verify, m)?)?;

@@ -116,6 +116,9 @@ def test_client_operation_arguments(key: firekeep.Key, tmp_path: Path) -> None:
         client.prune(keep_within=-dt.timedelta(days=1))
     with pytest.raises(ValueError, match="at least one keep_"):
         client.prune()
+    with pytest.raises(ValueError, match="is not a duration"):
+        client.prune(keep_within="1.5d")
+
     with pytest.raises(TypeError, match="keep_daily must be an int"):
         client.prune(keep_daily="7")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="backup_id must be a str"):
@@ -124,3 +127,13 @@ def test_client_operation_arguments(key: firekeep.Key, tmp_path: Path) -> None:
         client.rotate_key("new")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="principal"):
         firekeep.Client(tmp_path, key, principal="robot:x", policy='{"version": 1, "members": []}')
+
+
+def test_durations_use_the_cores_grammar_m_is_months() -> None:
+    # One grammar with the CLI and Node: `m` is months (30 days), never minutes.
+    from firekeep import _native
+    assert _native.parse_duration("6m") == 6 * 30 * 86400
+    assert _native.parse_duration("1y2m") == (365 + 60) * 86400
+    assert _native.parse_duration("36h") == 36 * 3600
+    with pytest.raises(ValueError, match="is not a duration"):
+        _native.parse_duration("90 minutes")

@@ -37,7 +37,8 @@ pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
 pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
 pub use prune::{
-    KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, plan_prune,
+    KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, parse_duration,
+    plan_prune,
 };
 pub use repo::{
     BackupList, BackupSummary, MAX_KEY_BYTES, MAX_MANIFEST_BYTES, Repository, UnreadableBackup,

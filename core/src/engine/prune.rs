@@ -54,6 +54,47 @@ pub struct Retention {
     pub orphan_grace: Duration,
 }
 
+/// Parses a retention duration, the one grammar every front end uses (restic's): a
+/// sequence of `<n><unit>` with units `y` (365 days), `m` (months: 30 days), `w`, `d`, `h`
+/// and `s`, e.g. `1y2m`, `14d`, `36h`. `m` is months, never minutes: `90m` is 2700 days.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let bad = || {
+        Error::InvalidInput(format!(
+            "{text:?} is not a duration; write e.g. 36h, 14d, 2w, 6m or 1y2m \
+             (units y, m = months, w, d, h, s)"
+        ))
+    };
+    let mut total: u64 = 0;
+    let mut num = String::new();
+    let mut any = false;
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        let secs: u64 = match c {
+            's' => 1,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            'm' => 30 * 86_400,
+            'y' => 365 * 86_400,
+            _ => return Err(bad()),
+        };
+        total = n
+            .checked_mul(secs)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
 fn default_grace() -> Duration {
     Duration::from_secs(3600)
 }
@@ -379,4 +420,22 @@ pub async fn apply_prune(
         report.orphans.push(delete_backup(repo, id).await?);
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_use_one_grammar_where_m_is_months() {
+        let day = 86_400;
+        assert_eq!(parse_duration("36h").unwrap().as_secs(), 36 * 3600);
+        assert_eq!(parse_duration("6m").unwrap().as_secs(), 6 * 30 * day);
+        assert_eq!(parse_duration("90m").unwrap().as_secs(), 90 * 30 * day);
+        assert_eq!(parse_duration("1y2m").unwrap().as_secs(), (365 + 60) * day);
+        assert_eq!(parse_duration("1w2d30s").unwrap().as_secs(), 9 * day + 30);
+        for bad in ["", "5", "h", "3x", "1.5d", "-1d", "99999999999999999999y"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

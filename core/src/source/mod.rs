@@ -155,6 +155,33 @@ pub enum ConflictMode {
     FailIfExists,
 }
 
+impl ConflictMode {
+    /// The name every front end accepts and prints: `overwrite`, `skip` or `fail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictMode::Overwrite => "overwrite",
+            ConflictMode::SkipExisting => "skip",
+            ConflictMode::FailIfExists => "fail",
+        }
+    }
+}
+
+impl std::str::FromStr for ConflictMode {
+    type Err = crate::Error;
+
+    /// `overwrite`, `skip` (or `skip-existing`), `fail` (or `fail-if-exists`).
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "overwrite" => Ok(ConflictMode::Overwrite),
+            "skip" | "skip-existing" => Ok(ConflictMode::SkipExisting),
+            "fail" | "fail-if-exists" => Ok(ConflictMode::FailIfExists),
+            _ => Err(crate::Error::InvalidInput(format!(
+                "conflict {s:?} is not one of \"overwrite\", \"skip\", \"fail\""
+            ))),
+        }
+    }
+}
+
 /// The outcome of writing one document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -216,5 +243,31 @@ pub trait FirestoreTarget: Send + Sync {
     /// Batch limits callers must respect.
     fn batch_limits(&self) -> BatchLimits {
         BatchLimits::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConflictMode;
+
+    #[test]
+    fn conflict_names_parse_once_and_round_trip() {
+        for m in [
+            ConflictMode::Overwrite,
+            ConflictMode::SkipExisting,
+            ConflictMode::FailIfExists,
+        ] {
+            assert_eq!(m.as_str().parse::<ConflictMode>().unwrap(), m);
+        }
+        assert_eq!(
+            "skip-existing".parse::<ConflictMode>().unwrap(),
+            ConflictMode::SkipExisting
+        );
+        assert_eq!(
+            "fail-if-exists".parse::<ConflictMode>().unwrap(),
+            ConflictMode::FailIfExists
+        );
+        let e = "replace".parse::<ConflictMode>().unwrap_err().to_string();
+        assert!(e.contains("\"replace\" is not one of"), "{e}");
     }
 }
