@@ -22,6 +22,7 @@ pub mod model;
 pub mod policy;
 pub mod secret;
 pub mod session;
+pub mod setup;
 pub mod source;
 pub mod storage;
 

@@ -9,24 +9,24 @@
 use firekeep_aws_kms::{AwsKmsKeyProvider, AwsKmsOptions};
 use firekeep_core::Error as CoreError;
 use firekeep_core::audit::{
-    AuditEvent, AuditSink, CallbackAuditSink, ExportFilter, ExportFormat, FsyncPolicy,
-    JsonlAuditSink, MemoryAuditSink, export, read_jsonl, verify_chain,
+    AuditEvent, CallbackAuditSink, ExportFilter, ExportFormat, export, read_jsonl, verify_chain,
 };
 use firekeep_core::client::Client as CoreClient;
 use firekeep_core::engine::{
     BackupOptions, CancellationToken as CoreToken, DiffOptions, ProgressEvent, ProgressFn,
-    Repository, RestoreOptions, Retention,
+    RestoreOptions, Retention,
 };
 use firekeep_core::format as stream;
 use firekeep_core::format::{self, ObjectHeader};
 use firekeep_core::keys::{KeyProvider, PassphraseKey, RawKey};
 use firekeep_core::model::{DatabaseId, Document, GeoPoint, Timestamp, Value, json};
-use firekeep_core::policy::{Policy, Principal, PrincipalKind};
+use firekeep_core::policy::PrincipalKind;
 use firekeep_core::secret::SecretString;
-use firekeep_core::session::Session;
+use firekeep_core::setup::{AuditChoice, AuditHandle, PolicySource, SessionOptions};
 use firekeep_core::source::{ConflictMode, Scope};
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
 use firekeep_gcp_kms::{GcpKmsKeyProvider, GcpKmsOptions};
+use firekeep_object_store::{OpenClientOptions, open_client};
 use firekeep_pkcs11::{Pkcs11KeyProvider, Pkcs11Options};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -774,25 +774,11 @@ fn events_json(events: &[AuditEvent]) -> String {
     to_json(&events)
 }
 
-/// The audit sink of a client.
-enum Audit {
-    Memory(Arc<MemoryAuditSink>),
-    File(PathBuf),
-    Other,
-}
-
-fn parse_principal(org: &str, raw: &str, policy: Option<&Policy>) -> PyResult<Principal> {
-    Principal::parse(org, raw, policy).map_err(|e| match e {
-        CoreError::InvalidInput(msg) => value_err(msg),
-        other => py_err(other),
-    })
-}
-
 /// Authorized, audited access to one backup repository (the core's `Client`).
 #[pyclass(module = "firekeep._native", frozen)]
 struct Client {
     inner: CoreClient,
-    audit: Audit,
+    audit: AuditHandle,
 }
 
 fn scope(collections: Option<Vec<String>>, subcollections: bool, exclude: Vec<String>) -> Scope {
@@ -852,18 +838,8 @@ impl Client {
         audit: Option<&Bound<'_, PyAny>>,
         create: bool,
     ) -> PyResult<Self> {
-        // One reading of "path, file://, s3://, gs://, az:// with options" for every
-        // firekeep front end; its errors are typed (InvalidInput/InvalidConfig -> ValueError
-        // subclasses, NotFound).
-        let storage_options = storage_options.unwrap_or_default();
-        let storage =
-            firekeep_object_store::open_repository(repository, storage_options.clone(), create)
-                .map_err(py_err)?;
-        let (sink, audit_kind): (Arc<dyn AuditSink>, Audit) = match audit {
-            None => {
-                let m = Arc::new(MemoryAuditSink::new());
-                (m.clone(), Audit::Memory(m))
-            }
+        let audit = match audit {
+            None => AuditChoice::Memory,
             Some(a) if a.is_callable() => {
                 let cb: Py<PyAny> = a.clone().unbind();
                 let sink = CallbackAuditSink::new(move |events: &[AuditEvent]| {
@@ -875,7 +851,7 @@ impl Client {
                     })
                     .map_err(|e| CoreError::Audit(format!("the Python audit callback raised {e}")))
                 });
-                (Arc::new(sink), Audit::Other)
+                AuditChoice::Sink(Arc::new(sink))
             }
             Some(a) => {
                 let s: String = a.extract().map_err(|_| {
@@ -884,49 +860,31 @@ impl Client {
                     )
                 })?;
                 if s == "memory" {
-                    let m = Arc::new(MemoryAuditSink::new());
-                    (m.clone(), Audit::Memory(m))
+                    AuditChoice::Memory
                 } else {
-                    let path = PathBuf::from(&s);
-                    let sink =
-                        JsonlAuditSink::open(&path, FsyncPolicy::PerBatch).map_err(py_err)?;
-                    (Arc::new(sink), Audit::File(path))
+                    AuditChoice::File(PathBuf::from(s))
                 }
             }
         };
-        let session = match policy {
-            None => {
-                let user = principal.unwrap_or("user:local");
-                let user = user.strip_prefix("user:").unwrap_or(user);
-                Session::local_owner(organization, user, sink)
-            }
-            Some(text) => {
-                let p = std::path::Path::new(text);
-                let policy = if !text.contains('\n') && p.is_file() {
-                    Policy::from_file(p)
-                } else if text.trim_start().starts_with('{') {
-                    Policy::from_json(text)
-                } else {
-                    Policy::from_toml(text)
-                }
-                .map_err(py_err)?;
-                let raw = principal.ok_or_else(|| {
-                    value_err("a policy is set but no principal; pass principal=\"user:EMAIL\"")
-                })?;
-                let who = parse_principal(organization, raw, Some(&policy))?;
-                Session::new(who, Arc::new(policy), sink)
-            }
+        // The one client builder every front end uses: repository, audit sink, policy,
+        // principal, and the storage options registered as secrets. Its errors are typed
+        // (InvalidInput/InvalidConfig -> ValueError subclasses, NotFound).
+        let options = OpenClientOptions {
+            repository: repository.to_string(),
+            storage_options: storage_options.unwrap_or_default(),
+            create,
+            session: SessionOptions {
+                organization: organization.to_string(),
+                principal: principal.map(str::to_string),
+                policy: policy.map(|p| PolicySource::Text(p.to_string())),
+                local_owner: "local".into(),
+                audit,
+                principal_hint: "pass principal=\"user:EMAIL\"".into(),
+                ..SessionOptions::default()
+            },
         };
-        // Storage credentials given as options never reach an audit event.
-        let session = session.with_secret_options(
-            storage_options
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-        Ok(Client {
-            inner: CoreClient::new(session, Repository::new(storage), key.inner.clone()),
-            audit: audit_kind,
-        })
+        let (inner, audit) = open_client(&options, key.inner.clone()).map_err(py_err)?;
+        Ok(Client { inner, audit })
     }
 
     /// The principal's kind and id, e.g. `user:alice`.
@@ -1178,9 +1136,9 @@ impl Client {
     /// has handed them to its function already).
     fn audit_events(&self) -> PyResult<String> {
         match &self.audit {
-            Audit::Memory(m) => Ok(events_json(&m.events())),
-            Audit::File(p) => Ok(events_json(&read_jsonl(p).map_err(py_err)?.events)),
-            Audit::Other => Err(value_err(
+            AuditHandle::Memory(m) => Ok(events_json(&m.events())),
+            AuditHandle::File(p) => Ok(events_json(&read_jsonl(p).map_err(py_err)?.events)),
+            AuditHandle::Other => Err(value_err(
                 "this client's audit sink is a callable; its events went to that function",
             )),
         }

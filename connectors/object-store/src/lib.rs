@@ -42,7 +42,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod client;
 mod repository;
+pub use client::{OpenClientOptions, open_client};
 pub use repository::{RepositoryLocation, open_repository};
 
 /// Default multipart part size: 8 MiB (S3 needs at least 5 MiB for all but the last part).

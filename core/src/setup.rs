@@ -1,0 +1,226 @@
+//! Turning what a front end was given into a [`Session`]: the audit sink, the policy (a file,
+//! or text that is a path, JSON or TOML), the principal (or the local owner when there is no
+//! policy), the request context and the secrets to keep out of audit events. The CLI and
+//! every binding call [`SessionOptions::build`] (through `firekeep_object_store::open_client`
+//! when they also open a repository), so these mean the same thing everywhere; each front end
+//! only maps its language's types and errors.
+
+use crate::audit::{AuditSink, FsyncPolicy, JsonlAuditSink, MemoryAuditSink};
+use crate::policy::{Policy, Principal, PrincipalKind, RequestContext};
+use crate::secret::SecretString;
+use crate::session::Session;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where the policy comes from.
+#[derive(Clone, Debug)]
+pub enum PolicySource {
+    /// A policy file (TOML or JSON, by its extension or content).
+    File(PathBuf),
+    /// Text given inline: a path to a policy file when it is one line naming a file, else JSON
+    /// when it starts with `{`, else TOML.
+    Text(String),
+}
+
+impl PolicySource {
+    /// Reads and checks the policy.
+    pub fn load(&self) -> Result<Policy> {
+        match self {
+            PolicySource::File(p) => Policy::from_file(p),
+            PolicySource::Text(text) => {
+                let p = Path::new(text);
+                if !text.contains('\n') && p.is_file() {
+                    Policy::from_file(p)
+                } else if text.trim_start().starts_with('{') {
+                    Policy::from_json(text)
+                } else {
+                    Policy::from_toml(text)
+                }
+            }
+        }
+    }
+}
+
+/// Which audit sink a session writes to.
+#[derive(Clone)]
+pub enum AuditChoice {
+    /// Kept in memory (readable back through [`AuditHandle::Memory`]).
+    Memory,
+    /// Appended to a JSONL file (hash-chained, fsynced per batch).
+    File(PathBuf),
+    /// A sink the front end made (e.g. a callback into its language).
+    Sink(Arc<dyn AuditSink>),
+}
+
+/// How the front end can read back what its session audited.
+#[derive(Clone)]
+pub enum AuditHandle {
+    /// The in-memory sink.
+    Memory(Arc<MemoryAuditSink>),
+    /// The JSONL file.
+    File(PathBuf),
+    /// The front end's own sink.
+    Other,
+}
+
+/// Everything a session is made from.
+#[derive(Clone)]
+pub struct SessionOptions {
+    /// The organization the principal acts in.
+    pub organization: String,
+    /// `user:ID`, `user:EMAIL`, `ID` or `apikey:ID`. Required with a policy; without one it
+    /// names the local owner (a `user:` prefix is dropped).
+    pub principal: Option<String>,
+    /// The policy; `None` makes the principal (or [`SessionOptions::local_owner`]) the Owner
+    /// of the organization: someone running firekeep on their own data.
+    pub policy: Option<PolicySource>,
+    /// The owner's user id when there is neither a policy nor a principal.
+    pub local_owner: String,
+    /// The audit sink.
+    pub audit: AuditChoice,
+    /// Who is calling from where (recorded in audit events).
+    pub context: RequestContext,
+    /// Options (e.g. storage options) whose secret values never reach an audit event.
+    pub secret_options: Vec<(String, String)>,
+    /// The secret of an `apikey:` principal, if the front end has one.
+    pub api_key_secret: Option<SecretString>,
+    /// How to give a principal in this front end, said when a policy is set without one
+    /// (e.g. `pass principal="user:EMAIL"`).
+    pub principal_hint: String,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            organization: "default".into(),
+            principal: None,
+            policy: None,
+            local_owner: "local".into(),
+            audit: AuditChoice::Memory,
+            context: RequestContext::default(),
+            secret_options: Vec::new(),
+            api_key_secret: None,
+            principal_hint: "give one as user:EMAIL or apikey:ID".into(),
+        }
+    }
+}
+
+impl SessionOptions {
+    /// The audit sink alone (the first thing [`SessionOptions::build`] opens).
+    pub fn audit_sink(&self) -> Result<(Arc<dyn AuditSink>, AuditHandle)> {
+        Ok(match &self.audit {
+            AuditChoice::Memory => {
+                let m = Arc::new(MemoryAuditSink::new());
+                (m.clone(), AuditHandle::Memory(m))
+            }
+            AuditChoice::File(path) => (
+                Arc::new(JsonlAuditSink::open(path, FsyncPolicy::PerBatch)?),
+                AuditHandle::File(path.clone()),
+            ),
+            AuditChoice::Sink(s) => (s.clone(), AuditHandle::Other),
+        })
+    }
+
+    /// Opens the audit sink, reads the policy, parses the principal and registers the
+    /// secret options. Errors: the sink's or the policy's, or `InvalidInput` for a missing or
+    /// malformed principal.
+    pub fn build(&self) -> Result<(Session, AuditHandle)> {
+        let (sink, handle) = self.audit_sink()?;
+        let org = self.organization.as_str();
+        let session = match &self.policy {
+            None => {
+                let user = self.principal.as_deref().unwrap_or(&self.local_owner);
+                let user = user.strip_prefix("user:").unwrap_or(user);
+                Session::local_owner(org, user, sink)
+            }
+            Some(source) => {
+                let policy = source.load()?;
+                let raw = self.principal.as_deref().ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "a policy is set but no principal; {}",
+                        self.principal_hint
+                    ))
+                })?;
+                let mut who = Principal::parse(org, raw, Some(&policy))?;
+                if let (PrincipalKind::ApiKey, Some(secret)) = (who.kind(), &self.api_key_secret) {
+                    who = who.with_secret(secret.clone());
+                }
+                Session::new(who, Arc::new(policy), sink)
+            }
+        }
+        .with_context(self.context.clone())
+        .with_secret_options(
+            self.secret_options
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        Ok((session, handle))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_policy_makes_the_principal_or_the_local_owner_the_owner() {
+        let (s, h) = SessionOptions::default().build().unwrap();
+        assert_eq!(s.principal().id(), "local");
+        assert!(matches!(h, AuditHandle::Memory(_)));
+        let o = SessionOptions {
+            principal: Some("user:alice".into()),
+            ..SessionOptions::default()
+        };
+        assert_eq!(o.build().unwrap().0.principal().id(), "alice");
+    }
+
+    #[test]
+    fn a_policy_needs_a_principal_and_is_json_or_toml() {
+        let json = r#"{"version": 1, "members": [{"id": "bob", "organization": "default", "role": "viewer"}]}"#;
+        let toml = "version = 1\n[[members]]\nid = \"bob\"\norganization = \"default\"\nrole = \"viewer\"\n";
+        for text in [json, toml] {
+            let mut o = SessionOptions {
+                policy: Some(PolicySource::Text(text.into())),
+                principal_hint: "use --principal".into(),
+                ..SessionOptions::default()
+            };
+            let e = o.build().err().unwrap().to_string();
+            assert!(e.contains("no principal; use --principal"), "{e}");
+            o.principal = Some("user:bob".into());
+            assert_eq!(o.build().unwrap().0.principal().id(), "bob");
+            o.principal = Some("robot:x".into());
+            assert!(matches!(o.build(), Err(Error::InvalidInput(_))));
+        }
+    }
+
+    #[test]
+    fn secret_options_never_reach_an_audit_event() {
+        let o = SessionOptions {
+            secret_options: vec![
+                ("aws_secret_access_key".into(), "s3cr3t-value".into()),
+                ("aws_region".into(), "us-east-1".into()),
+            ],
+            ..SessionOptions::default()
+        };
+        let (s, h) = o.build().unwrap();
+        let op = crate::session::Operation::new(
+            crate::policy::Action::ViewBackups,
+            crate::policy::Resource::organization("default"),
+            crate::audit::AuditAction::BackupListed,
+            crate::audit::AuditAction::BackupListFailed,
+        );
+        let failed = s.perform(op, || async {
+            Err::<(), _>(Error::Storage(
+                "failed with s3cr3t-value in us-east-1".into(),
+            ))
+        });
+        futures::executor::block_on(failed).unwrap_err();
+        let AuditHandle::Memory(m) = h else {
+            panic!("memory sink expected")
+        };
+        let text = serde_json::to_string(&m.events()).unwrap();
+        assert!(!text.contains("s3cr3t-value"), "{text}");
+        assert!(text.contains("us-east-1"), "{text}");
+    }
+}
