@@ -11,32 +11,28 @@
 use firekeep_aws_kms::{AwsKmsKeyProvider, AwsKmsOptions};
 use firekeep_core::Error as CoreError;
 use firekeep_core::audit::{
-    AuditEvent, AuditSink, CallbackAuditSink, ExportFilter, ExportFormat, FsyncPolicy,
-    JsonlAuditSink, MemoryAuditSink, export, read_jsonl, verify_chain,
+    AuditEvent, CallbackAuditSink, ExportFilter, ExportFormat, export, read_jsonl, verify_chain,
 };
 use firekeep_core::client::Client as CoreClient;
 use firekeep_core::engine::{
     BackupOptions, CancellationToken as CoreToken, DiffOptions, ProgressEvent, ProgressFn,
-    Repository, RestoreOptions, Retention,
+    RestoreOptions, Retention,
 };
 use firekeep_core::format::{self, ObjectHeader};
 use firekeep_core::keys::{KeyProvider, PassphraseKey, RawKey};
 use firekeep_core::model::{DatabaseId, Timestamp, json};
-use firekeep_core::policy::{
-    Action, Policy, Principal, PrincipalKind, RequestContext, Resource, ResourceKind,
-};
+use firekeep_core::policy::{Action, PrincipalKind, RequestContext, Resource, ResourceKind};
 use firekeep_core::secret::{SecretBytes, SecretString};
-use firekeep_core::session::Session;
+use firekeep_core::setup::{AuditChoice, AuditHandle, PolicySource, SessionOptions};
 use firekeep_core::source::{ConflictMode, Scope};
-use firekeep_core::storage::StorageSink;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
 use firekeep_gcp_kms::{GcpKmsKeyProvider, GcpKmsOptions};
-use firekeep_object_store::open_repository;
+use firekeep_object_store::{OpenClientOptions, open_client};
 use firekeep_pkcs11::{Pkcs11KeyProvider, Pkcs11Options};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -613,37 +609,6 @@ impl Firestore {
 // ---------------------------------------------------------------------------------------
 // Client
 
-/// Opens a repository with the one implementation the CLI and every binding share. A
-/// malformed repository string is a bad argument (`TypeError`); the rest keep their codes.
-fn open_storage(
-    repo: &str,
-    options: &HashMap<String, String>,
-    create: bool,
-) -> Result<Arc<dyn StorageSink>> {
-    // Sorted, so the first bad option reported is the same on every run.
-    let sorted: BTreeMap<&String, &String> = options.iter().collect();
-    open_repository(repo, sorted, create).map_err(|e| match e {
-        CoreError::InvalidInput(m) => {
-            Error::new(Status::InvalidArg, format!("ERR_INVALID_ARG_VALUE: {m}"))
-        }
-        e => js_err(e),
-    })
-}
-
-fn parse_principal(org: &str, raw: &str, policy: Option<&Policy>) -> Result<Principal> {
-    Principal::parse(org, raw, policy).map_err(|e| match e {
-        CoreError::InvalidInput(msg) => type_err(msg),
-        other => js_err(other),
-    })
-}
-
-/// The audit sink of a client.
-enum Audit {
-    Memory(Arc<MemoryAuditSink>),
-    File(PathBuf),
-    Callback,
-}
-
 /// Client options (see `docs/node.md`).
 #[napi(object)]
 pub struct ClientOptions {
@@ -687,7 +652,7 @@ pub struct Decision {
 #[napi]
 pub struct Client {
     inner: CoreClient,
-    audit: Audit,
+    audit: AuditHandle,
 }
 
 fn scope(collections: Option<Vec<String>>, subcollections: bool, exclude: Vec<String>) -> Scope {
@@ -738,75 +703,55 @@ impl Client {
         #[napi(ts_arg_type = "((eventsJson: string) => void) | undefined | null")]
         audit_callback: Option<WeakJsonCallback>,
     ) -> Result<Self> {
-        let storage_options = options.storage_options.unwrap_or_default();
-        let storage = open_storage(
-            &options.repository,
-            &storage_options,
-            options.create.unwrap_or(true),
-        )?;
-        let organization = options.organization.unwrap_or_else(|| "default".into());
-        let (sink, audit): (Arc<dyn AuditSink>, Audit) = match (audit_callback, options.audit) {
+        let audit = match (audit_callback, options.audit) {
             (Some(cb), _) => {
                 let sink = CallbackAuditSink::new(move |events: &[AuditEvent]| {
                     cb.call(to_json(&events), ThreadsafeFunctionCallMode::NonBlocking);
                     Ok(())
                 });
-                (Arc::new(sink), Audit::Callback)
+                AuditChoice::Sink(Arc::new(sink))
             }
-            (None, None) => {
-                let m = Arc::new(MemoryAuditSink::new());
-                (m.clone(), Audit::Memory(m))
-            }
-            (None, Some(s)) if s == "memory" => {
-                let m = Arc::new(MemoryAuditSink::new());
-                (m.clone(), Audit::Memory(m))
-            }
-            (None, Some(s)) => {
-                let path = PathBuf::from(&s);
-                let sink = JsonlAuditSink::open(&path, FsyncPolicy::PerBatch).map_err(js_err)?;
-                (Arc::new(sink), Audit::File(path))
-            }
+            (None, None) => AuditChoice::Memory,
+            (None, Some(s)) if s == "memory" => AuditChoice::Memory,
+            (None, Some(s)) => AuditChoice::File(PathBuf::from(s)),
         };
-        let context = RequestContext {
-            ip: options.ip,
-            user_agent: options.user_agent,
-            location: options.location,
-            mfa: options.mfa.unwrap_or(false),
+        // The one client builder every front end uses: repository, audit sink, policy,
+        // principal, context, and the storage options registered as secrets.
+        let open = OpenClientOptions {
+            // Sorted, so the first bad option reported is the same on every run.
+            storage_options: options
+                .storage_options
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            repository: options.repository,
+            create: options.create.unwrap_or(true),
+            session: SessionOptions {
+                organization: options.organization.unwrap_or_else(|| "default".into()),
+                principal: options.principal,
+                policy: options.policy.map(PolicySource::Text),
+                local_owner: "local".into(),
+                audit,
+                context: RequestContext {
+                    ip: options.ip,
+                    user_agent: options.user_agent,
+                    location: options.location,
+                    mfa: options.mfa.unwrap_or(false),
+                },
+                principal_hint: "pass principal: \"user:EMAIL\"".into(),
+                ..SessionOptions::default()
+            },
         };
-        let session = match options.policy {
-            None => {
-                let user = options.principal.as_deref().unwrap_or("user:local");
-                let user = user.strip_prefix("user:").unwrap_or(user);
-                Session::local_owner(&organization, user, sink)
-            }
-            Some(text) => {
-                let p = std::path::Path::new(&text);
-                let policy = if !text.contains('\n') && p.is_file() {
-                    Policy::from_file(p)
-                } else if text.trim_start().starts_with('{') {
-                    Policy::from_json(&text)
-                } else {
-                    Policy::from_toml(&text)
+        // A malformed repository, principal or missing principal is a bad argument
+        // (`TypeError`); the rest keep their codes.
+        let (inner, audit) =
+            open_client(&open, options.key.inner.clone()).map_err(|e| match e {
+                CoreError::InvalidInput(m) => {
+                    Error::new(Status::InvalidArg, format!("ERR_INVALID_ARG_VALUE: {m}"))
                 }
-                .map_err(js_err)?;
-                let raw = options.principal.ok_or_else(|| {
-                    type_err("a policy is set but no principal; pass principal: \"user:EMAIL\"")
-                })?;
-                let who = parse_principal(&organization, &raw, Some(&policy))?;
-                Session::new(who, Arc::new(policy), sink)
-            }
-        }
-        .with_context(context);
-        // Storage credentials must never reach an audit event (e.g. inside an error text).
-        let session = session.with_secret_options(
-            storage_options
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-        Ok(Client {
-            inner: CoreClient::new(session, Repository::new(storage), options.key.inner.clone()),
-            audit,
-        })
+                e => js_err(e),
+            })?;
+        Ok(Client { inner, audit })
     }
 
     /// The principal's kind and id, e.g. `user:alice`.
@@ -1067,9 +1012,9 @@ impl Client {
     #[napi]
     pub fn audit_events(&self) -> Result<String> {
         match &self.audit {
-            Audit::Memory(m) => Ok(to_json(&m.events())),
-            Audit::File(p) => Ok(to_json(&read_jsonl(p).map_err(js_err)?.events)),
-            Audit::Callback => Err(type_err(
+            AuditHandle::Memory(m) => Ok(to_json(&m.events())),
+            AuditHandle::File(p) => Ok(to_json(&read_jsonl(p).map_err(js_err)?.events)),
+            AuditHandle::Other => Err(type_err(
                 "this client's audit sink is a callback; its events went to that function",
             )),
         }
