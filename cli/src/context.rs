@@ -7,17 +7,17 @@ use crate::output::Output;
 use crate::secrets::{self, Candidate, KeySecret, Prompt};
 use firekeep_aws_kms::{AwsKmsKeyProvider, AwsKmsOptions};
 use firekeep_core::Error;
-use firekeep_core::audit::{AuditSink, FsyncPolicy, JsonlAuditSink};
 use firekeep_core::client::Client;
 use firekeep_core::engine::{CancellationToken, Repository};
 use firekeep_core::keys::{KeyProvider, PassphraseKey, RawKey};
 use firekeep_core::model::DatabaseId;
-use firekeep_core::policy::{Policy, Principal, PrincipalKind};
+use firekeep_core::secret::SecretString;
 use firekeep_core::session::Session;
+use firekeep_core::setup::{AuditChoice, PolicySource, SessionOptions};
 use firekeep_core::storage::StorageSink;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
 use firekeep_gcp_kms::{GcpKmsKeyProvider, GcpKmsOptions};
-use firekeep_object_store::open_repository;
+use firekeep_object_store::OpenClientOptions;
 use firekeep_pkcs11::{Pkcs11KeyProvider, Pkcs11Options};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,14 +58,38 @@ impl Ctx {
         parse_repo(repo)
     }
 
+    /// What the shared client builder ([`firekeep_object_store::open_client`]'s pieces)
+    /// is given: the repository and its storage options, the audit log, the policy file,
+    /// the principal (or the local user as Owner when there is no policy) and the API key
+    /// secret from `FIREKEEP_API_KEY`.
+    fn open_options(&self, create: bool) -> OpenClientOptions {
+        let api_key_secret = std::env::var("FIREKEEP_API_KEY")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(SecretString::from);
+        OpenClientOptions {
+            repository: self.settings.repo.clone().unwrap_or_default(),
+            storage_options: self.settings.storage_options.iter().cloned().collect(),
+            create,
+            session: SessionOptions {
+                organization: self.settings.organization.clone(),
+                principal: self.settings.principal.clone(),
+                policy: self.settings.policy.clone().map(PolicySource::File),
+                local_owner: local_user(),
+                audit: AuditChoice::File(self.audit_path()),
+                api_key_secret,
+                principal_hint: "use --principal user:EMAIL (or FIREKEEP_PRINCIPAL)".into(),
+                ..SessionOptions::default()
+            },
+        }
+    }
+
     /// Opens the storage. `create`: make a missing local folder (backup); otherwise a
     /// missing repository is `NotFound`.
     pub async fn open_storage(&self, create: bool) -> CliResult<Arc<dyn StorageSink>> {
         // Parse first: a missing or malformed --repo is a usage error (exit code 2).
         self.repo_location()?;
-        let repo = self.settings.repo.as_deref().unwrap_or_default();
-        let options = self.settings.storage_options.iter().map(|(k, v)| (k, v));
-        Ok(open_repository(repo, options, create)?)
+        Ok(self.open_options(create).open_storage()?)
     }
 
     /// The audit log file: explicit, else `audit.jsonl` in a local repository, else
@@ -80,51 +104,14 @@ impl Ctx {
         }
     }
 
-    /// The audit sink.
-    pub fn audit_sink(&self) -> CliResult<Arc<JsonlAuditSink>> {
-        let path = self.audit_path();
-        Ok(Arc::new(JsonlAuditSink::open(
-            &path,
-            FsyncPolicy::PerBatch,
-        )?))
-    }
-
-    /// The session: the principal under the policy, auditing to the audit log.
+    /// The session: the principal under the policy, auditing to the audit log, with the
+    /// storage options as secrets. A missing or malformed principal is a usage error.
     pub fn session(&self) -> CliResult<Session> {
-        let audit: Arc<dyn AuditSink> = self.audit_sink()?;
-        let org = self.settings.organization.clone();
-        let session = match &self.settings.policy {
-            None => {
-                // No policy: whoever runs the CLI on their own data is its Owner.
-                let user = match &self.settings.principal {
-                    Some(p) => p.strip_prefix("user:").unwrap_or(p).to_string(),
-                    None => local_user(),
-                };
-                Session::local_owner(&org, &user, audit)
-            }
-            Some(path) => {
-                let policy = Policy::from_file(path)?;
-                let principal = self.principal(&policy)?;
-                Session::new(principal, Arc::new(policy), audit)
-            }
-        };
-        // Storage credentials given as options never reach an audit event.
-        Ok(session.with_secret_options(
-            self.settings
-                .storage_options
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        ))
-    }
-
-    fn principal(&self, policy: &Policy) -> CliResult<Principal> {
-        let org = self.settings.organization.clone();
-        let raw = self.settings.principal.clone().ok_or_else(|| {
-            CliError::usage(
-                "a policy is set but no principal; use --principal user:EMAIL (or FIREKEEP_PRINCIPAL)",
-            )
+        let (session, _) = self.open_options(false).session().map_err(|e| match e {
+            Error::InvalidInput(msg) => CliError::usage(msg),
+            other => other.into(),
         })?;
-        parse_principal(&org, &raw, Some(policy))
+        Ok(session)
     }
 
     /// The key provider from the global key options (prompting if allowed).
@@ -285,22 +272,6 @@ pub async fn provider(
                 Arc::new(Pkcs11KeyProvider::open(Pkcs11Options::from_uri(&uri)?).await?)
             }
         },
-    })
-}
-
-/// `user:alice@example.com`, `user:alice`, or `apikey:ID` (with the API key's secret in
-/// `FIREKEEP_API_KEY`); see [`Principal::parse`]. A malformed one is a usage error.
-pub fn parse_principal(org: &str, raw: &str, policy: Option<&Policy>) -> CliResult<Principal> {
-    let principal = Principal::parse(org, raw, policy).map_err(|e| match e {
-        Error::InvalidInput(msg) => CliError::usage(msg),
-        other => other.into(),
-    })?;
-    Ok(match principal.kind() {
-        PrincipalKind::ApiKey => match std::env::var("FIREKEEP_API_KEY") {
-            Ok(secret) if !secret.is_empty() => principal.with_secret(secret.into()),
-            _ => principal,
-        },
-        PrincipalKind::User => principal,
     })
 }
 

@@ -8,7 +8,9 @@ use firekeep_core::Result;
 use firekeep_core::client::Client;
 use firekeep_core::engine::Repository;
 use firekeep_core::keys::KeyProvider;
+use firekeep_core::session::Session;
 use firekeep_core::setup::{AuditHandle, SessionOptions};
+use firekeep_core::storage::StorageSink;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -26,27 +28,34 @@ pub struct OpenClientOptions {
     pub session: SessionOptions,
 }
 
+impl OpenClientOptions {
+    /// Opens the repository alone (`InvalidInput` for a malformed string, `NotFound`, ...).
+    pub fn open_storage(&self) -> Result<Arc<dyn StorageSink>> {
+        open_repository(&self.repository, &self.storage_options, self.create)
+    }
+
+    /// The session alone, with the storage options registered as its secrets (errors: the
+    /// audit sink's, the policy's, the principal's).
+    pub fn session(&self) -> Result<(Session, AuditHandle)> {
+        let mut session = self.session.clone();
+        session.secret_options.extend(
+            self.storage_options
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        session.build()
+    }
+}
+
 /// Opens the repository, then the session (with the storage options as secrets), and
 /// returns the client with a handle on what it audits. Errors, in this order: the
-/// repository's (`InvalidInput` for a malformed string, `NotFound`, ...), the audit sink's,
-/// the policy's, the principal's (`InvalidInput`).
+/// repository's, the audit sink's, the policy's, the principal's.
 pub fn open_client(
     options: &OpenClientOptions,
     keys: Arc<dyn KeyProvider>,
 ) -> Result<(Client, AuditHandle)> {
-    let storage = open_repository(
-        &options.repository,
-        &options.storage_options,
-        options.create,
-    )?;
-    let mut session = options.session.clone();
-    session.secret_options.extend(
-        options
-            .storage_options
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone())),
-    );
-    let (session, audit) = session.build()?;
+    let storage = options.open_storage()?;
+    let (session, audit) = options.session()?;
     Ok((Client::new(session, Repository::new(storage), keys), audit))
 }
 
