@@ -14,9 +14,7 @@
 //! [`CancellationToken`].
 
 use firekeep_core::Error as CoreError;
-use firekeep_core::audit::{
-    AuditEvent, AuditSink, FsyncPolicy, JsonlAuditSink, MemoryAuditSink, read_jsonl, verify_chain,
-};
+use firekeep_core::audit::{AuditEvent, MemoryAuditSink, read_jsonl, verify_chain};
 use firekeep_core::client::Client as CoreClient;
 use firekeep_core::engine::{
     BackupOptions as CoreBackupOptions, CancellationToken as CoreToken, ProgressEvent, ProgressFn,
@@ -28,7 +26,7 @@ use firekeep_core::keys::{PassphraseKey, RawKey};
 use firekeep_core::model::DatabaseId;
 use firekeep_core::policy::{Action, Policy as CorePolicy, Principal, RequestContext, Resource};
 use firekeep_core::secret::{SecretBytes, SecretString};
-use firekeep_core::session::Session;
+use firekeep_core::setup::{AuditChoice, AuditHandle, PolicySource, SessionOptions};
 use firekeep_core::source::{ConflictMode as CoreConflict, Scope};
 use firekeep_core::storage::local::LocalStorage;
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector};
@@ -1186,30 +1184,26 @@ impl Client {
             std::fs::create_dir_all(&path)
                 .map_err(io_err(format!("creating repository {}", path.display())))?;
             let storage = Arc::new(LocalStorage::new(&path)?);
-            let (sink, memory): (Arc<dyn AuditSink>, _) = match &config.audit_file {
-                Some(f) => (
-                    Arc::new(JsonlAuditSink::open(f, FsyncPolicy::PerBatch)?),
-                    None,
-                ),
-                None => {
-                    let m = Arc::new(MemoryAuditSink::new());
-                    (m.clone(), Some(m))
-                }
+            // The session from the builder every front end shares (audit sink, policy as
+            // JSON/TOML text, principal or local owner).
+            let options = SessionOptions {
+                organization: config.organization.clone(),
+                principal: Some(config.principal.clone()),
+                policy: config.policy.clone().map(PolicySource::Text),
+                audit: match &config.audit_file {
+                    Some(f) => AuditChoice::File(PathBuf::from(f)),
+                    None => AuditChoice::Memory,
+                },
+                principal_hint: "set ClientConfig.principal to \"user:EMAIL\"".into(),
+                ..SessionOptions::default()
             };
-            let org = config.organization.as_str();
-            let session = match &config.policy {
-                None => {
-                    let user = config
-                        .principal
-                        .strip_prefix("user:")
-                        .unwrap_or(&config.principal);
-                    Session::local_owner(org, user, sink)
-                }
-                Some(text) => {
-                    let policy = parse_policy(text)?;
-                    let who = principal(org, &config.principal, Some(&policy))?;
-                    Session::new(who, Arc::new(policy), sink)
-                }
+            let (session, audit) = options.build().map_err(|e| match e {
+                CoreError::InvalidInput(msg) => invalid(msg),
+                other => other.into(),
+            })?;
+            let memory = match audit {
+                AuditHandle::Memory(m) => Some(m),
+                _ => None,
             };
             Ok(Arc::new(Client {
                 inner: CoreClient::new(session, Repository::new(storage), key.inner.clone()),
