@@ -73,7 +73,7 @@ class KeysPolicyAuditTest {
     private fun res(org: String = "acme") = ResourceSpec(org, "prod", "(default)", listOf(), null)
 
     @Test
-    fun `passphrase and raw keys wrap and unwrap`() = runBlocking {
+    fun `passphrase and raw keys wrap and unwrap`() = runBlocking<Unit> {
         val pk = KeyProvider.passphrase(PASS, 100_000u)
         assertEquals("passphrase", pk.kind())
         val dek = generateDataKey()
@@ -150,7 +150,7 @@ class KeysPolicyAuditTest {
     }
 
     @Test
-    fun `audit chain verifies and tampering is detected`(@TempDir dir: Path) = runBlocking {
+    fun `audit chain verifies and tampering is detected`(@TempDir dir: Path) = runBlocking<Unit> {
         val audit = dir.resolve("audit.jsonl")
         val client = Client(
             ClientConfig(dir.resolve("repo").toString(), "acme", "user:vic", POLICY, audit.toString()),
