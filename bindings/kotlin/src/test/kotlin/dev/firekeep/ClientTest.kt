@@ -155,7 +155,9 @@ class ClientTest {
         val token = CancellationToken()
         val job = async(Dispatchers.IO) {
             c.backup(source(), all, object : ProgressListener {
-                override fun onProgress(progress: Progress) { started.complete(Unit) }
+                // Slow the backup down (this runs on the Rust side's thread) so the
+                // cancellation below lands while it is still running.
+                override fun onProgress(progress: Progress) { started.complete(Unit); Thread.sleep(50) }
             }, token)
         }
         withTimeout(30_000) { started.await() }
