@@ -20,6 +20,7 @@ cargo build -q -p firekeep-ffi --lib --bin uniffi-bindgen
 cargo build --quiet -p firekeep-firestore-server --bin firekeep-firestore-server
 
 cd bindings/kotlin
+rm -rf target/surefire-reports   # only this run's counts are printed below
 mvn -B -q -Dstyle.color=never \
     -Dfirekeep.cdylib.dir="$CARGO_TARGET_DIR/debug" \
     -Dfirekeep.firestore.server="$CARGO_TARGET_DIR/debug/firekeep-firestore-server" \
