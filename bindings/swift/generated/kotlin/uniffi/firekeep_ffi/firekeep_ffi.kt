@@ -4243,10 +4243,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * What was wrong and what to do.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4257,10 +4257,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * What was wrong and what to do.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4281,10 +4281,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "expected=${ `expected` }, actual=${ `actual` }, message=${ `message` }"
+            get() = "expected=${ `expected` }, actual=${ `actual` }, reason=${ `reason` }"
     }
     
     /**
@@ -4305,10 +4305,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "object=${ `object` }, detail=${ `detail` }, message=${ `message` }"
+            get() = "object=${ `object` }, detail=${ `detail` }, reason=${ `reason` }"
     }
     
     /**
@@ -4319,10 +4319,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4333,10 +4333,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4347,10 +4347,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4366,10 +4366,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "code=${ `code` }, message=${ `message` }"
+            get() = "code=${ `code` }, reason=${ `reason` }"
     }
     
     /**
@@ -4380,10 +4380,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4394,10 +4394,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4408,10 +4408,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4422,10 +4422,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4436,10 +4436,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4450,10 +4450,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The full message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
     /**
@@ -4464,10 +4464,10 @@ sealed class FirekeepException: kotlin.Exception() {
         /**
          * The panic message.
          */
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : FirekeepException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "reason=${ `reason` }"
     }
     
 
@@ -4548,82 +4548,82 @@ public object FfiConverterTypeFirekeepError : FfiConverterRustBuffer<FirekeepExc
             is FirekeepException.InvalidInput -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.InvalidConfig -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.KeyMismatch -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`expected`)
                 + FfiConverterString.allocationSize(value.`actual`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.Integrity -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`object`)
                 + FfiConverterString.allocationSize(value.`detail`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.NotFound -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.AlreadyExists -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.Storage -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.Firestore -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.KeyProvider -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.AuthorizationDenied -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.Audit -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.Cancelled -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.Io -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.Callback -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is FirekeepException.Panic -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
         }
     }
@@ -4632,82 +4632,82 @@ public object FfiConverterTypeFirekeepError : FfiConverterRustBuffer<FirekeepExc
         when(value) {
             is FirekeepException.InvalidInput -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.InvalidConfig -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.KeyMismatch -> {
                 buf.putInt(3)
                 FfiConverterString.write(value.`expected`, buf)
                 FfiConverterString.write(value.`actual`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.Integrity -> {
                 buf.putInt(4)
                 FfiConverterString.write(value.`object`, buf)
                 FfiConverterString.write(value.`detail`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.NotFound -> {
                 buf.putInt(5)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.AlreadyExists -> {
                 buf.putInt(6)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.Storage -> {
                 buf.putInt(7)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.Firestore -> {
                 buf.putInt(8)
                 FfiConverterString.write(value.`code`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.KeyProvider -> {
                 buf.putInt(9)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.AuthorizationDenied -> {
                 buf.putInt(10)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.Audit -> {
                 buf.putInt(11)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.Cancelled -> {
                 buf.putInt(12)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.Io -> {
                 buf.putInt(13)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.Callback -> {
                 buf.putInt(14)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is FirekeepException.Panic -> {
                 buf.putInt(15)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
