@@ -143,6 +143,9 @@ impl SessionOptions {
                     ))
                 })?;
                 let mut who = Principal::parse(org, raw, Some(&policy))?;
+                if who.kind() == PrincipalKind::ApiKey {
+                    check_api_key_secret(&policy, &who, self.api_key_secret.as_ref())?;
+                }
                 if let (PrincipalKind::ApiKey, Some(secret)) = (who.kind(), &self.api_key_secret) {
                     who = who.with_secret(secret.clone());
                 }
@@ -157,6 +160,39 @@ impl SessionOptions {
         );
         Ok((session, handle))
     }
+}
+
+/// A key with a stored hash (made by `api-key create`) is only used with its secret: the
+/// secret must be given and be this key's current (or in-grace previous) one.
+fn check_api_key_secret(
+    policy: &Policy,
+    who: &Principal,
+    secret: Option<&SecretString>,
+) -> Result<()> {
+    let entry = policy
+        .document()
+        .api_keys
+        .iter()
+        .find(|k| k.organization == who.organization() && k.id == who.id());
+    if entry.is_none_or(|k| k.credential.is_none()) {
+        return Ok(());
+    }
+    let secret = secret.ok_or_else(|| {
+        Error::Unauthenticated(format!(
+            "API key '{}' needs its secret (FIREKEEP_API_KEY or the front end's api_key option)",
+            who.id()
+        ))
+    })?;
+    let key = crate::identity::api_keys::verify_secret(
+        policy.document(),
+        who.organization(),
+        secret.expose(),
+        crate::model::Timestamp::now(),
+    )?;
+    if key.id != who.id() {
+        return Err(crate::identity::AuthError::UnknownApiKey.into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -192,6 +228,33 @@ mod tests {
             o.principal = Some("robot:x".into());
             assert!(matches!(o.build(), Err(Error::InvalidInput(_))));
         }
+    }
+
+    #[test]
+    fn an_api_key_with_a_stored_hash_needs_its_secret() {
+        let toml = "version = 1\n[[members]]\nid = \"bob\"\norganization = \"default\"\nrole = \"admin\"\n";
+        let mut doc = Policy::from_toml(toml).unwrap().document().clone();
+        let new = |id: &str| crate::identity::api_keys::NewApiKey {
+            id: id.into(),
+            organization: "default".into(),
+            created_by: "bob".into(),
+            actions: vec![crate::policy::Action::ViewBackups],
+            projects: None,
+            lifetime_days: None,
+        };
+        let now = crate::model::Timestamp::now();
+        let secret = crate::identity::api_keys::create(&mut doc, new("ci"), now).unwrap();
+        let other = crate::identity::api_keys::create(&mut doc, new("ci2"), now).unwrap();
+        let mut o = SessionOptions {
+            policy: Some(PolicySource::Text(doc.to_json())),
+            principal: Some("apikey:ci".into()),
+            ..SessionOptions::default()
+        };
+        assert!(matches!(o.build(), Err(Error::Unauthenticated(_))));
+        o.api_key_secret = Some(other);
+        assert!(matches!(o.build(), Err(Error::Unauthenticated(_))));
+        o.api_key_secret = Some(secret);
+        assert_eq!(o.build().unwrap().0.principal().id(), "ci");
     }
 
     #[test]
