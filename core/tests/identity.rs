@@ -357,3 +357,190 @@ proptest! {
         }
     }
 }
+
+mod access_review {
+    use super::*;
+    use firekeep_core::audit::{Actor, AuditAction, AuditEvent, AuditSink, EventResource};
+    use firekeep_core::identity::review::{self, FindingKind, ReviewOptions};
+    use firekeep_core::policy::{Principal, ProjectGrantEntry, ProjectRole, Resource, RoleEntry};
+    use firekeep_core::session::Session;
+
+    const DAY: i64 = 86_400;
+
+    fn at(days_ago: i64) -> Timestamp {
+        Timestamp::new(NOW - days_ago * DAY, 0).unwrap()
+    }
+
+    fn used(actor: &str, kind: &str, days_ago: i64) -> AuditEvent {
+        AuditEvent::at(
+            at(days_ago),
+            AuditAction::BackupListed,
+            Actor {
+                kind: kind.into(),
+                id: actor.into(),
+                email: None,
+            },
+            EventResource {
+                kind: "organization".into(),
+                id: "acme".into(),
+            },
+            "acme",
+        )
+    }
+
+    fn document() -> PolicyDocument {
+        let mut doc = PolicyDocument {
+            members: vec![
+                member("alice", Some("alice@example.com"), "admin"),
+                member("bob", None, "viewer"),
+                member("carol", None, "secure-admin"),
+            ],
+            ..PolicyDocument::default()
+        };
+        doc.roles.insert(
+            "secure-admin".into(),
+            RoleEntry {
+                extends: Some("admin".into()),
+                conditions: firekeep_core::policy::Conditions {
+                    require_mfa: vec![Action::ManageTeam],
+                    ..Default::default()
+                },
+                ..RoleEntry::default()
+            },
+        );
+        doc.members[1].projects.insert(
+            "prod".into(),
+            ProjectGrantEntry {
+                role: ProjectRole::Owner,
+                collections: vec![],
+                expires_at: Some(at(5)),
+            },
+        );
+        let new = |id: &str, days: u32| NewApiKey {
+            id: id.into(),
+            organization: "acme".into(),
+            created_by: "alice".into(),
+            actions: vec![Action::CreateBackup],
+            projects: None,
+            lifetime_days: Some(days),
+        };
+        api_keys::create(&mut doc, new("old", 365), at(100)).unwrap();
+        api_keys::create(&mut doc, new("fresh", 90), at(10)).unwrap();
+        doc
+    }
+
+    #[test]
+    fn findings_name_inactive_members_old_keys_admins_without_mfa_and_expired_grants() {
+        let policy = Policy::from_document(document()).unwrap();
+        let events = vec![
+            used("system", "system", 120),
+            used("carol", "user", 100),
+            used("alice", "user", 3),
+            used("bob", "user", 1),
+            used("fresh", "api_key", 2),
+        ];
+        let r = review::review(&policy, "acme", &events, ReviewOptions::default(), now());
+        let kinds: Vec<(FindingKind, &str)> = r
+            .findings
+            .iter()
+            .map(|f| (f.kind, f.subject.as_str()))
+            .collect();
+        assert!(
+            kinds.contains(&(FindingKind::InactiveMember, "member:carol")),
+            "{kinds:?}"
+        );
+        assert!(
+            !kinds
+                .iter()
+                .any(|(k, s)| *k == FindingKind::InactiveMember && *s != "member:carol")
+        );
+        assert!(kinds.contains(&(FindingKind::AdminWithoutMfa, "member:alice")));
+        assert!(!kinds.contains(&(FindingKind::AdminWithoutMfa, "member:carol")));
+        assert!(kinds.contains(&(FindingKind::ExpiredGrant, "member:bob")));
+        assert!(kinds.contains(&(FindingKind::KeyRotationDue, "api_key:old")));
+        assert!(!kinds.iter().any(|(_, s)| *s == "api_key:fresh"));
+        let fresh = r.api_keys.iter().find(|k| k.key.id == "fresh").unwrap();
+        assert_eq!(
+            fresh.last_used.as_deref(),
+            Some(at(2).to_rfc3339().as_str())
+        );
+        let bob = r.members.iter().find(|m| m.id == "bob").unwrap();
+        // The expired project grant no longer gives bob anything beyond viewer.
+        assert_eq!(
+            bob.effective_actions["prod"],
+            vec!["view_projects", "view_backups", "view_audit_logs"]
+        );
+        let csv = r.to_csv();
+        assert!(
+            csv.lines()
+                .any(|l| l.starts_with("member,carol,") && l.ends_with("inactive_member")),
+            "{csv}"
+        );
+        assert!(r.to_text().contains("[admin_without_mfa] member:alice"));
+        // A trail shorter than the period says nothing about members never seen.
+        let short = review::review(
+            &policy,
+            "acme",
+            &events[2..],
+            ReviewOptions::default(),
+            now(),
+        );
+        assert!(
+            !short
+                .findings
+                .iter()
+                .any(|f| f.kind == FindingKind::InactiveMember)
+        );
+    }
+
+    #[test]
+    fn apply_inactive_disables_them_in_the_file_audited() {
+        let dir = std::env::temp_dir().join(format!("fk-review-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("policy.toml");
+        let mut doc = document();
+        doc.roles.clear();
+        doc.members[2].role = Some("admin".into());
+        std::fs::write(&path, doc.to_toml()).unwrap();
+        let sink = Arc::new(MemoryAuditSink::new());
+        let events = vec![used("system", "system", 400), used("alice", "user", 1)];
+        sink.append(&events).await_blocking();
+        let policy = Arc::new(Policy::from_file(&path).unwrap());
+        let session = Session::new(Principal::user("acme", "alice"), policy, sink.clone());
+        let r = block_on(review::run(&session, ReviewOptions::default())).unwrap();
+        assert_eq!(
+            r.inactive_members(),
+            vec!["bob".to_string(), "carol".to_string()]
+        );
+        let disabled = block_on(review::apply_inactive(&session, &path, &r)).unwrap();
+        assert_eq!(disabled.0, vec!["bob", "carol"]);
+        let after = Policy::from_file(&path).unwrap();
+        let decision = after.evaluate(
+            &Principal::user("acme", "carol"),
+            Action::ViewBackups,
+            &Resource::organization("acme"),
+            &Default::default(),
+        );
+        assert!(!decision.allowed);
+        assert!(decision.to_string().contains("disabled"), "{decision}");
+        let actions: Vec<String> = sink.events().iter().map(|e| e.action.clone()).collect();
+        assert_eq!(&actions[2..], ["access.reviewed", "member.disabled"]);
+        assert_eq!(sink.events()[3].details["members"], json!(["bob", "carol"]));
+        // A viewer may not run a review.
+        let viewer = Session::new(
+            Principal::user("acme", "bob"),
+            Arc::new(Policy::from_document(document()).unwrap()),
+            sink.clone(),
+        );
+        assert!(block_on(review::run(&viewer, ReviewOptions::default())).is_err());
+    }
+
+    trait Blocking {
+        fn await_blocking(self);
+    }
+    impl<F: std::future::Future<Output = firekeep_core::Result<()>>> Blocking for F {
+        fn await_blocking(self) {
+            block_on(self).unwrap()
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //!   `firekeep-oidc` connector; the core only verifies.
 //! * [`api_keys`]: high-entropy API-key secrets stored only as hashes in the policy file,
 //!   created, rotated with a grace period, revoked.
-
+//! * [`review`]: the access review (inactivity, key rotation, MFA for admins, expired grants).
 //! * [`alerts`]: rules over audit events as they are appended, and where alerts go.
 //!
 //! Errors are [`AuthError`]s: typed, and built from fixed text only, so that no credential
@@ -16,6 +16,7 @@
 pub mod alerts;
 pub mod api_keys;
 pub mod jwt;
+pub mod review;
 
 use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, EventContext, EventResource};
 use crate::model::Timestamp;
