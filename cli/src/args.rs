@@ -146,6 +146,12 @@ pub enum Command {
     /// Export or verify the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Create, list, rotate and revoke API keys (stored as hashes in the policy file).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(crate::commands::identity_args::ApiKeyCommand),
+    /// Review who has access: members, API keys, findings.
+    #[command(subcommand)]
+    Access(crate::commands::identity_args::AccessCommand),
     /// Run a complete backup → verify → restore → compare on a built-in sample database.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),

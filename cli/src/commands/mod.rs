@@ -2,9 +2,12 @@
 //! authorizes and audits), and prints a table or one JSON document. One module per
 //! command; their human text lives in `crate::render`.
 
+mod access;
+mod api_key;
 mod audit;
 mod backup;
 mod diff;
+pub mod identity_args;
 mod list;
 mod prune;
 mod restore;
@@ -57,6 +60,8 @@ pub async fn run(cli: Cli, from_env: &dyn Fn(&str) -> bool) -> CliResult<i32> {
         }
         Command::Audit(AuditCommand::Verify) => audit::verify(&ctx).await,
         Command::Audit(AuditCommand::Export(a)) => audit::export(&ctx, a).await,
+        Command::ApiKey(c) => api_key::run(&ctx, c).await,
+        Command::Access(c) => access::run(&ctx, c).await,
         #[cfg(feature = "demo")]
         Command::Demo(_) => unreachable!("handled above"),
     }
