@@ -8,6 +8,8 @@
 //! working_hours = { start = 8, end = 18 }         # restores/deletions outside 08:00-18:00 UTC
 //! audit_export = true                             # any audit.exported
 //! key_rotation_failure = true                     # key.rotate_failed, api_key.operation_failed
+//! file = "alerts.jsonl"                           # where alerts go (and/or:)
+//! webhook_url = "https://hooks.example.com/firekeep"
 //! ```
 
 use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, ChainHead, RetentionReport};
@@ -37,6 +39,13 @@ pub struct AlertRules {
     /// `api_key.operation_failed` of a rotation).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub key_rotation_failure: bool,
+    /// Append alerts to this JSON Lines file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// POST alerts to this URL, signed (front ends that link `firekeep-oidc`; the CLI reads
+    /// the signing secret from `FIREKEEP_ALERT_WEBHOOK_SECRET`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
 }
 
 /// N denials by one actor within M minutes.
@@ -297,6 +306,15 @@ impl AlertingAuditSink {
             sinks,
             failed: Default::default(),
         })
+    }
+
+    /// Feeds past events to the rules' windows without alerting (a new process continuing
+    /// a trail).
+    pub fn seed<'a>(&self, events: impl Iterator<Item = &'a AuditEvent>) {
+        let mut ev = self.evaluator.lock().unwrap_or_else(|p| p.into_inner());
+        for e in events {
+            ev.observe(e);
+        }
     }
 
     /// Alerts that could not be delivered so far.
