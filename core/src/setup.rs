@@ -138,6 +138,16 @@ impl SessionOptions {
         })
     }
 
+    /// Acts as an authenticated caller: its principal, its API-key secret (checked again
+    /// against the policy when the session is built) and its second factor.
+    pub fn with_identity(mut self, caller: &crate::identity::Authenticated) -> Self {
+        self.principal = Some(caller.identity().principal);
+        self.organization = caller.principal.organization().to_string();
+        self.api_key_secret = caller.principal.secret().cloned();
+        self.context.mfa = caller.context.mfa;
+        self
+    }
+
     /// Wraps `sink` so that the policy's alert rules run on every appended event. The
     /// denial windows start from the trail's recent events (a file or memory trail), so
     /// that denials across separate CLI runs count together.

@@ -7,12 +7,13 @@
 //! (`firekeep_core::identity`); this crate only moves bytes.
 
 use async_trait::async_trait;
-use firekeep_core::identity::AuthError;
 use firekeep_core::identity::alerts::{Alert, AlertSink};
+use firekeep_core::identity::api_keys::ApiKeyAuthenticator;
 use firekeep_core::identity::jwt::{
     FIREBASE_JWKS_URL, GOOGLE_JWKS_URL, JwtAuthenticator, JwtConfig, JwtKey, JwtVerifier,
-    KeySource, parse_jwks, select_keys,
+    KeySource, StaticKeys, parse_jwks, select_keys,
 };
+use firekeep_core::identity::{AuthError, Authenticators};
 use firekeep_core::policy::Policy;
 use firekeep_core::secret::SecretBytes;
 use firekeep_core::{Error, Result};
@@ -310,5 +311,76 @@ mod tests {
         assert!(check_url("http://example.com/jwks").is_err());
         assert!(check_url("http://127.0.0.1:9/jwks").is_ok());
         assert!(check_url("https://www.googleapis.com/oauth2/v3/certs").is_ok());
+    }
+}
+
+/// What a front end (CLI, Python, Node) configures an [`Authenticators`] with: which ways
+/// in are accepted for one organization of a policy. Built here once, so that every
+/// binding only maps its arguments.
+#[derive(Clone, Default)]
+pub struct AuthenticatorOptions {
+    /// The organization callers act in.
+    pub organization: String,
+    /// Accept API keys of the policy (`Bearer fk_…`).
+    pub api_keys: bool,
+    /// Accept Google ID tokens for this OAuth client id.
+    pub google_client_id: Option<String>,
+    /// Accept Firebase Auth ID tokens of this Firebase project.
+    pub firebase_project: Option<String>,
+    /// Accept tokens of a generic OIDC issuer: `(issuer, audience, jwks_url)`.
+    pub oidc: Option<(String, String, String)>,
+    /// Accept HS256 tokens: `(issuer, audience, shared secret)`.
+    pub hs256: Option<(String, String, SecretBytes)>,
+    /// Record refusals (`authentication.failed`) here.
+    pub audit: Option<Arc<dyn firekeep_core::audit::AuditSink>>,
+}
+
+impl AuthenticatorOptions {
+    /// The authenticator these options describe, over `policy`. At least one way in is
+    /// required.
+    pub fn build(&self, policy: Arc<Policy>) -> Result<Authenticators> {
+        let org = self.organization.as_str();
+        let mut a = Authenticators::new();
+        let mut any = false;
+        if self.api_keys {
+            a = a.with_api_keys(Arc::new(ApiKeyAuthenticator::new(policy.clone(), org)));
+            any = true;
+        }
+        if let Some(id) = &self.google_client_id {
+            a = a.with_tokens(Arc::new(google_id_tokens(id, policy.clone(), org)?));
+            any = true;
+        }
+        if let Some(p) = &self.firebase_project {
+            a = a.with_tokens(Arc::new(firebase_id_tokens(p, policy.clone(), org)?));
+            any = true;
+        }
+        if let Some((iss, aud, url)) = &self.oidc {
+            a = a.with_tokens(Arc::new(oidc_tokens(iss, aud, url, policy.clone(), org)?));
+            any = true;
+        }
+        if let Some((iss, aud, secret)) = &self.hs256 {
+            let key = JwtKey::hs256(None, secret.clone())?;
+            let verifier = JwtVerifier::new(
+                JwtConfig::new(iss.as_str(), aud.as_str()),
+                Arc::new(StaticKeys::new(vec![key])),
+            );
+            a = a.with_tokens(Arc::new(JwtAuthenticator::new(
+                verifier,
+                policy.clone(),
+                org,
+            )));
+            any = true;
+        }
+        if !any {
+            return Err(Error::InvalidConfig(
+                "an authenticator needs at least one way in: API keys, Google or Firebase ID \
+                 tokens, an OIDC issuer or an HS256 secret"
+                    .into(),
+            ));
+        }
+        if let Some(sink) = &self.audit {
+            a = a.with_audit(sink.clone(), org);
+        }
+        Ok(a)
     }
 }

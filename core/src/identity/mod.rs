@@ -174,7 +174,47 @@ pub struct Authenticated {
     pub expires_at: Option<Timestamp>,
 }
 
+/// What a front end shows of an [`Authenticated`] caller (never the credential).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Identity {
+    /// `user:ID` or `apikey:ID`: what a session's `principal` option takes.
+    pub principal: String,
+    /// `user` or `api_key`.
+    pub kind: String,
+    /// The member or key id.
+    pub id: String,
+    /// The member's e-mail, if known.
+    pub email: Option<String>,
+    /// The organization.
+    pub organization: String,
+    /// Whether a second factor was used.
+    pub mfa: bool,
+    /// `jwt` or `api_key`.
+    pub method: String,
+    /// When the credential expires (RFC 3339), if it says.
+    pub expires_at: Option<String>,
+}
+
 impl Authenticated {
+    /// The caller as front ends show it.
+    pub fn identity(&self) -> Identity {
+        let p = &self.principal;
+        let prefix = match p.kind() {
+            crate::policy::PrincipalKind::User => "user",
+            crate::policy::PrincipalKind::ApiKey => "apikey",
+        };
+        Identity {
+            principal: format!("{prefix}:{}", p.id()),
+            kind: p.kind().as_str().to_string(),
+            id: p.id().to_string(),
+            email: p.email().map(str::to_string),
+            organization: p.organization().to_string(),
+            mfa: self.context.mfa,
+            method: self.method.as_str().to_string(),
+            expires_at: self.expires_at.map(|t| t.to_rfc3339()),
+        }
+    }
+
     /// A session acting as the caller, with its context (`ip`/`user_agent` from `context`
     /// are kept when the credential does not set them).
     pub fn session(
