@@ -10,6 +10,7 @@ mod audit;
 mod client;
 mod errors;
 mod firestore;
+mod identity;
 mod keys;
 mod object_format;
 mod runtime;
@@ -19,6 +20,7 @@ mod values;
 use crate::audit::{audit_export, audit_read, audit_verify};
 use crate::client::Client;
 use crate::firestore::Firestore;
+use crate::identity::{Authenticator, Identity};
 use crate::keys::Key;
 use crate::object_format::{Decryptor, Encryptor, generate_data_key, object_header};
 use crate::runtime::{CancellationToken, Progress};
@@ -36,6 +38,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decryptor>()?;
     m.add_class::<Firestore>()?;
     m.add_class::<Client>()?;
+    m.add_class::<Authenticator>()?;
+    m.add_class::<Identity>()?;
     m.add_function(wrap_pyfunction!(generate_data_key, m)?)?;
     m.add_function(wrap_pyfunction!(streaming::encrypt, m)?)?;
     m.add_function(wrap_pyfunction!(streaming::decrypt, m)?)?;
@@ -47,5 +51,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(audit_export, m)?)?;
     m.add_function(wrap_pyfunction!(audit_read, m)?)?;
     m.add_function(wrap_pyfunction!(audit_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::api_key_create, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::api_key_rotate, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::api_key_revoke, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::api_key_list, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::access_review, m)?)?;
     Ok(())
 }
