@@ -8,6 +8,7 @@ const values = require('./values.js')
 const results = require('./results.js')
 const native = require('../native.js')
 const { EncryptStream, DecryptStream } = require('./streams.js')
+const identity = require('./identity.js')
 
 const { call, adapt, typeError, rangeError, CancelledError } = errors
 const streamDeps = { adapt, typeError }
@@ -240,6 +241,11 @@ class Firestore {
   [Symbol.for('nodejs.util.inspect.custom')]() { return this.toString() }
 }
 
+function identityOf(v) {
+  if (!(v instanceof native.Identity)) throw typeError('options.identity must be a firekeep Identity (from Authenticator.authenticate)')
+  return v
+}
+
 function nativeOf(cls, name, v) {
   if (!(v instanceof cls)) throw typeError(`${name} must be a firekeep ${cls.name}`)
   return v[kNative]
@@ -347,6 +353,7 @@ class Client extends EventEmitter {
       userAgent: ctx.userAgent === undefined ? `firekeep-node/${VERSION}` : str('context.userAgent', ctx.userAgent),
       location: ctx.location === undefined ? undefined : str('context.location', ctx.location),
       mfa: optBool('context.mfa', ctx.mfa),
+      identity: o.identity === undefined || o.identity === null ? undefined : identityOf(o.identity),
     }
     const cb = auditFn
       ? (json) => {
@@ -559,6 +566,7 @@ module.exports = {
   FirestoreError: errors.FirestoreError,
   KeyProviderError: errors.KeyProviderError,
   AuthorizationDeniedError: errors.AuthorizationDeniedError,
+  UnauthenticatedError: errors.UnauthenticatedError,
   AuditError: errors.AuditError,
   CancelledError: errors.CancelledError,
   IoError: errors.IoError,
@@ -589,6 +597,15 @@ module.exports = {
   auditRead,
   auditExport,
   auditVerify,
+  // who is calling (docs/identity.md)
+  Authenticator: identity.Authenticator,
+  Identity: identity.Identity,
+  identityInfo: identity.identityInfo,
+  apiKeyCreate: identity.apiKeyCreate,
+  apiKeyRotate: identity.apiKeyRotate,
+  apiKeyRevoke: identity.apiKeyRevoke,
+  apiKeyList: identity.apiKeyList,
+  accessReview: identity.accessReview,
 }
 // `import firekeep from 'firekeep'` and `require('firekeep').default` are the same object.
 module.exports.default = module.exports

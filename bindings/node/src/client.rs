@@ -47,6 +47,8 @@ pub struct ClientOptions {
     pub location: Option<String>,
     /// Whether the caller authenticated with a second factor (policy conditions may ask).
     pub mfa: Option<bool>,
+    /// A caller verified by `Authenticator` to act as (instead of `principal`/`mfa`).
+    pub identity: Option<ClassInstance<'static, crate::identity::Identity>>,
 }
 
 /// Authorized, audited access to one backup repository (the core's `Client`).
@@ -149,6 +151,16 @@ impl Client {
         };
         // A malformed repository, principal or missing principal is a bad argument
         // (`TypeError`); the rest keep their codes.
+        let mut open = open;
+        if let Some(who) = &options.identity {
+            if open.session.principal.is_some() {
+                return Err(type_err(
+                    "give principal or identity (an authenticated caller), not both",
+                ));
+            }
+            // The authenticated caller: its principal, API-key secret and second factor.
+            open.session = open.session.with_identity(&who.inner);
+        }
         let (inner, audit) =
             open_client(&open, options.key.inner.clone()).map_err(|e| match e {
                 CoreError::InvalidInput(m) => {

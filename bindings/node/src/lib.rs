@@ -13,6 +13,7 @@ mod authorize;
 mod client;
 mod errors;
 mod firestore;
+mod identity;
 mod keys;
 mod object_format;
 mod runtime;
