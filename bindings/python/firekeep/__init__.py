@@ -161,32 +161,11 @@ def encode_document(doc: Document) -> bytes:
 # Audit
 
 
-def audit_read(path: PathLike) -> List[Dict[str, Any]]:
-    """The events of a JSONL audit file."""
-    return _json.loads(_native.audit_read(os.fspath(path)))  # type: ignore[no-any-return]
-
-
-def audit_export(
-    events: Sequence[Mapping[str, Any]],
-    format: str = "json",
-    *,
-    since: Optional[_dt.datetime] = None,
-    until: Optional[_dt.datetime] = None,
-    actions: Sequence[str] = (),
-) -> str:
-    """Exports events as JSON or CSV, filtered by time range and action (``backup.*``)."""
-    return _native.audit_export(_json.dumps(list(events)), format, since, until, list(actions))
-
-
-def audit_verify(
-    path: Optional[PathLike] = None, *, events: Optional[Sequence[Mapping[str, Any]]] = None
-) -> AuditHead:
-    """Verifies an audit hash chain (a JSONL file or a list of events). A break raises
-    :class:`AuditError` naming the first bad event."""
-    n, h = _native.audit_verify(
-        None if path is None else os.fspath(path),
-        None if events is None else _json.dumps(list(events)),
-    )
+def audit_verify(events: Sequence[Mapping[str, Any]]) -> AuditHead:
+    """Verifies the hash chain of audit events you hold (e.g. the ones a callable ``audit``
+    sink received). A break raises :class:`AuditError` naming the first bad event. A
+    client's own trail: :meth:`Client.audit_verify`."""
+    n, h = _native.audit_verify_events(_json.dumps(list(events)))
     return AuditHead(events=n, hash=h)
 
 
@@ -496,8 +475,28 @@ class Client:
     # audit --------------------------------------------------------------------------
 
     def audit_events(self) -> List[Dict[str, Any]]:
-        """The audit events this client's sink holds (memory or file sinks)."""
+        """The audit events this client's sink holds (memory or file sinks). Needs
+        ``view_audit_logs``; recorded as ``audit.viewed``."""
         return _json.loads(self._inner.audit_events())  # type: ignore[no-any-return]
+
+    def audit_verify(self) -> AuditHead:
+        """Verifies the hash chain of this client's audit trail (memory or file sinks).
+        Needs ``view_audit_logs``; recorded as ``audit.verified``. A break raises
+        :class:`IntegrityError` naming the first bad event."""
+        n, h = self._inner.audit_verify()
+        return AuditHead(events=n, hash=h)
+
+    def audit_export(
+        self,
+        format: str = "json",
+        *,
+        since: Optional[_dt.datetime] = None,
+        until: Optional[_dt.datetime] = None,
+        actions: Sequence[str] = (),
+    ) -> str:
+        """This client's audit events as JSON or CSV, filtered by time range and action
+        (``backup.*``). Needs ``export_audit_logs``; recorded as ``audit.exported``."""
+        return self._inner.audit_export(format, since, until, list(actions))
 
 
 def _firestore(f: Any) -> Firestore:
@@ -554,6 +553,6 @@ __all__ = [
     "KeyProviderError", "LocalIOError", "NotFound", "OtherKeyBackup", "PartProblem", "Progress",
     "PrunePlan", "PruneReport", "PruneResult", "PrunedBackup", "Reference", "RestoreReport",
     "RotateReport", "StorageError", "Timestamp", "UnreadableBackup", "VerifyReport",
-    "audit_export", "audit_read", "audit_verify", "decode_document", "decrypt", "encode_document",
+    "audit_verify", "decode_document", "decrypt", "encode_document",
     "encrypt", "generate_data_key", "object_header",
 ]

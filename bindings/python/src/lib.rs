@@ -16,7 +16,7 @@ mod runtime;
 mod streaming;
 mod values;
 
-use crate::audit::{audit_export, audit_read, audit_verify};
+use crate::audit::audit_verify_events;
 use crate::client::Client;
 use crate::firestore::Firestore;
 use crate::keys::Key;
@@ -44,8 +44,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_document, m)?)?;
     m.add_function(wrap_pyfunction!(parse_rfc3339, m)?)?;
     m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
-    m.add_function(wrap_pyfunction!(audit_export, m)?)?;
-    m.add_function(wrap_pyfunction!(audit_read, m)?)?;
-    m.add_function(wrap_pyfunction!(audit_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(audit_verify_events, m)?)?;
     Ok(())
 }
