@@ -6,6 +6,7 @@ use crate::format::{self, Compression, ObjectHeader};
 use crate::model::Document;
 use crate::model::json;
 use crate::secret::SecretBytes;
+use crate::source::SourceDocument;
 use crate::{Error, Result};
 
 /// Hex SHA-256 of bytes (ciphertext hashes in the manifest).
@@ -84,7 +85,7 @@ pub(crate) struct EncodedPart {
 /// streaming encoder's external-dictionary mode, which is markedly slower; the output is
 /// one ordinary zstd frame that [`json::decode_part`] and the `zstd` tool read.
 pub(crate) fn encode_part(
-    docs: &[Document],
+    docs: &[SourceDocument],
     zstd_level: i32,
     size_hint: usize,
 ) -> Result<EncodedPart> {
@@ -92,7 +93,7 @@ pub(crate) fn encode_part(
     let mut sizes = Vec::with_capacity(docs.len());
     for doc in docs {
         let before = buf.len();
-        json::encode_document_to(doc, &mut buf);
+        doc.encode_json(&mut buf)?;
         buf.push(b'\n');
         sizes.push(buf.len() - before);
     }
@@ -131,6 +132,16 @@ pub(crate) fn decode_part(
         docs.push(doc?);
     }
     Ok(docs)
+}
+
+/// A cheap estimate of the JSON size of a document from a source, for sizing parts.
+pub(crate) fn estimate_source_size(doc: &SourceDocument) -> usize {
+    match doc {
+        SourceDocument::Decoded(d) => estimate_size(d),
+        // Protobuf is more compact than the JSON mapping (every value gains a
+        // `{"xxxValue":...}` wrapper, bytes grow by base64): about 1.6x on typical documents.
+        SourceDocument::Wire(w) => w.wire.len() + w.wire.len() / 2 + w.wire.len() / 8 + 32,
+    }
 }
 
 /// A cheap upper-ish estimate of a document's encoded JSON size, for sizing parts and

@@ -69,21 +69,22 @@ pub fn encode_document(doc: &Document) -> Vec<u8> {
 
 /// Appends one document's JSON (no trailing newline) to `out`, so callers can reuse buffers.
 pub fn encode_document_to(doc: &Document, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"name\":");
-    write_str(out, &doc.name);
+    piecewise::document_start(out, &doc.name);
     if !doc.fields.is_empty() {
-        out.extend_from_slice(b",\"fields\":");
-        write_fields(out, &doc.fields);
+        piecewise::fields_start(out);
+        for (i, (k, v)) in doc.fields.iter().enumerate() {
+            piecewise::key(out, k, i == 0);
+            write_value(out, v);
+        }
+        piecewise::fields_end(out);
     }
     if let Some(t) = &doc.create_time {
-        out.extend_from_slice(b",\"createTime\":");
-        write_timestamp(out, t);
+        piecewise::create_time(out, t);
     }
     if let Some(t) = &doc.update_time {
-        out.extend_from_slice(b",\"updateTime\":");
-        write_timestamp(out, t);
+        piecewise::update_time(out, t);
     }
-    out.push(b'}');
+    piecewise::document_end(out);
 }
 
 /// Writes one document's JSON (no trailing newline) to `w`.
@@ -93,93 +94,209 @@ pub fn write_document(doc: &Document, w: &mut impl Write) -> Result<()> {
         .map_err(|e| Error::io("writing a document as JSON", e))
 }
 
-fn write_fields(out: &mut Vec<u8>, fields: &BTreeMap<String, Value>) {
-    out.push(b'{');
-    let mut first = true;
-    for (k, v) in fields {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        write_str(out, k);
-        out.push(b':');
-        write_value(out, v);
-    }
-    out.push(b'}');
-}
-
 fn write_value(out: &mut Vec<u8>, v: &Value) {
+    use piecewise as p;
     match v {
-        Value::Null => out.extend_from_slice(b"{\"nullValue\":null}"),
-        Value::Boolean(true) => out.extend_from_slice(b"{\"booleanValue\":true}"),
-        Value::Boolean(false) => out.extend_from_slice(b"{\"booleanValue\":false}"),
-        Value::Integer(i) => {
-            out.extend_from_slice(b"{\"integerValue\":\"");
-            // Writing to a Vec cannot fail.
-            let _ = CompactFormatter.write_i64(out, *i);
-            out.extend_from_slice(b"\"}");
-        }
-        Value::Double(d) => {
-            out.extend_from_slice(b"{\"doubleValue\":");
-            write_f64(out, *d);
-            out.push(b'}');
-        }
-        Value::Timestamp(t) => {
-            out.extend_from_slice(b"{\"timestampValue\":");
-            write_timestamp(out, t);
-            out.push(b'}');
-        }
-        Value::String(s) => {
-            out.extend_from_slice(b"{\"stringValue\":");
-            write_str(out, s);
-            out.push(b'}');
-        }
-        Value::Bytes(b) => {
-            out.extend_from_slice(b"{\"bytesValue\":\"");
-            let start = out.len();
-            let len = base64::encoded_len(b.len(), true).expect("base64 length overflows usize");
-            out.resize(start + len, 0);
-            let written = base64::engine::general_purpose::STANDARD
-                .encode_slice(b, &mut out[start..])
-                .expect("buffer sized by encoded_len");
-            out.truncate(start + written);
-            out.extend_from_slice(b"\"}");
-        }
-        Value::Reference(r) => {
-            out.extend_from_slice(b"{\"referenceValue\":");
-            write_str(out, r);
-            out.push(b'}');
-        }
-        Value::GeoPoint(g) => {
-            out.extend_from_slice(b"{\"geoPointValue\":{\"latitude\":");
-            write_f64(out, g.latitude);
-            out.extend_from_slice(b",\"longitude\":");
-            write_f64(out, g.longitude);
-            out.extend_from_slice(b"}}");
-        }
+        Value::Null => p::null_value(out),
+        Value::Boolean(b) => p::boolean_value(out, *b),
+        Value::Integer(i) => p::integer_value(out, *i),
+        Value::Double(d) => p::double_value(out, *d),
+        Value::Timestamp(t) => p::timestamp_value(out, t),
+        Value::String(s) => p::string_value(out, s),
+        Value::Bytes(b) => p::bytes_value(out, b),
+        Value::Reference(r) => p::reference_value(out, r),
+        Value::GeoPoint(g) => p::geo_point_value(out, g.latitude, g.longitude),
         Value::Array(items) => {
             if items.is_empty() {
-                out.extend_from_slice(b"{\"arrayValue\":{}}");
+                p::empty_array_value(out);
                 return;
             }
-            out.extend_from_slice(b"{\"arrayValue\":{\"values\":[");
+            p::array_start(out);
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    p::element_separator(out);
                 }
                 write_value(out, item);
             }
-            out.extend_from_slice(b"]}}");
+            p::array_end(out);
         }
         Value::Map(fields) => {
             if fields.is_empty() {
-                out.extend_from_slice(b"{\"mapValue\":{}}");
+                p::empty_map_value(out);
                 return;
             }
-            out.extend_from_slice(b"{\"mapValue\":{\"fields\":");
-            write_fields(out, fields);
-            out.extend_from_slice(b"}}");
+            p::map_start(out);
+            for (i, (k, v)) in fields.iter().enumerate() {
+                p::key(out, k, i == 0);
+                write_value(out, v);
+            }
+            p::map_end(out);
         }
+    }
+}
+
+/// The JSON of [`encode_document_to`] written piece by piece, for sources that hold a
+/// document in another encoding (the gRPC connector's protobuf) and write its JSON line
+/// without building a [`Document`] first.
+///
+/// Called in document order — [`document_start`](piecewise::document_start), when there
+/// are fields [`fields_start`](piecewise::fields_start), each field as
+/// [`key`](piecewise::key) + one value (keys in byte order, no duplicates),
+/// [`fields_end`](piecewise::fields_end), then the optional times and
+/// [`document_end`](piecewise::document_end) — they write exactly the bytes
+/// [`encode_document_to`] writes for that document: both use these functions.
+pub mod piecewise {
+    use super::{Timestamp, write_f64, write_str, write_timestamp};
+    use base64::Engine as _;
+    use serde_json::ser::{CompactFormatter, Formatter};
+
+    /// `{"name":"<name>"`.
+    pub fn document_start(out: &mut Vec<u8>, name: &str) {
+        out.extend_from_slice(b"{\"name\":");
+        write_str(out, name);
+    }
+
+    /// `,"fields":{` (only when the document has fields).
+    pub fn fields_start(out: &mut Vec<u8>) {
+        out.extend_from_slice(b",\"fields\":{");
+    }
+
+    /// `}` after the last field.
+    pub fn fields_end(out: &mut Vec<u8>) {
+        out.push(b'}');
+    }
+
+    /// `,"createTime":"<RFC 3339>"`.
+    pub fn create_time(out: &mut Vec<u8>, t: &Timestamp) {
+        out.extend_from_slice(b",\"createTime\":");
+        write_timestamp(out, t);
+    }
+
+    /// `,"updateTime":"<RFC 3339>"`.
+    pub fn update_time(out: &mut Vec<u8>, t: &Timestamp) {
+        out.extend_from_slice(b",\"updateTime\":");
+        write_timestamp(out, t);
+    }
+
+    /// `}`: the end of the document (no newline).
+    pub fn document_end(out: &mut Vec<u8>) {
+        out.push(b'}');
+    }
+
+    /// A field's or map entry's key and colon, preceded by a comma unless `first`.
+    pub fn key(out: &mut Vec<u8>, key: &str, first: bool) {
+        if !first {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+    }
+
+    /// `{"nullValue":null}`.
+    pub fn null_value(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"nullValue\":null}");
+    }
+
+    /// `{"booleanValue":true|false}`.
+    pub fn boolean_value(out: &mut Vec<u8>, b: bool) {
+        out.extend_from_slice(if b {
+            b"{\"booleanValue\":true}"
+        } else {
+            b"{\"booleanValue\":false}"
+        });
+    }
+
+    /// `{"integerValue":"<decimal>"}`.
+    pub fn integer_value(out: &mut Vec<u8>, i: i64) {
+        out.extend_from_slice(b"{\"integerValue\":\"");
+        // Writing to a Vec cannot fail.
+        let _ = CompactFormatter.write_i64(out, i);
+        out.extend_from_slice(b"\"}");
+    }
+
+    /// `{"doubleValue":<shortest number>|"NaN"|"Infinity"|"-Infinity"}`.
+    pub fn double_value(out: &mut Vec<u8>, d: f64) {
+        out.extend_from_slice(b"{\"doubleValue\":");
+        write_f64(out, d);
+        out.push(b'}');
+    }
+
+    /// `{"timestampValue":"<RFC 3339>"}`.
+    pub fn timestamp_value(out: &mut Vec<u8>, t: &Timestamp) {
+        out.extend_from_slice(b"{\"timestampValue\":");
+        write_timestamp(out, t);
+        out.push(b'}');
+    }
+
+    /// `{"stringValue":"<escaped>"}`.
+    pub fn string_value(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(b"{\"stringValue\":");
+        write_str(out, s);
+        out.push(b'}');
+    }
+
+    /// `{"bytesValue":"<standard base64>"}`.
+    pub fn bytes_value(out: &mut Vec<u8>, b: &[u8]) {
+        out.extend_from_slice(b"{\"bytesValue\":\"");
+        let start = out.len();
+        let len = base64::encoded_len(b.len(), true).expect("base64 length overflows usize");
+        out.resize(start + len, 0);
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice(b, &mut out[start..])
+            .expect("buffer sized by encoded_len");
+        out.truncate(start + written);
+        out.extend_from_slice(b"\"}");
+    }
+
+    /// `{"referenceValue":"<name>"}`.
+    pub fn reference_value(out: &mut Vec<u8>, r: &str) {
+        out.extend_from_slice(b"{\"referenceValue\":");
+        write_str(out, r);
+        out.push(b'}');
+    }
+
+    /// `{"geoPointValue":{"latitude":..,"longitude":..}}`.
+    pub fn geo_point_value(out: &mut Vec<u8>, latitude: f64, longitude: f64) {
+        out.extend_from_slice(b"{\"geoPointValue\":{\"latitude\":");
+        write_f64(out, latitude);
+        out.extend_from_slice(b",\"longitude\":");
+        write_f64(out, longitude);
+        out.extend_from_slice(b"}}");
+    }
+
+    /// `{"arrayValue":{}}`: an array with no elements.
+    pub fn empty_array_value(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"arrayValue\":{}}");
+    }
+
+    /// `{"arrayValue":{"values":[`: a non-empty array begins.
+    pub fn array_start(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"arrayValue\":{\"values\":[");
+    }
+
+    /// `,` between two array elements.
+    pub fn element_separator(out: &mut Vec<u8>) {
+        out.push(b',');
+    }
+
+    /// `]}}`: a non-empty array ends.
+    pub fn array_end(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"]}}");
+    }
+
+    /// `{"mapValue":{}}`: a map with no entries.
+    pub fn empty_map_value(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"mapValue\":{}}");
+    }
+
+    /// `{"mapValue":{"fields":{`: a non-empty map begins (entries as [`key`] + value).
+    pub fn map_start(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"mapValue\":{\"fields\":{");
+    }
+
+    /// `}}}`: a non-empty map ends.
+    pub fn map_end(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"}}}");
     }
 }
 
