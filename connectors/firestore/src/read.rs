@@ -299,8 +299,9 @@ impl Reader {
                     }
                     // Progress: the next failure starts a fresh backoff series.
                     self.backoff.reset();
-                    self.last = Some(path.clone());
-                    if self.scope.contains(&path) {
+                    let wanted = self.scope.contains(&path);
+                    self.last = Some(path);
+                    if wanted {
                         return Ok(Some(doc));
                     }
                 }

@@ -493,7 +493,7 @@ fn seal_part(
         }
         prev = Some(rel);
     }
-    let encoded = codec::encode_part(&batch.docs, level, batch.size_hint)?;
+    let encoded = codec::encode_batch(&batch.docs, level, batch.size_hint)?;
     let mut collections: BTreeMap<String, CollectionTotals> = BTreeMap::new();
     let mut current: Option<(&str, CollectionTotals)> = None;
     for (doc, size) in batch.docs.iter().zip(&encoded.sizes) {
