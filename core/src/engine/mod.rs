@@ -32,6 +32,9 @@ mod verify;
 pub use backup::{
     BackupOptions, BackupReport, DEFAULT_PART_TARGET_BYTES, DEFAULT_SEGMENT_SIZE, backup,
 };
+pub use codec::{
+    DEFAULT_ZSTD_LEVEL, MAX_JSON_LINE_BYTES, PartDecoder, PartEncoder, decode_part, encode_part,
+};
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};

@@ -112,7 +112,7 @@ pub(crate) fn check_part(
         Err(Error::Integrity { detail, .. }) => return fail("decrypt", detail),
         Err(e) => return fail("decrypt", e.to_string()),
     };
-    let docs = match codec::decode_part(&plain, entry.plain_bytes, entry.documents) {
+    let docs = match codec::decode_bounded_part(&plain, entry.plain_bytes, entry.documents) {
         Ok(d) => d,
         Err(e) => return fail("decode", e.to_string()),
     };
