@@ -19,7 +19,9 @@
 mod backup;
 mod codec;
 mod diff;
+mod erase;
 mod head;
+mod hold;
 mod manifest;
 mod pool;
 mod progress;
@@ -33,8 +35,10 @@ pub use backup::{
     BackupOptions, BackupReport, DEFAULT_PART_TARGET_BYTES, DEFAULT_SEGMENT_SIZE, backup,
 };
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
+pub use erase::{BackupErasure, EraseOptions, EraseReport, EraseSelector, FieldMatch, erase};
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
-pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
+pub use hold::{LegalHold, hold, read_hold, release};
+pub use manifest::{CollectionTotals, ErasureRecord, Manifest, PartEntry, Totals};
 pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
 pub use prune::{
     KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, parse_duration,
