@@ -518,6 +518,46 @@ impl Client {
             .await
     }
 
+    /// Exports a backup's documents, decrypted, to `out` (see [`engine::export`]).
+    /// Permission: `export_data` in the organization and on the project and database the
+    /// backup was taken from (for the collections exported), checked once its manifest is
+    /// open and before any document is read. Audited as `backup.exported` /
+    /// `backup.export_failed` with counts and file names, never the data.
+    pub async fn export(
+        &self,
+        backup_id: &str,
+        opts: &engine::ExportOptions,
+        out: &mut dyn engine::ExportOutput,
+        cancel: &CancellationToken,
+    ) -> Result<engine::ExportReport> {
+        let op = self
+            .op(
+                Action::ExportData,
+                self.org().backup(backup_id),
+                AuditAction::BackupExported,
+                AuditAction::BackupExportFailed,
+            )
+            .detail("backup_id", backup_id)
+            .detail("collections", json!(opts.collections))
+            .detail("format", json!(opts.format));
+        self.session
+            .perform_staged(
+                op,
+                || async {
+                    let manifest = self.manifest(backup_id).await?;
+                    let req = self.source_requirement(
+                        Action::ExportData,
+                        &manifest,
+                        &opts.collections,
+                        "source",
+                    );
+                    Ok(((), vec![req]))
+                },
+                |()| engine::export(&self.repo, self.keys.as_ref(), backup_id, opts, out, cancel),
+            )
+            .await
+    }
+
     /// Places a legal hold on a backup (permission: `manage_legal_holds`): prune and
     /// erase refuse it until [`Client::release_hold`]. Audited as `backup.held`.
     pub async fn hold(&self, backup_id: &str, reason: &str) -> Result<engine::LegalHold> {
@@ -687,6 +727,17 @@ impl AuditDetails for engine::EraseReport {
                 "parts_dropped": b.parts_dropped,
                 "generation": b.generation,
             })).collect::<Vec<_>>(),
+        }))
+    }
+}
+
+impl AuditDetails for engine::ExportReport {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "backup_id": self.backup_id,
+            "documents": self.documents,
+            "files": self.files,
+            "parts_read": self.parts_read,
         }))
     }
 }

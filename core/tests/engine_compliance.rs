@@ -486,3 +486,197 @@ fn bad_requests_are_refused_before_anything_is_read() {
         ));
     }
 }
+
+mod through_the_client {
+    use super::*;
+    use firekeep_core::audit::MemoryAuditSink;
+    use firekeep_core::client::Client;
+    use firekeep_core::engine::{ExportFormat, ExportOptions, StreamOutput};
+    use firekeep_core::policy::{MemberEntry, Policy, PolicyDocument, Principal};
+    use firekeep_core::session::Session;
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    fn client(user: &str, store: &MemoryStorage, audit: &Arc<MemoryAuditSink>) -> Client {
+        let m = |id: &str, role: &str| MemberEntry {
+            id: id.into(),
+            email: None,
+            organization: "acme".into(),
+            role: Some(role.into()),
+            projects: Default::default(),
+            expires_at: None,
+        };
+        let policy = Policy::from_document(PolicyDocument {
+            members: vec![m("olga", "owner"), m("mia", "member")],
+            ..PolicyDocument::default()
+        })
+        .unwrap();
+        let session = Session::new(
+            Principal::user("acme", user),
+            Arc::new(policy),
+            audit.clone(),
+        );
+        Client::new(
+            session,
+            Repository::new(Arc::new(store.clone())),
+            Arc::new(raw_key(1)),
+        )
+    }
+
+    /// A `Write` whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn export(c: &Client, id: &str, opts: &ExportOptions) -> firekeep_core::Result<Vec<u8>> {
+        let buf = Shared::default();
+        let mut out = StreamOutput::new(Box::new(buf.clone()));
+        block_on(c.export(id, opts, &mut out, &no_cancel()))?;
+        let bytes = buf.0.lock().unwrap().clone();
+        Ok(bytes)
+    }
+
+    #[test]
+    fn erase_export_and_hold_need_their_permissions_and_audit_counts_only() {
+        let (store, _, source, ids) = three_backups();
+        let audit = Arc::new(MemoryAuditSink::new());
+        let owner = client("olga", &store, &audit);
+        let member = client("mia", &store, &audit);
+
+        for denied in [
+            block_on(member.erase(&alice_request(vec![], false), &no_cancel())).map(|_| ()),
+            export(&member, &ids[0], &ExportOptions::default()).map(|_| ()),
+            block_on(member.hold(&ids[0], "x")).map(|_| ()),
+        ] {
+            assert!(
+                matches!(denied, Err(Error::AuthorizationDenied(_))),
+                "{denied:?}"
+            );
+        }
+
+        // NDJSON export equals the source, document for document.
+        let ndjson = export(&owner, &ids[0], &ExportOptions::default()).unwrap();
+        let exported: BTreeMap<String, Document> = ndjson
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| firekeep_core::model::json::decode_document(l).unwrap())
+            .map(|d| (rel(&d), d))
+            .collect();
+        let src = source_docs(&source);
+        assert_eq!(exported.len(), src.len());
+        for (p, d) in &src {
+            assert_eq!(exported[p].fields, d.fields, "{p}");
+        }
+        // One collection as a JSON array: only its documents, parts outside never read.
+        let json = export(
+            &owner,
+            &ids[0],
+            &ExportOptions {
+                collections: vec!["orders".into()],
+                format: ExportFormat::Json,
+            },
+        )
+        .unwrap();
+        let arr: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+        assert_eq!(
+            arr.len(),
+            src.keys().filter(|p| p.starts_with("orders/")).count()
+        );
+
+        block_on(owner.hold(&ids[0], "case 9")).unwrap();
+        let e = block_on(owner.erase(&alice_request(vec![], false), &no_cancel())).unwrap_err();
+        assert!(matches!(e, Error::PermissionDenied(_)));
+        assert!(block_on(owner.release_hold(&ids[0])).unwrap().is_some());
+        let r = block_on(owner.erase(&alice_request(vec![], false), &no_cancel())).unwrap();
+        assert!(r.documents > 0);
+
+        let events = audit.events();
+        let names: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+        for expected in [
+            "authorization.denied",
+            "backup.exported",
+            "backup.held",
+            "backup.erase_failed",
+            "backup.released",
+            "backup.erased",
+        ] {
+            assert!(names.contains(&expected), "{expected} not in {names:?}");
+        }
+        // Neither the erased paths nor the value matched, nor the hold's reason, reach
+        // the audit trail.
+        let trail = serde_json::to_string(&events).unwrap();
+        for secret in [ALICE, "case 9", "users/alice"] {
+            assert!(!trail.contains(secret), "{secret} in the audit trail");
+        }
+        let erased = events
+            .iter()
+            .rfind(|e| e.action == "backup.erased")
+            .unwrap();
+        assert_eq!(erased.details["documents"], serde_json::json!(r.documents));
+    }
+
+    #[test]
+    fn csv_export_is_flat_per_collection_and_defuses_formulas() {
+        let (store, repo) = memory_repo();
+        let db = source_db();
+        let src = MemoryFirestore::new(db.clone());
+        let s = |v: &str| Value::String(v.into());
+        src.put(Document::new(
+            name(&db, "notes/n1"),
+            BTreeMap::from([
+                ("text".into(), s("=cmd|' /C calc'!A0")),
+                ("n".into(), Value::Integer(-3)),
+                ("quote".into(), s("say \"hi\"\nbye")),
+            ]),
+        ))
+        .unwrap();
+        src.put(Document::new(
+            name(&db, "notes/n2"),
+            BTreeMap::from([
+                ("other".into(), s("@SUM(1+1)")),
+                ("tags".into(), Value::Array(vec![s("a")])),
+            ]),
+        ))
+        .unwrap();
+        let id = run_backup(Arc::new(src), &repo, &raw_key(1), &small_parts())
+            .unwrap()
+            .backup_id;
+        let audit = Arc::new(MemoryAuditSink::new());
+        let owner = client("olga", &store, &audit);
+        let csv = export(
+            &owner,
+            &id,
+            &ExportOptions {
+                collections: vec![],
+                format: ExportFormat::Csv,
+            },
+        )
+        .unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "\"__path__\",\"__create_time__\",\"__update_time__\",\"n\",\"other\",\"quote\",\"tags\",\"text\""
+        );
+        assert!(lines[1].starts_with("\"notes/n1\","), "{}", lines[1]);
+        assert!(
+            lines[1].contains(",-3,,\"say \"\"hi\"\"\nbye\",,\"'=cmd|' /C calc'!A0\""),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].contains("\"'@SUM(1+1)\""), "{}", lines[2]);
+        assert!(
+            lines[2].contains(r#""{""arrayValue"":{""values"":[{""stringValue"":""a""}]}}""#),
+            "{}",
+            lines[2]
+        );
+    }
+}

@@ -20,6 +20,7 @@ mod backup;
 mod codec;
 mod diff;
 mod erase;
+mod export;
 mod head;
 mod hold;
 mod manifest;
@@ -36,6 +37,9 @@ pub use backup::{
 };
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
 pub use erase::{BackupErasure, EraseOptions, EraseReport, EraseSelector, FieldMatch, erase};
+pub use export::{
+    DirOutput, ExportFormat, ExportOptions, ExportOutput, ExportReport, StreamOutput, export,
+};
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use hold::{LegalHold, hold, read_hold, release};
 pub use manifest::{CollectionTotals, ErasureRecord, Manifest, PartEntry, Totals};
