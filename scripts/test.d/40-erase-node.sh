@@ -8,8 +8,8 @@
 #   * `erase` (alice's user document with subcollections + every order whose userId is
 #     alice) is SIGKILLed mid-way: every backup still verifies; the re-run finishes;
 #   * parts that held nothing of alice are the same files, byte for byte;
-#   * each backup restored into its own database: Node finds none of alice's documents
-#     and every other document unchanged.
+#   * every backup verifies; the oldest and newest restored into their own databases: Node
+#     finds none of alice's documents and every other document unchanged.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 fk_init
@@ -86,11 +86,11 @@ assert len(same) > 2 * len(rewritten) > 0, (len(same), len(rewritten))
 print(f"{len(same)} parts untouched byte for byte, {len(rewritten)} rewritten")
 EOF
 
-i=0
-for id in "${ids[@]}"; do
-    i=$((i + 1))
-    "$FK" verify "$id" > /dev/null
-    "$FK" restore "$id" --target-database "restored-$i" > /dev/null
+for id in "${ids[@]}"; do "$FK" verify "$id" > /dev/null; done
+# The oldest and the newest backup restored (each restore and check reads 100,000
+# documents; the others verified above and hold the same data).
+for i in 0 4; do
+    "$FK" restore "${ids[$i]}" --target-database "restored-$i" > /dev/null
     node "$NODE_CHECK" check-erased erase '(default)' "restored-$i"
 done
 grep -q '"backup.erased"' audit.jsonl
