@@ -146,6 +146,13 @@ pub enum Command {
     /// Export or verify the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Erase documents (a person's data) from every backup that holds them.
+    Erase(crate::compliance_args::EraseArgs),
+    /// Export a backup's documents as plain JSON, NDJSON or CSV.
+    Export(crate::compliance_args::ExportArgs),
+    /// Place or release a legal hold on a backup.
+    #[command(subcommand)]
+    Hold(crate::compliance_args::HoldCommand),
     /// Run a complete backup → verify → restore → compare on a built-in sample database.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),

@@ -472,6 +472,61 @@ class Client:
         raw = await self._inner.rotate_key(new_key, cancel=cancel, is_async=True)
         return _build(RotateReport, _json.loads(raw))
 
+    # compliance ---------------------------------------------------------------------
+
+    def erase(
+        self,
+        *,
+        paths: Optional[Sequence[str]] = None,
+        collection_group: Optional[str] = None,
+        field: Optional[str] = None,
+        equals: Any = None,
+        subcollections: bool = False,
+        backups: Optional[Sequence[str]] = None,
+        dry_run: bool = False,
+        cancel: Optional[CancellationToken] = None,
+    ) -> Dict[str, Any]:
+        """Erases documents from every backup holding them (or ``backups``): by relative
+        ``paths`` and/or every document of ``collection_group`` whose ``field`` equals
+        ``equals``, with their subcollections when ``subcollections``. Needs ``erase_data``;
+        a backup under legal hold fails the call before anything is written. Returns the
+        report (counts per backup) as a dict."""
+        fm: Dict[str, Any] = {}
+        if collection_group is not None or field is not None:
+            fm = {"collection_group": collection_group, "field": field, "equals": equals}
+        raw = _native.client_erase(
+            self._inner, paths=_strs(paths) or [], subcollections=subcollections,
+            backups=_strs(backups) or [], dry_run=dry_run, cancel=cancel, **fm,
+        )
+        return _json.loads(raw)  # type: ignore[no-any-return]
+
+    def export(
+        self,
+        backup_id: str,
+        out: Union[str, "os.PathLike[str]"],
+        *,
+        collections: Optional[Sequence[str]] = None,
+        format: str = "ndjson",
+        cancel: Optional[CancellationToken] = None,
+    ) -> Dict[str, Any]:
+        """Writes a backup's documents, decrypted, into directory ``out``: ``ndjson``
+        (``documents.ndjson``), ``json`` (``documents.json``) or ``csv`` (one file per
+        collection, formula cells defused). Needs ``export_data``. Returns the report."""
+        raw = _native.client_export(
+            self._inner, _id(backup_id), os.fspath(out), collections=_strs(collections) or [],
+            format=format, cancel=cancel,
+        )
+        return _json.loads(raw)  # type: ignore[no-any-return]
+
+    def hold(self, backup_id: str, reason: str = "") -> Dict[str, Any]:
+        """Places a legal hold: prune and erase refuse the backup until it is released.
+        Needs ``manage_legal_holds``."""
+        return _json.loads(_native.client_hold(self._inner, _id(backup_id), reason))  # type: ignore[no-any-return]
+
+    def release_hold(self, backup_id: str) -> Optional[Dict[str, Any]]:
+        """Releases a legal hold; returns it, or None when the backup was not held."""
+        return _json.loads(_native.client_release_hold(self._inner, _id(backup_id)))  # type: ignore[no-any-return]
+
     # audit --------------------------------------------------------------------------
 
     def audit_events(self) -> List[Dict[str, Any]]:

@@ -30,7 +30,7 @@ pub(crate) fn events_json(events: &[AuditEvent]) -> String {
 /// Authorized, audited access to one backup repository (the core's `Client`).
 #[pyclass(module = "firekeep._native", frozen)]
 pub(crate) struct Client {
-    inner: CoreClient,
+    pub(crate) inner: CoreClient,
     audit: AuditHandle,
 }
 

@@ -8,6 +8,7 @@
 
 mod audit;
 mod client;
+mod compliance;
 mod errors;
 mod firestore;
 mod keys;
@@ -45,5 +46,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_rfc3339, m)?)?;
     m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
     m.add_function(wrap_pyfunction!(audit_verify_events, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_erase, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_export, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_hold, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_release_hold, m)?)?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod backup;
+mod compliance;
 mod diff;
 mod list;
 mod prune;
@@ -57,6 +58,9 @@ pub async fn run(cli: Cli, from_env: &dyn Fn(&str) -> bool) -> CliResult<i32> {
         }
         Command::Audit(AuditCommand::Verify) => audit::verify(&ctx).await,
         Command::Audit(AuditCommand::Export(a)) => audit::export(&ctx, a).await,
+        Command::Erase(a) => compliance::erase(&ctx, a).await,
+        Command::Export(a) => compliance::export(&ctx, a).await,
+        Command::Hold(c) => compliance::hold(&ctx, c).await,
         #[cfg(feature = "demo")]
         Command::Demo(_) => unreachable!("handled above"),
     }

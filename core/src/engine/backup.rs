@@ -366,6 +366,8 @@ async fn run(
         labels: opts.labels.clone(),
         totals: totals.clone(),
         parts: parts.into_iter().map(|(_, e)| e).collect(),
+        generation: 1,
+        erasures: Vec::new(),
     };
     let json = serde_json::to_vec(&manifest)
         .map_err(|e| Error::InvalidInput(format!("cannot encode the manifest: {e}")))?;

@@ -19,7 +19,10 @@
 mod backup;
 mod codec;
 mod diff;
+mod erase;
+mod export;
 mod head;
+mod hold;
 mod manifest;
 mod pool;
 mod progress;
@@ -36,8 +39,13 @@ pub use codec::{
     DEFAULT_ZSTD_LEVEL, MAX_JSON_LINE_BYTES, PartDecoder, PartEncoder, decode_part, encode_part,
 };
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
+pub use erase::{BackupErasure, EraseOptions, EraseReport, EraseSelector, FieldMatch, erase};
+pub use export::{
+    DirOutput, ExportFormat, ExportOptions, ExportOutput, ExportReport, StreamOutput, export,
+};
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
-pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
+pub use hold::{LegalHold, hold, read_hold, release};
+pub use manifest::{CollectionTotals, ErasureRecord, Manifest, PartEntry, Totals};
 pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
 pub use prune::{
     KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, parse_duration,

@@ -294,7 +294,11 @@ pub async fn verify(
                 .strip_prefix(&dir)
                 .unwrap_or(&meta.path)
                 .to_string();
-            let known = name == MANIFEST || name == KEY || listed.contains(&name);
+            let known = name == MANIFEST
+                || name == KEY
+                || name == super::hold::HOLD
+                || name.starts_with(super::repo::MANIFESTS)
+                || listed.contains(&name);
             futures::future::ready(Ok((!known).then_some(name)))
         })
         .try_collect()

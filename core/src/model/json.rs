@@ -85,6 +85,11 @@ pub fn write_document(doc: &Document, w: &mut impl Write) -> Result<()> {
         .map_err(|e| Error::io("writing a document as JSON", e))
 }
 
+/// Appends one value's Firestore REST JSON (`{"stringValue": …}`) to `out`.
+pub fn encode_value_to(v: &Value, out: &mut Vec<u8>) {
+    write_value(out, v);
+}
+
 fn write_value(out: &mut Vec<u8>, v: &Value) {
     use piecewise as p;
     match v {
