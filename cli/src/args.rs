@@ -153,6 +153,12 @@ pub enum Command {
     /// Place or release a legal hold on a backup.
     #[command(subcommand)]
     Hold(crate::compliance_args::HoldCommand),
+    /// Create, list, rotate and revoke API keys (stored as hashes in the policy file).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(crate::commands::identity_args::ApiKeyCommand),
+    /// Review who has access: members, API keys, findings.
+    #[command(subcommand)]
+    Access(crate::commands::identity_args::AccessCommand),
     /// Run a complete backup → verify → restore → compare on a built-in sample database.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),

@@ -32,8 +32,18 @@ from ._errors import (
     LocalIOError,
     NotFound,
     StorageError,
+    Unauthenticated,
 )
-from ._native import CancellationToken, Firestore, Key, Progress
+from ._identity import (
+    Authenticator,
+    access_review,
+    api_key_create,
+    api_key_list,
+    api_key_revoke,
+    api_key_rotate,
+    identity_dict,
+)
+from ._native import CancellationToken, Firestore, Identity, Key, Progress
 from ._results import (
     AuditHead,
     BackupList,
@@ -186,7 +196,8 @@ class Client:
     ``policy``: a policy file path or its TOML/JSON text; then ``principal``
     (``user:EMAIL``, ``user:ID`` or ``apikey:ID``) is who acts. Without a policy the
     principal owns the repository. ``audit``: ``"memory"`` (default), a JSONL file path, or
-    a callable receiving each batch of events as dicts.
+    a callable receiving each batch of events as dicts. ``identity``: a caller verified by
+    :class:`Authenticator` to act as (instead of ``principal``).
     """
 
     def __init__(
@@ -200,6 +211,7 @@ class Client:
         policy: Optional[PathLike] = None,
         audit: AuditSpec = None,
         create: bool = True,
+        identity: Optional[Identity] = None,
     ) -> None:
         if not isinstance(key, Key):
             raise TypeError(f"key must be a firekeep.Key, not {type(key).__name__}")
@@ -217,6 +229,7 @@ class Client:
             policy=None if policy is None else os.fspath(policy),
             audit=audit,
             create=create,
+            identity=identity,
         )
 
     def __repr__(self) -> str:
@@ -610,4 +623,7 @@ __all__ = [
     "RotateReport", "StorageError", "Timestamp", "UnreadableBackup", "VerifyReport",
     "audit_verify", "decode_document", "decrypt", "encode_document",
     "encrypt", "generate_data_key", "object_header",
+    # Who is calling (docs/identity.md).
+    "Authenticator", "Identity", "Unauthenticated", "access_review", "api_key_create",
+    "api_key_list", "api_key_revoke", "api_key_rotate", "identity_dict",
 ]

@@ -2,7 +2,7 @@
 
 import datetime
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 __version__: str
 
@@ -101,6 +101,7 @@ class Client:
         policy: Optional[str] = None,
         audit: Any = None,
         create: bool = True,
+        identity: Optional[Identity] = None,
     ) -> None: ...
     @property
     def principal(self) -> str: ...
@@ -151,3 +152,39 @@ def client_export(
 ) -> str: ...
 def client_hold(client: Client, backup_id: str, reason: str = "") -> str: ...
 def client_release_hold(client: Client, backup_id: str) -> str: ...
+class Identity:
+    @property
+    def principal(self) -> str: ...
+    def to_json(self) -> str: ...
+
+class Authenticator:
+    def __init__(
+        self,
+        policy: str,
+        *,
+        organization: str = "default",
+        api_keys: bool = True,
+        google_client_id: Optional[str] = None,
+        firebase_project: Optional[str] = None,
+        oidc: Optional[Tuple[str, str, str]] = None,
+        hs256: Optional[Tuple[str, str, bytes]] = None,
+    ) -> None: ...
+    def authenticate(self, authorization: str) -> Identity: ...
+    def authenticate_async(self, authorization: str) -> Awaitable[Identity]: ...
+
+def api_key_create(
+    policy: str, key_id: str, *, principal: str, actions: List[str], organization: str = "default",
+    projects: Optional[List[str]] = None, expires_in_days: int = 90, audit: Optional[str] = None,
+) -> str: ...
+def api_key_rotate(
+    policy: str, key_id: str, *, principal: str, organization: str = "default",
+    grace_hours: int = 24, expires_in_days: int = 90, audit: Optional[str] = None,
+) -> str: ...
+def api_key_revoke(
+    policy: str, key_id: str, *, principal: str, organization: str = "default", audit: Optional[str] = None,
+) -> None: ...
+def api_key_list(policy: str, *, organization: str = "default") -> str: ...
+def access_review(
+    policy: str, *, principal: str, audit: str, organization: str = "default", inactive_days: int = 90,
+    rotation_days: int = 90, apply_inactive: bool = False, format: str = "json",
+) -> str: ...

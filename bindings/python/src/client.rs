@@ -83,7 +83,7 @@ where
 impl Client {
     /// See `firekeep.Client` for the arguments.
     #[new]
-    #[pyo3(signature = (repository, key, *, storage_options=None, organization="default", principal=None, policy=None, audit=None, create=true))]
+    #[pyo3(signature = (repository, key, *, storage_options=None, organization="default", principal=None, policy=None, audit=None, create=true, identity=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         repository: &str,
@@ -94,7 +94,13 @@ impl Client {
         policy: Option<&str>,
         audit: Option<&Bound<'_, PyAny>>,
         create: bool,
+        identity: Option<PyRef<'_, crate::identity::Identity>>,
     ) -> PyResult<Self> {
+        if identity.is_some() && principal.is_some() {
+            return Err(PyTypeError::new_err(
+                "give principal= or identity= (an authenticated caller), not both",
+            ));
+        }
         let audit = match audit {
             None => AuditChoice::Memory,
             Some(a) if a.is_callable() => {
@@ -140,6 +146,11 @@ impl Client {
                 ..SessionOptions::default()
             },
         };
+        let mut options = options;
+        if let Some(who) = identity {
+            // The authenticated caller: its principal, API-key secret and second factor.
+            options.session = options.session.with_identity(&who.inner);
+        }
         let (inner, audit) = open_client(&options, key.inner.clone()).map_err(py_err)?;
         Ok(Client { inner, audit })
     }

@@ -89,6 +89,16 @@ pub enum AuditAction {
     ApiKeyCreated,
     /// An API key was revoked.
     ApiKeyRevoked,
+    /// An API key's secret was rotated.
+    ApiKeyRotated,
+    /// Creating, rotating or revoking an API key failed.
+    ApiKeyOperationFailed,
+    /// A presented credential (token, API key) was refused; `details.reason` says why.
+    AuthenticationFailed,
+    /// An access review disabled inactive members (`details.members`).
+    MembersDisabled,
+    /// An access review was run.
+    AccessReviewed,
     /// The audit trail was read.
     AuditViewed,
     /// The audit trail was exported.
@@ -121,7 +131,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action of the vocabulary.
-    pub const ALL: [AuditAction; 38] = [
+    pub const ALL: [AuditAction; 43] = [
         AuditAction::BackupCreated,
         AuditAction::BackupFailed,
         AuditAction::BackupVerified,
@@ -146,6 +156,11 @@ impl AuditAction {
         AuditAction::MemberRoleChanged,
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyRevoked,
+        AuditAction::ApiKeyRotated,
+        AuditAction::ApiKeyOperationFailed,
+        AuditAction::AuthenticationFailed,
+        AuditAction::MembersDisabled,
+        AuditAction::AccessReviewed,
         AuditAction::AuditViewed,
         AuditAction::AuditExported,
         AuditAction::AuditVerified,
@@ -190,6 +205,11 @@ impl AuditAction {
             MemberRoleChanged => "member.role_changed",
             ApiKeyCreated => "api_key.created",
             ApiKeyRevoked => "api_key.revoked",
+            ApiKeyRotated => "api_key.rotated",
+            ApiKeyOperationFailed => "api_key.operation_failed",
+            AuthenticationFailed => "authentication.failed",
+            MembersDisabled => "member.disabled",
+            AccessReviewed => "access.reviewed",
             AuditViewed => "audit.viewed",
             AuditExported => "audit.exported",
             AuditVerified => "audit.verified",

@@ -14,7 +14,8 @@ mod document;
 mod eval;
 
 pub use document::{
-    ApiKeyEntry, Conditions, MemberEntry, PolicyDocument, ProjectGrantEntry, RoleEntry,
+    ApiKeyCredential, ApiKeyEntry, Conditions, MemberEntry, PolicyDocument, ProjectGrantEntry,
+    RoleEntry,
 };
 pub use eval::Policy;
 
@@ -663,6 +664,18 @@ pub enum Reason {
         /// When.
         at: String,
     },
+    /// The member was disabled (e.g. inactive, by an access review).
+    Disabled {
+        /// When.
+        at: String,
+    },
+    /// The API key was revoked.
+    Revoked {
+        /// The key id.
+        key: String,
+        /// When.
+        at: String,
+    },
     /// The role requires a second factor for this action.
     MfaRequired {
         /// The role with the condition.
@@ -725,6 +738,13 @@ impl fmt::Display for Reason {
             ),
             Reason::Expired { what, at } => {
                 write!(f, "the {what} expired at {at}; ask an owner or admin to renew it")
+            }
+            Reason::Disabled { at } => write!(
+                f,
+                "the member was disabled at {at}; ask an owner or admin to re-enable it"
+            ),
+            Reason::Revoked { key, at } => {
+                write!(f, "API key '{key}' was revoked at {at}; use a current key")
             }
             Reason::MfaRequired { role } => write!(
                 f,
