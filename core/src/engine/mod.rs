@@ -19,6 +19,7 @@
 mod backup;
 mod codec;
 mod diff;
+mod distributed;
 mod head;
 mod manifest;
 mod pool;
@@ -33,6 +34,11 @@ pub use backup::{
     BackupOptions, BackupReport, DEFAULT_PART_TARGET_BYTES, DEFAULT_SEGMENT_SIZE, backup,
 };
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
+pub use distributed::{
+    BackupPlan, MAX_TASKS, PLAN_VERSION, Partitioning, PlanOptions, PlanReport, TaskOptions,
+    TaskOutcome, TaskReport, TaskResult, check_task_index, commit_backup, plan_backup, read_plan,
+    run_backup_task,
+};
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
 pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};

@@ -294,7 +294,11 @@ pub async fn verify(
                 .strip_prefix(&dir)
                 .unwrap_or(&meta.path)
                 .to_string();
-            let known = name == MANIFEST || name == KEY || listed.contains(&name);
+            // `dist/` holds a distributed backup's plan and task results.
+            let known = name == MANIFEST
+                || name == KEY
+                || name.starts_with(super::distributed::DIST_DIR)
+                || listed.contains(&name);
             futures::future::ready(Ok((!known).then_some(name)))
         })
         .try_collect()
