@@ -147,6 +147,7 @@ pub enum Command {
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Run a complete backup → verify → restore → compare on a built-in sample database.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
 }
 
@@ -321,6 +322,7 @@ pub struct AuditExportArgs {
 }
 
 /// `firekeep demo`.
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Folder for the demo repository, key and audit trail.

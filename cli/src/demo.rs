@@ -4,10 +4,10 @@
 //! the reports and the audit trail.
 
 use crate::args::DemoArgs;
-use crate::commands::{backup_text, verify_text};
 use crate::error::{CliError, CliResult, exit};
 use crate::output::{Output, count, table};
 use crate::progress::Progress;
+use crate::render::{backup_text, verify_text};
 use firekeep_core::Error;
 use firekeep_core::audit::{AuditSink, FsyncPolicy, JsonlAuditSink, read_jsonl};
 use firekeep_core::client::Client;

@@ -6,10 +6,12 @@ mod args;
 mod commands;
 mod config;
 mod context;
+#[cfg(feature = "demo")]
 mod demo;
 mod error;
 mod output;
 mod progress;
+mod render;
 mod secrets;
 
 use args::Cli;

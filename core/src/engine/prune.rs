@@ -12,6 +12,7 @@
 use super::repo::{MANIFEST, Repository, UnreadableBackup, backup_id_time};
 use crate::keys::KeyProvider;
 use crate::model::Timestamp;
+use crate::model::civil_from_days;
 use crate::{Error, Result};
 use futures::TryStreamExt;
 use std::collections::BTreeMap;
@@ -112,20 +113,6 @@ impl Default for Retention {
             orphan_grace: default_grace(),
         }
     }
-}
-
-/// Days since 1970-01-01 to (year, month 1..=12, day). Howard Hinnant's civil_from_days.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// The bucket of a time for each calendar rule: (hour, day, week, month, year).

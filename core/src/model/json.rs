@@ -24,6 +24,7 @@
 //! A part is newline-delimited JSON (one document per line), zstd-compressed: see
 //! [`PartEncoder`], [`PartDecoder`] and [`decode_part`].
 
+use super::timestamp::civil_from_days;
 use super::{Document, GeoPoint, MAX_VALUE_NESTING, Timestamp, Value};
 use crate::{Error, Result};
 use base64::Engine as _;
@@ -242,20 +243,6 @@ fn put_digits(dst: &mut [u8], mut value: u32) {
         *d = b'0' + (value % 10) as u8;
         value /= 10;
     }
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian), as in `Timestamp`.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// What each byte needs when it appears in a JSON string: 0 = as is, `u` = `\u00XX`,

@@ -7,4 +7,5 @@ mod value;
 
 pub use path::{DatabaseId, DocumentPath, MAX_DOCUMENT_NAME_BYTES, MAX_SUBCOLLECTION_DEPTH};
 pub use timestamp::Timestamp;
+pub(crate) use timestamp::civil_from_days;
 pub use value::{Document, GeoPoint, MAX_VALUE_NESTING, Value};

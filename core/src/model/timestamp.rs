@@ -180,7 +180,14 @@ impl Timestamp {
         let days = self.seconds.div_euclid(86_400);
         let rem = self.seconds.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        (y, m, d, rem / 3600, (rem % 3600) / 60, rem % 60)
+        (
+            y,
+            m.into(),
+            d.into(),
+            rem / 3600,
+            (rem % 3600) / 60,
+            rem % 60,
+        )
     }
 }
 
@@ -214,7 +221,9 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31); the one copy, used by the
+/// JSON encoder and retention's calendar buckets too.
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -222,8 +231,8 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let y = yoe + era * 400;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
