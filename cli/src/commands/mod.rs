@@ -4,6 +4,7 @@
 
 mod audit;
 mod backup;
+mod backup_dist;
 mod diff;
 mod list;
 mod prune;

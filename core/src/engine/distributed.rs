@@ -281,6 +281,49 @@ pub fn check_task_index(index: usize, count: Option<usize>, plan_count: usize) -
     Ok(())
 }
 
+/// Variables job engines set to a task's index, in the order they are read: Cloud Run Jobs,
+/// Kubernetes Indexed Jobs, AWS Batch array jobs.
+pub const TASK_INDEX_VARIABLES: &[&str] = &[
+    "CLOUD_RUN_TASK_INDEX",
+    "JOB_COMPLETION_INDEX",
+    "AWS_BATCH_JOB_ARRAY_INDEX",
+];
+/// Variables job engines set to the number of tasks (Cloud Run Jobs).
+pub const TASK_COUNT_VARIABLES: &[&str] = &["CLOUD_RUN_TASK_COUNT"];
+
+/// A task's index and (optional) count: the given values, else the job engine's variables
+/// read through `var` ([`TASK_INDEX_VARIABLES`], [`TASK_COUNT_VARIABLES`]).
+pub fn task_position(
+    index: Option<usize>,
+    count: Option<usize>,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<(usize, Option<usize>)> {
+    let read = |names: &[&str]| -> Result<Option<usize>> {
+        for name in names {
+            if let Some(v) = var(name) {
+                return v.trim().parse().map(Some).map_err(|_| {
+                    Error::InvalidInput(format!("{name}={v:?} is not a task number"))
+                });
+            }
+        }
+        Ok(None)
+    };
+    let index = match index {
+        Some(i) => i,
+        None => read(TASK_INDEX_VARIABLES)?.ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "no task index: give one, or run under a job engine that sets {}",
+                TASK_INDEX_VARIABLES.join(", ")
+            ))
+        })?,
+    };
+    let count = match count {
+        Some(c) => Some(c),
+        None => read(TASK_COUNT_VARIABLES)?,
+    };
+    Ok((index, count))
+}
+
 fn random_hex(bytes: usize) -> String {
     let mut rnd = vec![0u8; bytes];
     getrandom::fill(&mut rnd).expect("operating system random number generator failed");

@@ -35,9 +35,9 @@ pub use backup::{
 };
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
 pub use distributed::{
-    BackupPlan, MAX_TASKS, PLAN_VERSION, Partitioning, PlanOptions, PlanReport, TaskOptions,
-    TaskOutcome, TaskReport, TaskResult, check_task_index, commit_backup, plan_backup, read_plan,
-    run_backup_task,
+    BackupPlan, MAX_TASKS, PLAN_VERSION, Partitioning, PlanOptions, PlanReport,
+    TASK_COUNT_VARIABLES, TASK_INDEX_VARIABLES, TaskOptions, TaskOutcome, TaskReport, TaskResult,
+    check_task_index, commit_backup, plan_backup, read_plan, run_backup_task, task_position,
 };
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
