@@ -359,3 +359,102 @@ fn a_scoped_plan_at_a_past_read_time_backs_up_that_snapshot() {
     assert_eq!(c.documents, 60);
     assert_eq!(c.read_time, t);
 }
+
+#[test]
+fn a_restore_split_into_tasks_writes_the_backup_once_and_sums_up() {
+    let source = Arc::new(sample_source(120));
+    let (_store, repo) = memory_repo();
+    let key = raw_key(1);
+    let b = run_backup(source.clone(), &repo, &key, &small_parts()).unwrap();
+    let target = Arc::new(MemoryFirestore::new(target_db()));
+    let p = block_on(engine::plan_restore(
+        &repo,
+        &key,
+        &b.backup_id,
+        &target_db(),
+        &RestoreOptions::default(),
+        3,
+    ))
+    .unwrap();
+    assert_eq!(p.task_count, 3);
+    assert!(p.parts >= 3, "{p:?}");
+    let run_task = |i: usize| {
+        block_on(engine::run_restore_task(
+            &repo,
+            &key,
+            &b.backup_id,
+            &p.restore_id,
+            target.clone(),
+            i,
+            Some(3),
+            None,
+            &no_cancel(),
+        ))
+    };
+    run_task(0).unwrap();
+    run_task(2).unwrap();
+    let e = block_on(engine::summarize_restore(
+        &repo,
+        &key,
+        &b.backup_id,
+        &p.restore_id,
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("task(s) 1 of 3"), "{e}");
+    let one = run_task(1).unwrap();
+    assert_eq!(one.outcome, TaskOutcome::Completed);
+    assert!(one.report.written > 0);
+    assert_eq!(run_task(1).unwrap().outcome, TaskOutcome::AlreadyCompleted);
+    let sum = block_on(engine::summarize_restore(
+        &repo,
+        &key,
+        &b.backup_id,
+        &p.restore_id,
+    ))
+    .unwrap();
+    assert_eq!(sum.written as usize, source.len());
+    assert!(sum.failed.is_empty());
+    let fields = |docs: Vec<Document>| {
+        by_path(docs)
+            .into_iter()
+            .map(|(k, d)| (k, d.fields))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        fields(target.documents(None)),
+        fields(source.documents(None))
+    );
+    // A task pointed at another database is refused; so is a restore id never planned.
+    let other = Arc::new(MemoryFirestore::new(source_db()));
+    let e = block_on(engine::run_restore_task(
+        &repo,
+        &key,
+        &b.backup_id,
+        &p.restore_id,
+        other,
+        0,
+        None,
+        None,
+        &no_cancel(),
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("writes to project"), "{e}");
+    let e = block_on(engine::summarize_restore(
+        &repo,
+        &key,
+        &b.backup_id,
+        "rs_0000000000000000",
+    ))
+    .unwrap_err();
+    assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+    // The restore's objects do not count as unexpected in the backup's folder.
+    let v = block_on(engine::verify(
+        &repo,
+        &key,
+        &b.backup_id,
+        None,
+        &no_cancel(),
+    ))
+    .unwrap();
+    assert!(v.unexpected_objects.is_empty(), "{v:?}");
+}

@@ -20,6 +20,7 @@ mod backup;
 mod codec;
 mod diff;
 mod distributed;
+mod distributed_restore;
 mod head;
 mod manifest;
 mod pool;
@@ -38,6 +39,10 @@ pub use distributed::{
     BackupPlan, MAX_TASKS, PLAN_VERSION, Partitioning, PlanOptions, PlanReport,
     TASK_COUNT_VARIABLES, TASK_INDEX_VARIABLES, TaskOptions, TaskOutcome, TaskReport, TaskResult,
     check_task_index, commit_backup, plan_backup, read_plan, run_backup_task, task_position,
+};
+pub use distributed_restore::{
+    RestorePlan, RestorePlanReport, RestoreTaskReport, RestoreTaskResult, plan_restore,
+    read_restore_plan, run_restore_task, summarize_restore,
 };
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
