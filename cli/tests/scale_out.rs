@@ -230,3 +230,80 @@ fn a_task_without_an_index_or_with_the_wrong_count_is_refused() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("the plan has 2"), "{}", r.stderr);
 }
+
+#[test]
+fn four_restore_task_processes_restore_the_source_database() {
+    let env = Env::new(20_000);
+    std::fs::write(
+        env.dir.path().join("firekeep.toml"),
+        "[backup]\npart_size_mib = 0.25\n",
+    )
+    .unwrap();
+    let b = run_ok(env.cmd().args(["backup", "--json"]), 0).json();
+    let id = b["backup_id"].as_str().unwrap().to_string();
+    let plan = run_ok(
+        env.cmd().args([
+            "restore",
+            &id,
+            "--plan",
+            "--task-count",
+            "4",
+            "--target-database",
+            "restored",
+            "--json",
+        ]),
+        0,
+    )
+    .json();
+    let rid = plan["restore_id"].as_str().unwrap().to_string();
+    assert_eq!(plan["task_count"], 4);
+    let children: Vec<Child> = (0..4)
+        .map(|i| {
+            env.std_cmd()
+                .args([
+                    "restore",
+                    &id,
+                    "--task",
+                    "--restore-id",
+                    &rid,
+                    "--target-database",
+                    "restored",
+                    "--json",
+                ])
+                .env("JOB_COMPLETION_INDEX", i.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let r = wait_ok(c);
+        assert_eq!(r["outcome"], "completed", "{r}");
+        assert!(r["report"]["written"].as_u64().unwrap() > 0, "{r}");
+    }
+    let sum = run_ok(
+        env.cmd().args([
+            "restore",
+            &id,
+            "--commit",
+            &rid,
+            "--target-database",
+            "restored",
+            "--json",
+        ]),
+        0,
+    )
+    .json();
+    let source = env.documents("(default)");
+    assert_eq!(sum["written"].as_u64().unwrap() as usize, source.len());
+    let fields = |docs: Vec<firekeep_core::model::Document>| {
+        docs.into_iter()
+            .map(|d| (d.path().unwrap().1.to_string(), d.fields))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert!(
+        fields(env.documents("restored")) == fields(source),
+        "the restored database differs from the source"
+    );
+}

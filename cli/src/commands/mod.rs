@@ -9,6 +9,7 @@ mod diff;
 mod list;
 mod prune;
 mod restore;
+mod restore_dist;
 mod rotate_key;
 mod verify;
 
