@@ -6,30 +6,20 @@
 #
 #   scripts/bench-firestore-read.sh [LARGE=200000] [SMALL=20000]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+source "$(dirname "$0")/lib.sh"
+fk_init
 LARGE=${1:-200000}
 SMALL=${2:-20000}
 PROFILE=${FIREKEEP_BENCH_PROFILE:-release}
 
 # FIREKEEP_BENCH_NO_BUILD=1 reuses an already built binary (e.g. while cargo is busy).
 [ -n "${FIREKEEP_BENCH_NO_BUILD:-}" ] || cargo build --profile "$PROFILE" -q -p firekeep-firestore --example bench_read
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN="$TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/examples/bench_read"
-(cd connectors/firestore/node-tests && { [ -d node_modules/@google-cloud/firestore ] || npm ci --no-audit --no-fund; })
+fk_npm_install connectors/firestore/node-tests
 
-WORK=$(mktemp -d)
-trap 'exec 3>&- 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-mkfifo "$WORK/stdin"
-"$BIN" serve "$SMALL,$LARGE" < "$WORK/stdin" > "$WORK/server.out" &
-exec 3> "$WORK/stdin"   # the server runs until this descriptor closes
+fk_workdir firekeep-bench-read
 echo "seeding $SMALL + $LARGE documents..."
-for _ in $(seq 1 600); do
-    grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
-    sleep 0.5
-done
-HOST=$(sed -n 's/^listening on //p' "$WORK/server.out")
-[ -n "$HOST" ] || { echo "server did not start"; exit 1; }
+fk_start_server "$BIN" serve "$SMALL,$LARGE"
 
 run() { # reader database -> JSON line
     if [ "$1" = connector ]; then "$BIN" read "$HOST" "$2"; else

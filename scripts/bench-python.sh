@@ -11,10 +11,9 @@
 #
 #   scripts/bench-python.sh [DOCS=100000]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+source "$(dirname "$0")/lib.sh"
+fk_init
 DOCS=${1:-100000}
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 bash scripts/setup-python.sh
 export VIRTUAL_ENV="$ROOT/.venv"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
@@ -23,8 +22,7 @@ cargo build --release -q -p firekeep-cli --bin firekeep
 cargo build --release -q -p firekeep-firestore-server --bin firekeep-firestore-server
 maturin develop --release --quiet --manifest-path bindings/python/Cargo.toml
 
-WORK=$(mktemp -d /tmp/firekeep-bench-python.XXXXXX)
-trap 'exec 3>&- 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+fk_workdir firekeep-bench-python
 
 # Rust and Python take turns, three rounds, best of each: a build or test elsewhere on the
 # machine then slows both sides alike instead of skewing the ratio. (The Python stream path
@@ -64,16 +62,8 @@ for round in 1 2 3; do
     python "$WORK/py_format.py" "$WORK/python.txt"
 done
 
-mkfifo "$WORK/stdin"
-"$TARGET_DIR/release/firekeep-firestore-server" --port 0 --seed-demo --demo-project bench \
-    --demo-docs "$DOCS" --exit-on-stdin-eof < "$WORK/stdin" > "$WORK/server.out" &
-exec 3> "$WORK/stdin"
-for _ in $(seq 1 600); do
-    grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
-    sleep 0.5
-done
-HOST=$(sed -n 's/^listening on //p' "$WORK/server.out" | head -1)
-[ -n "$HOST" ] || { echo "server did not start"; exit 1; }
+fk_start_server "$TARGET_DIR/release/firekeep-firestore-server" --port 0 --seed-demo \
+    --demo-project bench --demo-docs "$DOCS" --exit-on-stdin-eof
 
 python - "$WORK" "$HOST" "$DOCS" "$TARGET_DIR/release/firekeep" <<'PY'
 import base64, io, os, re, subprocess, sys, time

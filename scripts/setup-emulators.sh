@@ -4,7 +4,6 @@
 # vendors' Python clients (azure-storage-blob, google-cloud-storage) come with
 # scripts/setup-python.sh. Idempotent; skipped when node_modules already matches the lock.
 set -euo pipefail
-cd "$(dirname "$0")/../testing/emulators"
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm install --no-audit --no-fund --loglevel=error
-fi
+source "$(dirname "$0")/lib.sh"
+fk_init
+fk_npm_install testing/emulators

@@ -2,13 +2,10 @@
 # Checks the in-process Firestore test server against Google's own Node client
 # (@google-cloud/firestore, pinned in testing/firestore-server/node-tests/package-lock.json).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+source "$(dirname "$0")/../lib.sh"
+fk_init
 # The tests start the server binary from the same target dir cargo builds into.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 cargo build -p firekeep-firestore-server --bin firekeep-firestore-server
+fk_npm_install testing/firestore-server/node-tests
 cd testing/firestore-server/node-tests
-if [ ! -d node_modules/@google-cloud/firestore ]; then
-    npm ci --no-audit --no-fund
-fi
 node --test

@@ -3,9 +3,8 @@
 # (google-cloud-kms, from scripts/requirements-test.txt): Encrypt/Decrypt with AAD, the CRC32C
 # integrity fields, key versions and states, and the error codes firekeep's provider maps.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+source "$(dirname "$0")/../lib.sh"
+fk_init
 PY="${FIREKEEP_PYTHON:-$ROOT/.venv/bin/python}"
 # The tests start this binary on a free port.
 cargo build --quiet -p firekeep-gcp-kms-server --bin firekeep-gcp-kms-server

@@ -4,11 +4,7 @@
 # data Node writes is read back exactly by the connector, and data the connector writes
 # reads back exactly through Node. The driver starts the in-process server itself.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-(
-    cd connectors/firestore/node-tests
-    if [ ! -d node_modules/@google-cloud/firestore ]; then
-        npm ci --no-audit --no-fund
-    fi
-)
+source "$(dirname "$0")/../lib.sh"
+fk_init
+fk_npm_install connectors/firestore/node-tests
 cargo run -q -p firekeep-firestore --example node_crosscheck

@@ -5,9 +5,8 @@
 # file, check that the packed tarball installs and loads, then the node:test suite. The tests
 # start the Firestore test server, the Cloud KMS test server and moto (from .venv) on free loopback ports themselves.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+source "$(dirname "$0")/../lib.sh"
+fk_init
 # moto_server lives in the Python venv; scripts/test.sh has made it already.
 [ -x .venv/bin/moto_server ] || bash scripts/setup-python.sh
 export FIREKEEP_PYTHON="${FIREKEEP_PYTHON:-$ROOT/.venv/bin/python}"
@@ -15,14 +14,9 @@ export FIREKEEP_PYTHON="${FIREKEEP_PYTHON:-$ROOT/.venv/bin/python}"
 cargo build --quiet -p firekeep-firestore-server --bin firekeep-firestore-server
 cargo build --quiet -p firekeep-gcp-kms-server --bin firekeep-gcp-kms-server
 
+# Exactly the lockfile's versions (@napi-rs/cli's optional per-platform packages are skipped).
+fk_npm_install bindings/node
 cd bindings/node
-# Exactly the lockfile's versions; skipped when node_modules already matches it.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    # `npm install` with the committed lock, not `npm ci`: the registry mirror lacks the other
-    # platforms' optional packages of @napi-rs/cli's dependencies (lzma, tar, wasm-tools), which
-    # npm ci refuses to do without; npm install skips them and leaves the lock unchanged.
-    npm install --no-audit --no-fund --loglevel=error
-fi
 # The addon. `npm run build` (napi build) always passes `--target <host triple>`, which makes
 # cargo build the addon and every dependency again under target/<triple>/ (minutes of CI);
 # a host build shares target/debug with the rest of the workspace. native.js/native.d.ts

@@ -4255,6 +4255,17 @@ public func auditVerifyFile(path: String)throws  -> AuditHead  {
 })
 }
 /**
+ * A fresh random raw key as base64 text (what `openssl rand -base64 32` prints). Store
+ * it somewhere safe: without it no backup made with it can be read.
+ */
+public func generateRawKey()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
+        uniffiCallStatus in
+    uniffi_firekeep_ffi_fn_func_generate_raw_key(uniffiCallStatus
+    )
+})
+}
+/**
  * The non-secret id of a data key, as recorded in the headers of objects it encrypts.
  */
 public func dataKeyId(key: Data)throws  -> String  {
@@ -4275,6 +4286,50 @@ public func decrypt(key: Data, object: Data)throws  -> Data  {
     uniffi_firekeep_ffi_fn_func_decrypt(
         FfiConverterData.lower(key),
         FfiConverterData.lower(object),uniffiCallStatus
+    )
+})
+}
+/**
+ * Encrypts `plaintext` into one object (firekeep header ‖ Tink AesGcmHkdfStreaming body).
+ */
+public func encrypt(key: Data, plaintext: Data, options: ObjectOptions?)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
+        uniffiCallStatus in
+    uniffi_firekeep_ffi_fn_func_encrypt(
+        FfiConverterData.lower(key),
+        FfiConverterData.lower(plaintext),
+        FfiConverterOptionTypeObjectOptions.lower(options),uniffiCallStatus
+    )
+})
+}
+/**
+ * A fresh random 32-byte data key. Keep it secret; wrap it with a [`KeyProvider`].
+ */
+public func generateDataKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_firekeep_ffi_fn_func_generate_data_key(uniffiCallStatus
+    )
+})
+}
+/**
+ * Reads an object's header (its first bytes suffice: at most 64 KiB).
+ */
+public func objectInfo(object: Data)throws  -> ObjectInfo  {
+    return try  FfiConverterTypeObjectInfo_lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
+        uniffiCallStatus in
+    uniffi_firekeep_ffi_fn_func_object_info(
+        FfiConverterData.lower(object),uniffiCallStatus
+    )
+})
+}
+/**
+ * Every action name a policy knows, for pickers in admin apps.
+ */
+public func policyActions() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_firekeep_ffi_fn_func_policy_actions(uniffiCallStatus
     )
 })
 }
@@ -4309,19 +4364,6 @@ public func decryptStream(key: Data, source: ByteSource, sink: ByteSink)throws  
 })
 }
 /**
- * Encrypts `plaintext` into one object (firekeep header ‖ Tink AesGcmHkdfStreaming body).
- */
-public func encrypt(key: Data, plaintext: Data, options: ObjectOptions?)throws  -> Data  {
-    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
-        uniffiCallStatus in
-    uniffi_firekeep_ffi_fn_func_encrypt(
-        FfiConverterData.lower(key),
-        FfiConverterData.lower(plaintext),
-        FfiConverterOptionTypeObjectOptions.lower(options),uniffiCallStatus
-    )
-})
-}
-/**
  * Encrypts the file at `input` into a new file at `output` (streaming). Returns the
  * output's length. A partial output is removed on failure.
  */
@@ -4351,48 +4393,6 @@ public func encryptStream(key: Data, source: ByteSource, sink: ByteSink, options
     )
 })
 }
-/**
- * A fresh random 32-byte data key. Keep it secret; wrap it with a [`KeyProvider`].
- */
-public func generateDataKey() -> Data  {
-    return try!  FfiConverterData.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_firekeep_ffi_fn_func_generate_data_key(uniffiCallStatus
-    )
-})
-}
-/**
- * A fresh random raw key as base64 text (what `openssl rand -base64 32` prints). Store
- * it somewhere safe: without it no backup made with it can be read.
- */
-public func generateRawKey()throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
-        uniffiCallStatus in
-    uniffi_firekeep_ffi_fn_func_generate_raw_key(uniffiCallStatus
-    )
-})
-}
-/**
- * Reads an object's header (its first bytes suffice: at most 64 KiB).
- */
-public func objectInfo(object: Data)throws  -> ObjectInfo  {
-    return try  FfiConverterTypeObjectInfo_lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
-        uniffiCallStatus in
-    uniffi_firekeep_ffi_fn_func_object_info(
-        FfiConverterData.lower(object),uniffiCallStatus
-    )
-})
-}
-/**
- * Every action name a policy knows, for pickers in admin apps.
- */
-public func policyActions() -> [String]  {
-    return try!  FfiConverterSequenceString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_firekeep_ffi_fn_func_policy_actions(uniffiCallStatus
-    )
-})
-}
 
 private enum InitializationResult {
     case ok
@@ -4409,112 +4409,112 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_audit_verify_events() != 32307) {
+    if (uniffi_firekeep_ffi_checksum_func_audit_verify_events() != 37065) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_audit_verify_file() != 10464) {
+    if (uniffi_firekeep_ffi_checksum_func_audit_verify_file() != 28599) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_data_key_id() != 55341) {
+    if (uniffi_firekeep_ffi_checksum_func_generate_raw_key() != 30419) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_decrypt() != 22185) {
+    if (uniffi_firekeep_ffi_checksum_func_data_key_id() != 19912) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_decrypt_file() != 11530) {
+    if (uniffi_firekeep_ffi_checksum_func_decrypt() != 11376) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_decrypt_stream() != 38526) {
+    if (uniffi_firekeep_ffi_checksum_func_encrypt() != 12633) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_encrypt() != 32360) {
+    if (uniffi_firekeep_ffi_checksum_func_generate_data_key() != 35652) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_encrypt_file() != 13766) {
+    if (uniffi_firekeep_ffi_checksum_func_object_info() != 46385) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_encrypt_stream() != 47569) {
+    if (uniffi_firekeep_ffi_checksum_func_policy_actions() != 25197) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_generate_data_key() != 21852) {
+    if (uniffi_firekeep_ffi_checksum_func_decrypt_file() != 41013) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_generate_raw_key() != 14329) {
+    if (uniffi_firekeep_ffi_checksum_func_decrypt_stream() != 54311) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_object_info() != 11108) {
+    if (uniffi_firekeep_ffi_checksum_func_encrypt_file() != 5566) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_policy_actions() != 28810) {
+    if (uniffi_firekeep_ffi_checksum_func_encrypt_stream() != 7070) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_cancellationtoken_cancel() != 57095) {
+    if (uniffi_firekeep_ffi_checksum_method_client_audit_events_json() != 49861) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_cancellationtoken_is_cancelled() != 60124) {
+    if (uniffi_firekeep_ffi_checksum_method_client_backup() != 46995) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_client_audit_events_json() != 44900) {
+    if (uniffi_firekeep_ffi_checksum_method_client_list() != 5083) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_client_backup() != 2427) {
+    if (uniffi_firekeep_ffi_checksum_method_client_restore() != 15166) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_client_list() != 26474) {
+    if (uniffi_firekeep_ffi_checksum_method_client_verify() != 6826) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_client_restore() != 58950) {
+    if (uniffi_firekeep_ffi_checksum_method_keyprovider_key_id() != 42872) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_client_verify() != 38162) {
+    if (uniffi_firekeep_ffi_checksum_method_keyprovider_kind() != 16456) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_keyprovider_key_id() != 37882) {
+    if (uniffi_firekeep_ffi_checksum_method_keyprovider_unwrap_data_key() != 27504) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_keyprovider_kind() != 37158) {
+    if (uniffi_firekeep_ffi_checksum_method_keyprovider_wrap_data_key() != 31689) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_keyprovider_unwrap_data_key() != 60176) {
+    if (uniffi_firekeep_ffi_checksum_method_policy_allowed_actions() != 47250) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_keyprovider_wrap_data_key() != 42676) {
+    if (uniffi_firekeep_ffi_checksum_method_policy_evaluate() != 57618) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_policy_allowed_actions() != 48479) {
+    if (uniffi_firekeep_ffi_checksum_method_cancellationtoken_cancel() != 39045) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_policy_evaluate() != 49354) {
+    if (uniffi_firekeep_ffi_checksum_method_cancellationtoken_is_cancelled() != 36832) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_constructor_cancellationtoken_new() != 37674) {
+    if (uniffi_firekeep_ffi_checksum_constructor_client_new() != 38337) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_constructor_client_new() != 63355) {
+    if (uniffi_firekeep_ffi_checksum_constructor_keyprovider_passphrase() != 10600) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_constructor_keyprovider_passphrase() != 60094) {
+    if (uniffi_firekeep_ffi_checksum_constructor_keyprovider_raw_base64() != 53496) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_constructor_keyprovider_raw_base64() != 3755) {
+    if (uniffi_firekeep_ffi_checksum_constructor_keyprovider_raw_bytes() != 49669) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_constructor_keyprovider_raw_bytes() != 9657) {
+    if (uniffi_firekeep_ffi_checksum_constructor_policy_from_file() != 13547) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_constructor_policy_from_file() != 28352) {
+    if (uniffi_firekeep_ffi_checksum_constructor_policy_parse() != 39125) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_constructor_policy_parse() != 9893) {
+    if (uniffi_firekeep_ffi_checksum_constructor_cancellationtoken_new() != 30067) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_bytesink_write() != 4703) {
+    if (uniffi_firekeep_ffi_checksum_method_progresslistener_on_progress() != 39658) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_bytesource_read() != 42363) {
+    if (uniffi_firekeep_ffi_checksum_method_bytesink_write() != 1398) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_progresslistener_on_progress() != 30458) {
+    if (uniffi_firekeep_ffi_checksum_method_bytesource_read() != 38608) {
         return InitializationResult.apiChecksumMismatch
     }
 

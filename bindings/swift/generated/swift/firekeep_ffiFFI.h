@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROGRESS_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROGRESS_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceProgressListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_BYTE_SINK_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_BYTE_SINK_METHOD0
 typedef void (*UniffiCallbackInterfaceByteSinkMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -257,11 +264,13 @@ typedef void (*UniffiCallbackInterfaceByteSourceMethod0)(uint64_t, uint32_t, Rus
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROGRESS_LISTENER_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PROGRESS_LISTENER_METHOD0
-typedef void (*UniffiCallbackInterfaceProgressListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
-        RustCallStatus *_Nonnull uniffiCallStatus
-    );
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
+typedef struct UniffiVTableCallbackInterfaceProgressListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceProgressListenerMethod0 _Nonnull onProgress;
+} UniffiVTableCallbackInterfaceProgressListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_BYTE_SINK
@@ -281,41 +290,6 @@ typedef struct UniffiVTableCallbackInterfaceByteSource {
     UniffiCallbackInterfaceByteSourceMethod0 _Nonnull read;
 } UniffiVTableCallbackInterfaceByteSource;
 
-#endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PROGRESS_LISTENER
-typedef struct UniffiVTableCallbackInterfaceProgressListener {
-    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
-    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceProgressListenerMethod0 _Nonnull onProgress;
-} UniffiVTableCallbackInterfaceProgressListener;
-
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CLONE_CANCELLATIONTOKEN
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CLONE_CANCELLATIONTOKEN
-uint64_t uniffi_firekeep_ffi_fn_clone_cancellationtoken(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FREE_CANCELLATIONTOKEN
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FREE_CANCELLATIONTOKEN
-void uniffi_firekeep_ffi_fn_free_cancellationtoken(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CONSTRUCTOR_CANCELLATIONTOKEN_NEW
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CONSTRUCTOR_CANCELLATIONTOKEN_NEW
-uint64_t uniffi_firekeep_ffi_fn_constructor_cancellationtoken_new(RustCallStatus *_Nonnull out_status
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CANCELLATIONTOKEN_CANCEL
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CANCELLATIONTOKEN_CANCEL
-void uniffi_firekeep_ffi_fn_method_cancellationtoken_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
-int8_t uniffi_firekeep_ffi_fn_method_cancellationtoken_is_cancelled(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CLONE_CLIENT
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CLONE_CLIENT
@@ -432,6 +406,37 @@ RustBuffer uniffi_firekeep_ffi_fn_method_policy_allowed_actions(uint64_t ptr, Ru
 RustBuffer uniffi_firekeep_ffi_fn_method_policy_evaluate(uint64_t ptr, RustBuffer principal, RustBuffer action, RustBuffer resource, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CLONE_CANCELLATIONTOKEN
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CLONE_CANCELLATIONTOKEN
+uint64_t uniffi_firekeep_ffi_fn_clone_cancellationtoken(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FREE_CANCELLATIONTOKEN
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FREE_CANCELLATIONTOKEN
+void uniffi_firekeep_ffi_fn_free_cancellationtoken(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CONSTRUCTOR_CANCELLATIONTOKEN_NEW
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CONSTRUCTOR_CANCELLATIONTOKEN_NEW
+uint64_t uniffi_firekeep_ffi_fn_constructor_cancellationtoken_new(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CANCELLATIONTOKEN_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CANCELLATIONTOKEN_CANCEL
+void uniffi_firekeep_ffi_fn_method_cancellationtoken_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
+int8_t uniffi_firekeep_ffi_fn_method_cancellationtoken_is_cancelled(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_INIT_CALLBACK_VTABLE_PROGRESSLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_INIT_CALLBACK_VTABLE_PROGRESSLISTENER
+void uniffi_firekeep_ffi_fn_init_callback_vtable_progresslistener(const UniffiVTableCallbackInterfaceProgressListener* _Nonnull vtable
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_INIT_CALLBACK_VTABLE_BYTESINK
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_INIT_CALLBACK_VTABLE_BYTESINK
 void uniffi_firekeep_ffi_fn_init_callback_vtable_bytesink(const UniffiVTableCallbackInterfaceByteSink* _Nonnull vtable
@@ -440,11 +445,6 @@ void uniffi_firekeep_ffi_fn_init_callback_vtable_bytesink(const UniffiVTableCall
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_INIT_CALLBACK_VTABLE_BYTESOURCE
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_INIT_CALLBACK_VTABLE_BYTESOURCE
 void uniffi_firekeep_ffi_fn_init_callback_vtable_bytesource(const UniffiVTableCallbackInterfaceByteSource* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_INIT_CALLBACK_VTABLE_PROGRESSLISTENER
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_INIT_CALLBACK_VTABLE_PROGRESSLISTENER
-void uniffi_firekeep_ffi_fn_init_callback_vtable_progresslistener(const UniffiVTableCallbackInterfaceProgressListener* _Nonnull vtable
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_AUDIT_VERIFY_EVENTS
@@ -457,6 +457,12 @@ RustBuffer uniffi_firekeep_ffi_fn_func_audit_verify_events(RustBuffer events_jso
 RustBuffer uniffi_firekeep_ffi_fn_func_audit_verify_file(RustBuffer path, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_GENERATE_RAW_KEY
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_GENERATE_RAW_KEY
+RustBuffer uniffi_firekeep_ffi_fn_func_generate_raw_key(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DATA_KEY_ID
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DATA_KEY_ID
 RustBuffer uniffi_firekeep_ffi_fn_func_data_key_id(RustBuffer key, RustCallStatus *_Nonnull out_status
@@ -467,40 +473,14 @@ RustBuffer uniffi_firekeep_ffi_fn_func_data_key_id(RustBuffer key, RustCallStatu
 RustBuffer uniffi_firekeep_ffi_fn_func_decrypt(RustBuffer key, RustBuffer object, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DECRYPT_FILE
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DECRYPT_FILE
-uint64_t uniffi_firekeep_ffi_fn_func_decrypt_file(RustBuffer key, RustBuffer input, RustBuffer output, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DECRYPT_STREAM
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DECRYPT_STREAM
-uint64_t uniffi_firekeep_ffi_fn_func_decrypt_stream(RustBuffer key, uint64_t source, uint64_t sink, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT
 RustBuffer uniffi_firekeep_ffi_fn_func_encrypt(RustBuffer key, RustBuffer plaintext, RustBuffer options, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT_FILE
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT_FILE
-uint64_t uniffi_firekeep_ffi_fn_func_encrypt_file(RustBuffer key, RustBuffer input, RustBuffer output, RustBuffer options, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT_STREAM
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT_STREAM
-uint64_t uniffi_firekeep_ffi_fn_func_encrypt_stream(RustBuffer key, uint64_t source, uint64_t sink, RustBuffer options, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_GENERATE_DATA_KEY
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_GENERATE_DATA_KEY
 RustBuffer uniffi_firekeep_ffi_fn_func_generate_data_key(RustCallStatus *_Nonnull out_status
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_GENERATE_RAW_KEY
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_GENERATE_RAW_KEY
-RustBuffer uniffi_firekeep_ffi_fn_func_generate_raw_key(RustCallStatus *_Nonnull out_status
     
 );
 #endif
@@ -513,6 +493,26 @@ RustBuffer uniffi_firekeep_ffi_fn_func_object_info(RustBuffer object, RustCallSt
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_POLICY_ACTIONS
 RustBuffer uniffi_firekeep_ffi_fn_func_policy_actions(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DECRYPT_FILE
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DECRYPT_FILE
+uint64_t uniffi_firekeep_ffi_fn_func_decrypt_file(RustBuffer key, RustBuffer input, RustBuffer output, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DECRYPT_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_DECRYPT_STREAM
+uint64_t uniffi_firekeep_ffi_fn_func_decrypt_stream(RustBuffer key, uint64_t source, uint64_t sink, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT_FILE
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT_FILE
+uint64_t uniffi_firekeep_ffi_fn_func_encrypt_file(RustBuffer key, RustBuffer input, RustBuffer output, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPT_STREAM
+uint64_t uniffi_firekeep_ffi_fn_func_encrypt_stream(RustBuffer key, uint64_t source, uint64_t sink, RustBuffer options, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_FIREKEEP_FFI_RUSTBUFFER_ALLOC
@@ -787,6 +787,12 @@ uint16_t uniffi_firekeep_ffi_checksum_func_audit_verify_file(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_GENERATE_RAW_KEY
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_GENERATE_RAW_KEY
+uint16_t uniffi_firekeep_ffi_checksum_func_generate_raw_key(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DATA_KEY_ID
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DATA_KEY_ID
 uint16_t uniffi_firekeep_ffi_checksum_func_data_key_id(void
@@ -799,45 +805,15 @@ uint16_t uniffi_firekeep_ffi_checksum_func_decrypt(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DECRYPT_FILE
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DECRYPT_FILE
-uint16_t uniffi_firekeep_ffi_checksum_func_decrypt_file(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DECRYPT_STREAM
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DECRYPT_STREAM
-uint16_t uniffi_firekeep_ffi_checksum_func_decrypt_stream(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT
 uint16_t uniffi_firekeep_ffi_checksum_func_encrypt(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT_FILE
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT_FILE
-uint16_t uniffi_firekeep_ffi_checksum_func_encrypt_file(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT_STREAM
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT_STREAM
-uint16_t uniffi_firekeep_ffi_checksum_func_encrypt_stream(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_GENERATE_DATA_KEY
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_GENERATE_DATA_KEY
 uint16_t uniffi_firekeep_ffi_checksum_func_generate_data_key(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_GENERATE_RAW_KEY
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_GENERATE_RAW_KEY
-uint16_t uniffi_firekeep_ffi_checksum_func_generate_raw_key(void
     
 );
 #endif
@@ -853,15 +829,27 @@ uint16_t uniffi_firekeep_ffi_checksum_func_policy_actions(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CANCELLATIONTOKEN_CANCEL
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CANCELLATIONTOKEN_CANCEL
-uint16_t uniffi_firekeep_ffi_checksum_method_cancellationtoken_cancel(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DECRYPT_FILE
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DECRYPT_FILE
+uint16_t uniffi_firekeep_ffi_checksum_func_decrypt_file(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
-uint16_t uniffi_firekeep_ffi_checksum_method_cancellationtoken_is_cancelled(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DECRYPT_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_DECRYPT_STREAM
+uint16_t uniffi_firekeep_ffi_checksum_func_decrypt_stream(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT_FILE
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT_FILE
+uint16_t uniffi_firekeep_ffi_checksum_func_encrypt_file(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPT_STREAM
+uint16_t uniffi_firekeep_ffi_checksum_func_encrypt_stream(void
     
 );
 #endif
@@ -931,9 +919,15 @@ uint16_t uniffi_firekeep_ffi_checksum_method_policy_evaluate(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_CONSTRUCTOR_CANCELLATIONTOKEN_NEW
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_CONSTRUCTOR_CANCELLATIONTOKEN_NEW
-uint16_t uniffi_firekeep_ffi_checksum_constructor_cancellationtoken_new(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CANCELLATIONTOKEN_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CANCELLATIONTOKEN_CANCEL
+uint16_t uniffi_firekeep_ffi_checksum_method_cancellationtoken_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CANCELLATIONTOKEN_IS_CANCELLED
+uint16_t uniffi_firekeep_ffi_checksum_method_cancellationtoken_is_cancelled(void
     
 );
 #endif
@@ -973,6 +967,18 @@ uint16_t uniffi_firekeep_ffi_checksum_constructor_policy_parse(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_CONSTRUCTOR_CANCELLATIONTOKEN_NEW
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_CONSTRUCTOR_CANCELLATIONTOKEN_NEW
+uint16_t uniffi_firekeep_ffi_checksum_constructor_cancellationtoken_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_PROGRESSLISTENER_ON_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_PROGRESSLISTENER_ON_PROGRESS
+uint16_t uniffi_firekeep_ffi_checksum_method_progresslistener_on_progress(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_BYTESINK_WRITE
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_BYTESINK_WRITE
 uint16_t uniffi_firekeep_ffi_checksum_method_bytesink_write(void
@@ -982,12 +988,6 @@ uint16_t uniffi_firekeep_ffi_checksum_method_bytesink_write(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_BYTESOURCE_READ
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_BYTESOURCE_READ
 uint16_t uniffi_firekeep_ffi_checksum_method_bytesource_read(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_PROGRESSLISTENER_ON_PROGRESS
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_PROGRESSLISTENER_ON_PROGRESS
-uint16_t uniffi_firekeep_ffi_checksum_method_progresslistener_on_progress(void
     
 );
 #endif

@@ -657,14 +657,33 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceProgressListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceByteSinkMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`data`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceByteSourceMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`maxLen`: Int,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
-internal interface UniffiCallbackInterfaceProgressListenerMethod0 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
+internal open class UniffiVTableCallbackInterfaceProgressListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onProgress`: UniffiCallbackInterfaceProgressListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onProgress`: UniffiCallbackInterfaceProgressListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceProgressListener(`uniffiFree`,`uniffiClone`,`onProgress`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceProgressListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onProgress` = other.`onProgress`
+    }
+
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "write")
 internal open class UniffiVTableCallbackInterfaceByteSink(
@@ -704,25 +723,6 @@ internal open class UniffiVTableCallbackInterfaceByteSource(
     }
 
 }
-@Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
-internal open class UniffiVTableCallbackInterfaceProgressListener(
-    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
-    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-    @JvmField internal var `onProgress`: UniffiCallbackInterfaceProgressListenerMethod0? = null,
-) : Structure() {
-    class UniffiByValue(
-        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
-        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-        `onProgress`: UniffiCallbackInterfaceProgressListenerMethod0? = null,
-    ): UniffiVTableCallbackInterfaceProgressListener(`uniffiFree`,`uniffiClone`,`onProgress`,), Structure.ByValue
-
-   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceProgressListener) {
-        `uniffiFree` = other.`uniffiFree`
-        `uniffiClone` = other.`uniffiClone`
-        `onProgress` = other.`onProgress`
-    }
-
-}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -752,31 +752,27 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_firekeep_ffi_checksum_func_audit_verify_file(
     ): Int
+    external fun uniffi_firekeep_ffi_checksum_func_generate_raw_key(
+    ): Int
     external fun uniffi_firekeep_ffi_checksum_func_data_key_id(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_func_decrypt(
     ): Int
-    external fun uniffi_firekeep_ffi_checksum_func_decrypt_file(
-    ): Int
-    external fun uniffi_firekeep_ffi_checksum_func_decrypt_stream(
-    ): Int
     external fun uniffi_firekeep_ffi_checksum_func_encrypt(
     ): Int
-    external fun uniffi_firekeep_ffi_checksum_func_encrypt_file(
-    ): Int
-    external fun uniffi_firekeep_ffi_checksum_func_encrypt_stream(
-    ): Int
     external fun uniffi_firekeep_ffi_checksum_func_generate_data_key(
-    ): Int
-    external fun uniffi_firekeep_ffi_checksum_func_generate_raw_key(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_func_object_info(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_func_policy_actions(
     ): Int
-    external fun uniffi_firekeep_ffi_checksum_method_cancellationtoken_cancel(
+    external fun uniffi_firekeep_ffi_checksum_func_decrypt_file(
     ): Int
-    external fun uniffi_firekeep_ffi_checksum_method_cancellationtoken_is_cancelled(
+    external fun uniffi_firekeep_ffi_checksum_func_decrypt_stream(
+    ): Int
+    external fun uniffi_firekeep_ffi_checksum_func_encrypt_file(
+    ): Int
+    external fun uniffi_firekeep_ffi_checksum_func_encrypt_stream(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_method_client_audit_events_json(
     ): Int
@@ -800,7 +796,9 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_firekeep_ffi_checksum_method_policy_evaluate(
     ): Int
-    external fun uniffi_firekeep_ffi_checksum_constructor_cancellationtoken_new(
+    external fun uniffi_firekeep_ffi_checksum_method_cancellationtoken_cancel(
+    ): Int
+    external fun uniffi_firekeep_ffi_checksum_method_cancellationtoken_is_cancelled(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_constructor_client_new(
     ): Int
@@ -814,11 +812,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_firekeep_ffi_checksum_constructor_policy_parse(
     ): Int
+    external fun uniffi_firekeep_ffi_checksum_constructor_cancellationtoken_new(
+    ): Int
+    external fun uniffi_firekeep_ffi_checksum_method_progresslistener_on_progress(
+    ): Int
     external fun uniffi_firekeep_ffi_checksum_method_bytesink_write(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_method_bytesource_read(
-    ): Int
-    external fun uniffi_firekeep_ffi_checksum_method_progresslistener_on_progress(
     ): Int
     external fun ffi_firekeep_ffi_uniffi_contract_version(
     ): Int
@@ -843,16 +843,6 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
-    external fun uniffi_firekeep_ffi_fn_clone_cancellationtoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_firekeep_ffi_fn_free_cancellationtoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_firekeep_ffi_fn_constructor_cancellationtoken_new(uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_firekeep_ffi_fn_method_cancellationtoken_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_firekeep_ffi_fn_method_cancellationtoken_is_cancelled(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Byte
     external fun uniffi_firekeep_ffi_fn_clone_client(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_firekeep_ffi_fn_free_client(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -899,38 +889,48 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_firekeep_ffi_fn_method_policy_evaluate(`ptr`: Long,`principal`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`resource`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_firekeep_ffi_fn_clone_cancellationtoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_free_cancellationtoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_firekeep_ffi_fn_constructor_cancellationtoken_new(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_method_cancellationtoken_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_firekeep_ffi_fn_method_cancellationtoken_is_cancelled(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_firekeep_ffi_fn_init_callback_vtable_progresslistener(`vtable`: UniffiVTableCallbackInterfaceProgressListener,
+    ): Unit
     external fun uniffi_firekeep_ffi_fn_init_callback_vtable_bytesink(`vtable`: UniffiVTableCallbackInterfaceByteSink,
     ): Unit
     external fun uniffi_firekeep_ffi_fn_init_callback_vtable_bytesource(`vtable`: UniffiVTableCallbackInterfaceByteSource,
-    ): Unit
-    external fun uniffi_firekeep_ffi_fn_init_callback_vtable_progresslistener(`vtable`: UniffiVTableCallbackInterfaceProgressListener,
     ): Unit
     external fun uniffi_firekeep_ffi_fn_func_audit_verify_events(`eventsJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_firekeep_ffi_fn_func_audit_verify_file(`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_firekeep_ffi_fn_func_generate_raw_key(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_firekeep_ffi_fn_func_data_key_id(`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_firekeep_ffi_fn_func_decrypt(`key`: RustBuffer.ByValue,`object`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_firekeep_ffi_fn_func_decrypt_file(`key`: RustBuffer.ByValue,`input`: RustBuffer.ByValue,`output`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_firekeep_ffi_fn_func_decrypt_stream(`key`: RustBuffer.ByValue,`source`: Long,`sink`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
     external fun uniffi_firekeep_ffi_fn_func_encrypt(`key`: RustBuffer.ByValue,`plaintext`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_firekeep_ffi_fn_func_encrypt_file(`key`: RustBuffer.ByValue,`input`: RustBuffer.ByValue,`output`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_firekeep_ffi_fn_func_encrypt_stream(`key`: RustBuffer.ByValue,`source`: Long,`sink`: Long,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
     external fun uniffi_firekeep_ffi_fn_func_generate_data_key(uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_firekeep_ffi_fn_func_generate_raw_key(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_firekeep_ffi_fn_func_object_info(`object`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_firekeep_ffi_fn_func_policy_actions(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_firekeep_ffi_fn_func_decrypt_file(`key`: RustBuffer.ByValue,`input`: RustBuffer.ByValue,`output`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_func_decrypt_stream(`key`: RustBuffer.ByValue,`source`: Long,`sink`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_func_encrypt_file(`key`: RustBuffer.ByValue,`input`: RustBuffer.ByValue,`output`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_func_encrypt_stream(`key`: RustBuffer.ByValue,`source`: Long,`sink`: Long,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun ffi_firekeep_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_firekeep_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1050,112 +1050,112 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_firekeep_ffi_checksum_func_audit_verify_events() and 0xFFFF) != 32307) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_audit_verify_events() and 0xFFFF) != 37065) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_audit_verify_file() and 0xFFFF) != 10464) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_audit_verify_file() and 0xFFFF) != 28599) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_data_key_id() and 0xFFFF) != 55341) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_generate_raw_key() and 0xFFFF) != 30419) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_decrypt() and 0xFFFF) != 22185) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_data_key_id() and 0xFFFF) != 19912) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_decrypt_file() and 0xFFFF) != 11530) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_decrypt() and 0xFFFF) != 11376) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_decrypt_stream() and 0xFFFF) != 38526) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_encrypt() and 0xFFFF) != 12633) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_encrypt() and 0xFFFF) != 32360) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_generate_data_key() and 0xFFFF) != 35652) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_encrypt_file() and 0xFFFF) != 13766) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_object_info() and 0xFFFF) != 46385) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_encrypt_stream() and 0xFFFF) != 47569) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_policy_actions() and 0xFFFF) != 25197) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_generate_data_key() and 0xFFFF) != 21852) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_decrypt_file() and 0xFFFF) != 41013) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_generate_raw_key() and 0xFFFF) != 14329) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_decrypt_stream() and 0xFFFF) != 54311) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_object_info() and 0xFFFF) != 11108) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_encrypt_file() and 0xFFFF) != 5566) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_policy_actions() and 0xFFFF) != 28810) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_encrypt_stream() and 0xFFFF) != 7070) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_cancellationtoken_cancel() and 0xFFFF) != 57095) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_audit_events_json() and 0xFFFF) != 49861) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_cancellationtoken_is_cancelled() and 0xFFFF) != 60124) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_backup() and 0xFFFF) != 46995) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_client_audit_events_json() and 0xFFFF) != 44900) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_list() and 0xFFFF) != 5083) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_client_backup() and 0xFFFF) != 2427) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_restore() and 0xFFFF) != 15166) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_client_list() and 0xFFFF) != 26474) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_verify() and 0xFFFF) != 6826) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_client_restore() and 0xFFFF) != 58950) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_keyprovider_key_id() and 0xFFFF) != 42872) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_client_verify() and 0xFFFF) != 38162) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_keyprovider_kind() and 0xFFFF) != 16456) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_keyprovider_key_id() and 0xFFFF) != 37882) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_keyprovider_unwrap_data_key() and 0xFFFF) != 27504) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_keyprovider_kind() and 0xFFFF) != 37158) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_keyprovider_wrap_data_key() and 0xFFFF) != 31689) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_keyprovider_unwrap_data_key() and 0xFFFF) != 60176) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_policy_allowed_actions() and 0xFFFF) != 47250) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_keyprovider_wrap_data_key() and 0xFFFF) != 42676) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_policy_evaluate() and 0xFFFF) != 57618) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_policy_allowed_actions() and 0xFFFF) != 48479) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_cancellationtoken_cancel() and 0xFFFF) != 39045) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_policy_evaluate() and 0xFFFF) != 49354) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_cancellationtoken_is_cancelled() and 0xFFFF) != 36832) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_constructor_cancellationtoken_new() and 0xFFFF) != 37674) {
+    if ((lib.uniffi_firekeep_ffi_checksum_constructor_client_new() and 0xFFFF) != 38337) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_constructor_client_new() and 0xFFFF) != 63355) {
+    if ((lib.uniffi_firekeep_ffi_checksum_constructor_keyprovider_passphrase() and 0xFFFF) != 10600) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_constructor_keyprovider_passphrase() and 0xFFFF) != 60094) {
+    if ((lib.uniffi_firekeep_ffi_checksum_constructor_keyprovider_raw_base64() and 0xFFFF) != 53496) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_constructor_keyprovider_raw_base64() and 0xFFFF) != 3755) {
+    if ((lib.uniffi_firekeep_ffi_checksum_constructor_keyprovider_raw_bytes() and 0xFFFF) != 49669) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_constructor_keyprovider_raw_bytes() and 0xFFFF) != 9657) {
+    if ((lib.uniffi_firekeep_ffi_checksum_constructor_policy_from_file() and 0xFFFF) != 13547) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_constructor_policy_from_file() and 0xFFFF) != 28352) {
+    if ((lib.uniffi_firekeep_ffi_checksum_constructor_policy_parse() and 0xFFFF) != 39125) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_constructor_policy_parse() and 0xFFFF) != 9893) {
+    if ((lib.uniffi_firekeep_ffi_checksum_constructor_cancellationtoken_new() and 0xFFFF) != 30067) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_bytesink_write() and 0xFFFF) != 4703) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_progresslistener_on_progress() and 0xFFFF) != 39658) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_bytesource_read() and 0xFFFF) != 42363) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_bytesink_write() and 0xFFFF) != 1398) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_progresslistener_on_progress() and 0xFFFF) != 30458) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_bytesource_read() and 0xFFFF) != 38608) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -5311,6 +5311,21 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
     
 
         /**
+         * A fresh random raw key as base64 text (what `openssl rand -base64 32` prints). Store
+         * it somewhere safe: without it no backup made with it can be read.
+         */
+    @Throws(FirekeepException::class) fun `generateRawKey`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(FirekeepException) { _status ->
+    UniffiLib.uniffi_firekeep_ffi_fn_func_generate_raw_key(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
          * The non-secret id of a data key, as recorded in the headers of objects it encrypts.
          */
     @Throws(FirekeepException::class) fun `dataKeyId`(`key`: kotlin.ByteArray): kotlin.String {
@@ -5337,6 +5352,64 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         
         FfiConverterByteArray.lower(`key`),
         FfiConverterByteArray.lower(`object`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Encrypts `plaintext` into one object (firekeep header ‖ Tink AesGcmHkdfStreaming body).
+         */
+    @Throws(FirekeepException::class) fun `encrypt`(`key`: kotlin.ByteArray, `plaintext`: kotlin.ByteArray, `options`: ObjectOptions?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(FirekeepException) { _status ->
+    UniffiLib.uniffi_firekeep_ffi_fn_func_encrypt(
+    
+        
+        FfiConverterByteArray.lower(`key`),
+        FfiConverterByteArray.lower(`plaintext`),
+        FfiConverterOptionalTypeObjectOptions.lower(`options`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * A fresh random 32-byte data key. Keep it secret; wrap it with a [`KeyProvider`].
+         */ fun `generateDataKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_firekeep_ffi_fn_func_generate_data_key(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * Reads an object's header (its first bytes suffice: at most 64 KiB).
+         */
+    @Throws(FirekeepException::class) fun `objectInfo`(`object`: kotlin.ByteArray): ObjectInfo {
+            return FfiConverterTypeObjectInfo.lift(
+    uniffiRustCallWithError(FirekeepException) { _status ->
+    UniffiLib.uniffi_firekeep_ffi_fn_func_object_info(
+    
+        
+        FfiConverterByteArray.lower(`object`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Every action name a policy knows, for pickers in admin apps.
+         */ fun `policyActions`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_firekeep_ffi_fn_func_policy_actions(
+    
+        _status)
 }
     )
     }
@@ -5381,23 +5454,6 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
     
 
         /**
-         * Encrypts `plaintext` into one object (firekeep header ‖ Tink AesGcmHkdfStreaming body).
-         */
-    @Throws(FirekeepException::class) fun `encrypt`(`key`: kotlin.ByteArray, `plaintext`: kotlin.ByteArray, `options`: ObjectOptions?): kotlin.ByteArray {
-            return FfiConverterByteArray.lift(
-    uniffiRustCallWithError(FirekeepException) { _status ->
-    UniffiLib.uniffi_firekeep_ffi_fn_func_encrypt(
-    
-        
-        FfiConverterByteArray.lower(`key`),
-        FfiConverterByteArray.lower(`plaintext`),
-        FfiConverterOptionalTypeObjectOptions.lower(`options`),_status)
-}
-    )
-    }
-    
-
-        /**
          * Encrypts the file at `input` into a new file at `output` (streaming). Returns the
          * output's length. A partial output is removed on failure.
          */
@@ -5430,62 +5486,6 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         FfiConverterTypeByteSource.lower(`source`),
         FfiConverterTypeByteSink.lower(`sink`),
         FfiConverterOptionalTypeObjectOptions.lower(`options`),_status)
-}
-    )
-    }
-    
-
-        /**
-         * A fresh random 32-byte data key. Keep it secret; wrap it with a [`KeyProvider`].
-         */ fun `generateDataKey`(): kotlin.ByteArray {
-            return FfiConverterByteArray.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_firekeep_ffi_fn_func_generate_data_key(
-    
-        _status)
-}
-    )
-    }
-    
-
-        /**
-         * A fresh random raw key as base64 text (what `openssl rand -base64 32` prints). Store
-         * it somewhere safe: without it no backup made with it can be read.
-         */
-    @Throws(FirekeepException::class) fun `generateRawKey`(): kotlin.String {
-            return FfiConverterString.lift(
-    uniffiRustCallWithError(FirekeepException) { _status ->
-    UniffiLib.uniffi_firekeep_ffi_fn_func_generate_raw_key(
-    
-        _status)
-}
-    )
-    }
-    
-
-        /**
-         * Reads an object's header (its first bytes suffice: at most 64 KiB).
-         */
-    @Throws(FirekeepException::class) fun `objectInfo`(`object`: kotlin.ByteArray): ObjectInfo {
-            return FfiConverterTypeObjectInfo.lift(
-    uniffiRustCallWithError(FirekeepException) { _status ->
-    UniffiLib.uniffi_firekeep_ffi_fn_func_object_info(
-    
-        
-        FfiConverterByteArray.lower(`object`),_status)
-}
-    )
-    }
-    
-
-        /**
-         * Every action name a policy knows, for pickers in admin apps.
-         */ fun `policyActions`(): List<kotlin.String> {
-            return FfiConverterSequenceString.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_firekeep_ffi_fn_func_policy_actions(
-    
-        _status)
 }
     )
     }

@@ -205,4 +205,18 @@ class FormatTest {
         // Tink's object under the wrong key: firekeep names the key it needs.
         assertFailsWith<FirekeepException.KeyMismatch> { decrypt(generateDataKey(), obj) }
     }
+
+    @Test
+    fun `the committed golden object opens in firekeep and in Tink Java`() {
+        // core/tests/golden/README.md: key 00..1f, segment size 4096.
+        val dir = Path.of(System.getProperty("user.dir")).resolve("../../core/tests/golden").normalize()
+        val obj = Files.readAllBytes(dir.resolve("object-v1.fko"))
+        val expected = Files.readAllBytes(dir.resolve("object-v1.plaintext"))
+        val key = ByteArray(32) { it.toByte() }
+        assertContentEquals(expected, decrypt(key, obj))
+        val header = headerOf(obj)
+        val body = obj.copyOfRange(header.size, obj.size)
+        val plain = tink(key).newDecryptingStream(ByteArrayInputStream(body), header).use { it.readAllBytes() }
+        assertContentEquals(expected, plain)
+    }
 }

@@ -1,0 +1,427 @@
+//! The authorized, audited repository client, built by the core's shared client builder.
+
+use crate::authorize::{Decision, decision, parse_action};
+use crate::errors::{invalid_input, js_err, range_err, to_json, type_err};
+use crate::firestore::Firestore;
+use crate::keys::Key;
+use crate::runtime::{CancelToken, JsonCallback, WeakJsonCallback, progress_fn, spawn, token_of};
+use firekeep_core::Error as CoreError;
+use firekeep_core::audit::{AuditEvent, CallbackAuditSink, read_jsonl};
+use firekeep_core::client::Client as CoreClient;
+use firekeep_core::engine::{BackupOptions, DiffOptions, RestoreOptions, Retention};
+use firekeep_core::model::Timestamp;
+use firekeep_core::policy::{PrincipalKind, RequestContext};
+use firekeep_core::setup::{AuditChoice, AuditHandle, PolicySource, SessionOptions};
+use firekeep_core::source::{ConflictMode, Scope};
+use firekeep_object_store::{OpenClientOptions, open_client};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi_derive::napi;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Client options (see `docs/node.md`).
+#[napi(object)]
+pub struct ClientOptions {
+    /// A path, `file:///path`, `s3://bucket/prefix`, `gs://…` or `az://…`.
+    pub repository: String,
+    pub key: ClassInstance<'static, Key>,
+    /// object_store options (`aws_endpoint`, `aws_region`, …).
+    pub storage_options: Option<HashMap<String, String>>,
+    /// Default `default`.
+    pub organization: Option<String>,
+    /// `user:ID`, `user:EMAIL` or `apikey:ID`.
+    pub principal: Option<String>,
+    /// Policy text (TOML or JSON) or a path to a policy file.
+    pub policy: Option<String>,
+    /// `memory` (default) or a JSONL file path.
+    pub audit: Option<String>,
+    /// Create a local repository that does not exist yet (default true).
+    pub create: Option<bool>,
+    /// The caller's IP address, recorded in audit events (`context.ip`).
+    pub ip: Option<String>,
+    /// The caller's user agent, recorded in audit events (`context.userAgent`).
+    pub user_agent: Option<String>,
+    /// The caller's location, recorded in audit events (`context.location`).
+    pub location: Option<String>,
+    /// Whether the caller authenticated with a second factor (policy conditions may ask).
+    pub mfa: Option<bool>,
+}
+
+/// Authorized, audited access to one backup repository (the core's `Client`).
+#[napi]
+pub struct Client {
+    pub(crate) inner: CoreClient,
+    audit: AuditHandle,
+}
+
+pub(crate) fn scope(
+    collections: Option<Vec<String>>,
+    subcollections: bool,
+    exclude: Vec<String>,
+) -> Scope {
+    let mut s = match collections {
+        Some(c) if !c.is_empty() => Scope::collections(c, subcollections),
+        _ => Scope::database(),
+    };
+    s.exclude = exclude;
+    s
+}
+
+pub(crate) fn opt_ts(s: Option<String>) -> Result<Option<Timestamp>> {
+    s.map(|s| Timestamp::parse_rfc3339(&s).map_err(js_err))
+        .transpose()
+}
+
+/// Backup options; `readTime` is RFC 3339 (the JS layer converts Dates).
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeBackupOptions {
+    pub collections: Option<Vec<String>>,
+    pub subcollections: Option<bool>,
+    pub exclude: Option<Vec<String>>,
+    pub read_time: Option<String>,
+    pub labels: Option<HashMap<String, String>>,
+    pub parallelism: Option<u32>,
+}
+
+/// Restore options.
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeRestoreOptions {
+    pub collections: Option<Vec<String>>,
+    pub subcollections: Option<bool>,
+    /// `overwrite` (default), `skip` or `fail`.
+    pub conflict: Option<String>,
+    pub dry_run: Option<bool>,
+    pub verify_first: Option<bool>,
+}
+
+#[napi]
+impl Client {
+    /// Opens a repository with a key, a principal and an audit sink. `auditCallback`
+    /// receives each batch of audit events as JSON (it does not keep the process alive).
+    #[napi(constructor)]
+    pub fn new(
+        options: ClientOptions,
+        #[napi(ts_arg_type = "((eventsJson: string) => void) | undefined | null")]
+        audit_callback: Option<WeakJsonCallback>,
+    ) -> Result<Self> {
+        let audit = match (audit_callback, options.audit) {
+            (Some(cb), _) => {
+                let sink = CallbackAuditSink::new(move |events: &[AuditEvent]| {
+                    cb.call(to_json(&events), ThreadsafeFunctionCallMode::NonBlocking);
+                    Ok(())
+                });
+                AuditChoice::Sink(Arc::new(sink))
+            }
+            (None, None) => AuditChoice::Memory,
+            (None, Some(s)) if s == "memory" => AuditChoice::Memory,
+            (None, Some(s)) => AuditChoice::File(PathBuf::from(s)),
+        };
+        // The one client builder every front end uses: repository, audit sink, policy,
+        // principal, context, and the storage options registered as secrets.
+        let open = OpenClientOptions {
+            // Sorted, so the first bad option reported is the same on every run.
+            storage_options: options
+                .storage_options
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            repository: options.repository,
+            create: options.create.unwrap_or(true),
+            session: SessionOptions {
+                organization: options.organization.unwrap_or_else(|| "default".into()),
+                principal: options.principal,
+                policy: options.policy.map(PolicySource::Text),
+                local_owner: "local".into(),
+                audit,
+                context: RequestContext {
+                    ip: options.ip,
+                    user_agent: options.user_agent,
+                    location: options.location,
+                    mfa: options.mfa.unwrap_or(false),
+                },
+                principal_hint: "pass principal: \"user:EMAIL\"".into(),
+                ..SessionOptions::default()
+            },
+        };
+        // A malformed repository, principal or missing principal is a bad argument
+        // (`TypeError`); the rest keep their codes.
+        let (inner, audit) =
+            open_client(&open, options.key.inner.clone()).map_err(|e| match e {
+                CoreError::InvalidInput(m) => {
+                    Error::new(Status::InvalidArg, format!("ERR_INVALID_ARG_VALUE: {m}"))
+                }
+                e => js_err(e),
+            })?;
+        Ok(Client { inner, audit })
+    }
+
+    /// The principal's kind and id, e.g. `user:alice`.
+    #[napi(getter)]
+    pub fn principal(&self) -> String {
+        let p = self.inner.session().principal();
+        let kind = match p.kind() {
+            PrincipalKind::User => "user",
+            _ => "apikey",
+        };
+        format!("{kind}:{}", p.id())
+    }
+
+    /// The organization the principal acts in.
+    #[napi(getter)]
+    pub fn organization(&self) -> String {
+        self.inner.session().organization().to_string()
+    }
+
+    /// A description of the repository.
+    #[napi(getter)]
+    pub fn repository(&self) -> String {
+        self.inner.repository().describe()
+    }
+
+    /// The key id new backups are written under.
+    #[napi(getter)]
+    pub fn key_id(&self) -> String {
+        self.inner.keys().key_id().to_string()
+    }
+
+    /// Backs up `source`; resolves with the report as JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn backup<'e>(
+        &self,
+        env: &'e Env,
+        source: &Firestore,
+        options: Option<NativeBackupOptions>,
+        #[napi(ts_arg_type = "((progressJson: string) => void) | undefined | null")]
+        progress: Option<Arc<JsonCallback>>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<PromiseRaw<'e, String>> {
+        let o = options.unwrap_or_default();
+        let mut opts = BackupOptions {
+            scope: scope(
+                o.collections,
+                o.subcollections.unwrap_or(true),
+                o.exclude.unwrap_or_default(),
+            ),
+            read_time: opt_ts(o.read_time)?,
+            labels: o.labels.unwrap_or_default().into_iter().collect(),
+            ..BackupOptions::default()
+        };
+        if let Some(p) = o.parallelism {
+            opts.parallelism = (p as usize).max(1);
+        }
+        let client = self.inner.clone();
+        let source = source.clone();
+        let t = token_of(cancel);
+        let progress = progress_fn(progress);
+        spawn(env, async move {
+            let conn = source.connect().await?;
+            Ok(to_json(&client.backup(conn, &opts, progress, &t).await?))
+        })
+    }
+
+    /// Lists the backups; resolves with JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn list<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, String>> {
+        let client = self.inner.clone();
+        spawn(env, async move { Ok(to_json(&client.list().await?)) })
+    }
+
+    /// Verifies every part of a backup; with `throwOnError` false, resolves with the
+    /// report even when it found problems.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn verify<'e>(
+        &self,
+        env: &'e Env,
+        backup_id: String,
+        throw_on_error: bool,
+        #[napi(ts_arg_type = "((progressJson: string) => void) | undefined | null")]
+        progress: Option<Arc<JsonCallback>>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<PromiseRaw<'e, String>> {
+        let client = self.inner.clone();
+        let t = token_of(cancel);
+        let progress = progress_fn(progress);
+        spawn(env, async move {
+            let r = if throw_on_error {
+                client.verify(&backup_id, progress, &t).await?
+            } else {
+                client.verify_report(&backup_id, progress, &t).await?
+            };
+            Ok(to_json(&r))
+        })
+    }
+
+    /// Restores a backup into `target`.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn restore<'e>(
+        &self,
+        env: &'e Env,
+        backup_id: String,
+        target: &Firestore,
+        options: Option<NativeRestoreOptions>,
+        #[napi(ts_arg_type = "((progressJson: string) => void) | undefined | null")]
+        progress: Option<Arc<JsonCallback>>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<PromiseRaw<'e, String>> {
+        let o = options.unwrap_or_default();
+        let conflict = o
+            .conflict
+            .as_deref()
+            .unwrap_or("overwrite")
+            .parse::<ConflictMode>()
+            .map_err(invalid_input)?;
+        let opts = RestoreOptions {
+            scope: scope(o.collections, o.subcollections.unwrap_or(true), vec![]),
+            conflict,
+            dry_run: o.dry_run.unwrap_or(false),
+            verify_first: o.verify_first.unwrap_or(true),
+            ..RestoreOptions::default()
+        };
+        let client = self.inner.clone();
+        let target = target.clone();
+        let t = token_of(cancel);
+        let progress = progress_fn(progress);
+        spawn(env, async move {
+            let conn = target.connect().await?;
+            Ok(to_json(
+                &client
+                    .restore(&backup_id, conn, &opts, progress, &t)
+                    .await?,
+            ))
+        })
+    }
+
+    /// Compares backup `fromId` with backup `toId`, or with the live database `source`.
+    #[napi(ts_return_type = "Promise<string>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn diff<'e>(
+        &self,
+        env: &'e Env,
+        from_id: String,
+        to_id: Option<String>,
+        source: Option<&Firestore>,
+        max_names: Option<u32>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<PromiseRaw<'e, String>> {
+        let mut opts = DiffOptions::default();
+        if let Some(n) = max_names {
+            opts.max_names = n as usize;
+        }
+        if to_id.is_some() == source.is_some() {
+            return Err(type_err(
+                "diff needs exactly one of: another backup id, or a Firestore source",
+            ));
+        }
+        let client = self.inner.clone();
+        let source = source.cloned();
+        let t = token_of(cancel);
+        spawn(env, async move {
+            let r = match (to_id, source) {
+                (Some(to), _) => client.diff_backups(&from_id, &to, &opts, &t).await?,
+                (None, Some(src)) => {
+                    let conn = src.connect().await?;
+                    client
+                        .diff_with_source(&from_id, conn, None, &opts, &t)
+                        .await?
+                }
+                (None, None) => unreachable!("checked above"),
+            };
+            Ok(to_json(&r))
+        })
+    }
+
+    /// Plans a prune under `retentionJson` (the core's `Retention`, snake_case keys) and
+    /// applies it unless `dryRun`. Resolves with `{"plan": …, "report": … | null}`.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn prune<'e>(
+        &self,
+        env: &'e Env,
+        retention_json: String,
+        dry_run: bool,
+    ) -> Result<PromiseRaw<'e, String>> {
+        let retention: Retention = serde_json::from_str(&retention_json)
+            .map_err(|e| type_err(format!("bad retention: {e}")))?;
+        if retention.is_empty() {
+            return Err(range_err(
+                "a retention policy needs at least one keep rule (it would remove every backup)",
+            ));
+        }
+        let client = self.inner.clone();
+        spawn(env, async move {
+            let plan = client.plan_prune(&retention, Timestamp::now()).await?;
+            let report = if dry_run {
+                None
+            } else {
+                Some(client.apply_prune(&plan).await?)
+            };
+            Ok(serde_json::json!({"plan": plan, "report": report}).to_string())
+        })
+    }
+
+    /// Re-wraps every backup's data key under `newKey` (data is not re-encrypted).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn rotate_key<'e>(
+        &self,
+        env: &'e Env,
+        new_key: &Key,
+        cancel: Option<&CancelToken>,
+    ) -> Result<PromiseRaw<'e, String>> {
+        let client = self.inner.clone();
+        let to = new_key.inner.clone();
+        let t = token_of(cancel);
+        spawn(env, async move {
+            Ok(to_json(&client.rotate_key(to.as_ref(), &t).await?))
+        })
+    }
+
+    /// Whether the principal may perform `action` (a policy action name such as
+    /// `restore_backup`) on a project/database/collections. Records no audit event.
+    #[napi]
+    pub fn check(
+        &self,
+        action: String,
+        project: Option<String>,
+        database: Option<String>,
+        collections: Option<Vec<String>>,
+    ) -> Result<Decision> {
+        let action = parse_action(&action)?;
+        let resource = self.resource(project, database, collections);
+        Ok(decision(&self.inner.session().check(action, &resource)))
+    }
+
+    /// Like `check`, but a denial is an operation outcome: it is recorded in the audit
+    /// trail as `authorization.denied` and rejects with `ERR_AUTHORIZATION_DENIED`.
+    #[napi(ts_return_type = "Promise<Decision>")]
+    pub fn authorize<'e>(
+        &self,
+        env: &'e Env,
+        action: String,
+        project: Option<String>,
+        database: Option<String>,
+        collections: Option<Vec<String>>,
+    ) -> Result<PromiseRaw<'e, Decision>> {
+        let action = parse_action(&action)?;
+        let resource = self.resource(project, database, collections);
+        let client = self.inner.clone();
+        spawn(env, async move {
+            let d = client.authorize(action, resource).await?;
+            Ok(decision(&d))
+        })
+    }
+
+    /// The audit events recorded so far, as JSON (memory and file sinks).
+    #[napi]
+    pub fn audit_events(&self) -> Result<String> {
+        match &self.audit {
+            AuditHandle::Memory(m) => Ok(to_json(&m.events())),
+            AuditHandle::File(p) => Ok(to_json(&read_jsonl(p).map_err(js_err)?.events)),
+            AuditHandle::Other => Err(type_err(
+                "this client's audit sink is a callback; its events went to that function",
+            )),
+        }
+    }
+}
