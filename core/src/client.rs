@@ -20,6 +20,8 @@ use crate::{Error, Result};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
+mod distributed;
+
 /// A session, a repository and a key provider: everything an operation needs.
 #[derive(Clone)]
 pub struct Client {

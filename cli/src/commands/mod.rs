@@ -6,12 +6,14 @@ mod access;
 mod api_key;
 mod audit;
 mod backup;
+mod backup_dist;
 mod compliance;
 mod diff;
 pub mod identity_args;
 mod list;
 mod prune;
 mod restore;
+mod restore_dist;
 mod rotate_key;
 mod verify;
 

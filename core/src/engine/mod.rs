@@ -21,6 +21,8 @@ mod codec;
 mod diff;
 mod erase;
 mod export;
+mod distributed;
+mod distributed_restore;
 mod head;
 mod hold;
 mod manifest;
@@ -42,6 +44,15 @@ pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
 pub use erase::{BackupErasure, EraseOptions, EraseReport, EraseSelector, FieldMatch, erase};
 pub use export::{
     DirOutput, ExportFormat, ExportOptions, ExportOutput, ExportReport, StreamOutput, export,
+};
+pub use distributed::{
+    BackupPlan, MAX_TASKS, PLAN_VERSION, Partitioning, PlanOptions, PlanReport,
+    TASK_COUNT_VARIABLES, TASK_INDEX_VARIABLES, TaskOptions, TaskOutcome, TaskReport, TaskResult,
+    check_task_index, commit_backup, plan_backup, read_plan, run_backup_task, task_position,
+};
+pub use distributed_restore::{
+    RestorePlan, RestorePlanReport, RestoreTaskReport, RestoreTaskResult, plan_restore,
+    read_restore_plan, run_restore_task, summarize_restore,
 };
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use hold::{LegalHold, hold, read_hold, release};

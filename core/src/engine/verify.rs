@@ -294,10 +294,14 @@ pub async fn verify(
                 .strip_prefix(&dir)
                 .unwrap_or(&meta.path)
                 .to_string();
+            // `dist/` holds a distributed backup's plan and task results, `restores/` those of
+            // distributed restores; `manifests/` the manifest generations of erasures.
             let known = name == MANIFEST
                 || name == KEY
                 || name == super::hold::HOLD
                 || name.starts_with(super::repo::MANIFESTS)
+                || name.starts_with(super::distributed::DIST_DIR)
+                || name.starts_with(super::distributed_restore::RESTORES_DIR)
                 || listed.contains(&name);
             futures::future::ready(Ok((!known).then_some(name)))
         })
