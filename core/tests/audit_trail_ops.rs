@@ -23,6 +23,7 @@ fn policy() -> Arc<Policy> {
         role: Some(role.into()),
         projects: Default::default(),
         expires_at: None,
+        disabled_at: None,
     };
     let doc = PolicyDocument {
         members: vec![m("olga", "owner"), m("vic", "viewer")],

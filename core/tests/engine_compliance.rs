@@ -505,6 +505,7 @@ mod through_the_client {
             role: Some(role.into()),
             projects: Default::default(),
             expires_at: None,
+            disabled_at: None,
         };
         let policy = Policy::from_document(PolicyDocument {
             members: vec![m("olga", "owner"), m("mia", "member")],

@@ -92,11 +92,32 @@ pub(crate) fn encode_batch(
     zstd_level: i32,
     size_hint: usize,
 ) -> Result<EncodedPart> {
+    encode_lines(docs, zstd_level, size_hint, |doc, buf| doc.encode_json(buf))
+}
+
+/// [`encode_batch`] for documents already decoded (erasure rewrites parts from them).
+pub(crate) fn encode_documents(
+    docs: &[Document],
+    zstd_level: i32,
+    size_hint: usize,
+) -> Result<EncodedPart> {
+    encode_lines(docs, zstd_level, size_hint, |doc, buf| {
+        encode_document_to(doc, buf);
+        Ok(())
+    })
+}
+
+fn encode_lines<T>(
+    docs: &[T],
+    zstd_level: i32,
+    size_hint: usize,
+    encode: impl Fn(&T, &mut Vec<u8>) -> Result<()>,
+) -> Result<EncodedPart> {
     let mut buf = Vec::with_capacity(size_hint + size_hint / 8 + 4096);
     let mut sizes = Vec::with_capacity(docs.len());
     for doc in docs {
         let before = buf.len();
-        doc.encode_json(&mut buf)?;
+        encode(doc, &mut buf)?;
         buf.push(b'\n');
         sizes.push(buf.len() - before);
     }

@@ -451,7 +451,7 @@ async fn filter_parts(
             let (id, level, seg) = (opened.id.clone(), m.zstd_level, m.segment_size);
             Some(
                 pool.run(move || {
-                    let enc = codec::encode_part(&keep, level, old.plain_bytes as usize)?;
+                    let enc = codec::encode_documents(&keep, level, old.plain_bytes as usize)?;
                     let sealed = codec::seal_object(&dek, &id, &object, seg, &enc.compressed)?;
                     let rel = |d: &Document| {
                         d.path()

@@ -19,10 +19,10 @@
 mod backup;
 mod codec;
 mod diff;
-mod erase;
-mod export;
 mod distributed;
 mod distributed_restore;
+mod erase;
+mod export;
 mod head;
 mod hold;
 mod manifest;
@@ -41,10 +41,6 @@ pub use codec::{
     DEFAULT_ZSTD_LEVEL, MAX_JSON_LINE_BYTES, PartDecoder, PartEncoder, decode_part, encode_part,
 };
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
-pub use erase::{BackupErasure, EraseOptions, EraseReport, EraseSelector, FieldMatch, erase};
-pub use export::{
-    DirOutput, ExportFormat, ExportOptions, ExportOutput, ExportReport, StreamOutput, export,
-};
 pub use distributed::{
     BackupPlan, MAX_TASKS, PLAN_VERSION, Partitioning, PlanOptions, PlanReport,
     TASK_COUNT_VARIABLES, TASK_INDEX_VARIABLES, TaskOptions, TaskOutcome, TaskReport, TaskResult,
@@ -53,6 +49,10 @@ pub use distributed::{
 pub use distributed_restore::{
     RestorePlan, RestorePlanReport, RestoreTaskReport, RestoreTaskResult, plan_restore,
     read_restore_plan, run_restore_task, summarize_restore,
+};
+pub use erase::{BackupErasure, EraseOptions, EraseReport, EraseSelector, FieldMatch, erase};
+pub use export::{
+    DirOutput, ExportFormat, ExportOptions, ExportOutput, ExportReport, StreamOutput, export,
 };
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
 pub use hold::{LegalHold, hold, read_hold, release};
