@@ -146,6 +146,13 @@ pub enum Command {
     /// Export or verify the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Erase documents (a person's data) from every backup that holds them.
+    Erase(crate::compliance_args::EraseArgs),
+    /// Export a backup's documents as plain JSON, NDJSON or CSV.
+    Export(crate::compliance_args::ExportArgs),
+    /// Place or release a legal hold on a backup.
+    #[command(subcommand)]
+    Hold(crate::compliance_args::HoldCommand),
     /// Create, list, rotate and revoke API keys (stored as hashes in the policy file).
     #[command(subcommand, name = "api-key")]
     ApiKey(crate::commands::identity_args::ApiKeyCommand),
@@ -184,6 +191,30 @@ pub struct BackupArgs {
     /// A label to record in the manifest, key=value (repeatable).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Scale-out, step 1: fix the read time, split the work into --task-count tasks and
+    /// print the backup id (docs/scale-out.md).
+    #[arg(long, conflicts_with_all = ["task", "commit"])]
+    pub plan: bool,
+    /// Scale-out, step 2: run one task of the backup --backup-id.
+    #[arg(long, requires = "backup_id", conflicts_with = "commit")]
+    pub task: bool,
+    /// Scale-out, step 3: check every task's result and commit backup ID.
+    #[arg(long, value_name = "ID")]
+    pub commit: Option<String>,
+    /// The planned backup a --task works on.
+    #[arg(long, value_name = "ID")]
+    pub backup_id: Option<String>,
+    /// Number of tasks: with --plan the split [default: 1]; with --task checked against the
+    /// plan [default: $CLOUD_RUN_TASK_COUNT].
+    #[arg(long, value_name = "N")]
+    pub task_count: Option<usize>,
+    /// This task's index, 0-based [default: $CLOUD_RUN_TASK_INDEX, $JOB_COMPLETION_INDEX or
+    /// $AWS_BATCH_JOB_ARRAY_INDEX].
+    #[arg(long, value_name = "I")]
+    pub task_index: Option<usize>,
+    /// With --plan: partitions per task (more even tasks, more streams per task).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub partitions_per_task: usize,
 }
 
 /// `firekeep verify`.
@@ -225,6 +256,27 @@ pub struct RestoreArgs {
     /// Count what would be written; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Scale-out, step 1: split the restore into --task-count tasks and print its restore id
+    /// (docs/scale-out.md).
+    #[arg(long, conflicts_with_all = ["task", "commit"])]
+    pub plan: bool,
+    /// Scale-out, step 2: run one task of the restore --restore-id.
+    #[arg(long, requires = "restore_id", conflicts_with = "commit")]
+    pub task: bool,
+    /// Scale-out, step 3: check every task has run and report the whole restore ID.
+    #[arg(long, value_name = "RESTORE_ID")]
+    pub commit: Option<String>,
+    /// The planned restore a --task works on.
+    #[arg(long, value_name = "RESTORE_ID")]
+    pub restore_id: Option<String>,
+    /// Number of tasks: with --plan the split [default: 1]; with --task checked against the
+    /// plan [default: $CLOUD_RUN_TASK_COUNT].
+    #[arg(long, value_name = "N")]
+    pub task_count: Option<usize>,
+    /// This task's index, 0-based [default: $CLOUD_RUN_TASK_INDEX, $JOB_COMPLETION_INDEX or
+    /// $AWS_BATCH_JOB_ARRAY_INDEX].
+    #[arg(long, value_name = "I")]
+    pub task_index: Option<usize>,
 }
 
 /// `firekeep diff`.

@@ -71,6 +71,9 @@ const MATRIX: &[(Action, [bool; 4])] = &[
     (Action::ManageKeys, [true, true, false, false]),
     (Action::ManageApiKeys, [true, true, false, false]),
     (Action::ManageAuditRetention, [true, true, false, false]),
+    (Action::EraseData, [true, true, false, false]),
+    (Action::ExportData, [true, true, false, false]),
+    (Action::ManageLegalHolds, [true, true, false, false]),
 ];
 
 fn four_roles_policy() -> Policy {

@@ -10,7 +10,7 @@ export const {
   generateDataKey, encrypt, decrypt, encryptInto, decryptInto, encryptedLength, decryptedLength,
   objectHeader, createEncryptStream, createDecryptStream,
   Timestamp, GeoPoint, DocumentReference, Double, Document, decodeDocument, encodeDocument,
-  auditRead, auditExport, auditVerify,
+  auditVerify,
   Authenticator, Identity, identityInfo, apiKeyCreate, apiKeyRotate, apiKeyRevoke, apiKeyList, accessReview,
 } = firekeep
 export default firekeep

@@ -8,14 +8,14 @@
 
 #![deny(clippy::all)]
 
-mod audit;
-mod authorize;
-mod client;
-mod errors;
-mod firestore;
-mod identity;
-mod keys;
-mod object_format;
-mod runtime;
+pub mod audit;
+pub mod authorize;
+pub mod client;
+pub mod errors;
+pub mod firestore;
+pub mod identity;
+pub mod keys;
+pub mod object_format;
+pub mod runtime;
 pub mod segments;
-mod values;
+pub mod values;

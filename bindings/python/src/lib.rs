@@ -8,6 +8,7 @@
 
 mod audit;
 mod client;
+mod compliance;
 mod errors;
 mod firestore;
 mod identity;
@@ -17,7 +18,7 @@ mod runtime;
 mod streaming;
 mod values;
 
-use crate::audit::{audit_export, audit_read, audit_verify};
+use crate::audit::audit_verify_events;
 use crate::client::Client;
 use crate::firestore::Firestore;
 use crate::identity::{Authenticator, Identity};
@@ -48,9 +49,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_document, m)?)?;
     m.add_function(wrap_pyfunction!(parse_rfc3339, m)?)?;
     m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
-    m.add_function(wrap_pyfunction!(audit_export, m)?)?;
-    m.add_function(wrap_pyfunction!(audit_read, m)?)?;
-    m.add_function(wrap_pyfunction!(audit_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(audit_verify_events, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_erase, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_export, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_hold, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_release_hold, m)?)?;
     m.add_function(wrap_pyfunction!(identity::api_key_create, m)?)?;
     m.add_function(wrap_pyfunction!(identity::api_key_rotate, m)?)?;
     m.add_function(wrap_pyfunction!(identity::api_key_revoke, m)?)?;

@@ -10,6 +10,27 @@ use firekeep_core::engine::BackupOptions;
 use firekeep_core::model::Timestamp;
 
 pub(super) async fn run(ctx: &Ctx, a: crate::args::BackupArgs) -> CliResult<i32> {
+    if a.plan || a.task || a.commit.is_some() {
+        return super::backup_dist::run(ctx, a).await;
+    }
+    let opts = options(ctx, &a)?;
+    let database = ctx.database()?;
+    let client = ctx.client(true, Prompt::Confirm).await?;
+    let source = ctx.firestore(database).await?;
+    let progress = Progress::new(ctx.settings.progress);
+    let report = client
+        .backup(source, &opts, progress.callback(), &ctx.cancel)
+        .await?;
+    progress.finish();
+    ctx.out.result(
+        &serde_json::to_value(&report).expect("report serializes"),
+        || backup_text(&report),
+    );
+    Ok(exit::OK)
+}
+
+/// The backup options from the command line and the config file's `[backup]` table.
+pub(super) fn options(ctx: &Ctx, a: &crate::args::BackupArgs) -> CliResult<BackupOptions> {
     let mut opts = BackupOptions {
         scope: config::backup_scope(&a.scope, &ctx.file.backup),
         ..BackupOptions::default()
@@ -34,17 +55,5 @@ pub(super) async fn run(ctx: &Ctx, a: crate::args::BackupArgs) -> CliResult<i32>
             .ok_or_else(|| CliError::usage(format!("--label {label:?}: write KEY=VALUE")))?;
         opts.labels.insert(k.to_string(), v.to_string());
     }
-    let database = ctx.database()?;
-    let client = ctx.client(true, Prompt::Confirm).await?;
-    let source = ctx.firestore(database).await?;
-    let progress = Progress::new(ctx.settings.progress);
-    let report = client
-        .backup(source, &opts, progress.callback(), &ctx.cancel)
-        .await?;
-    progress.finish();
-    ctx.out.result(
-        &serde_json::to_value(&report).expect("report serializes"),
-        || backup_text(&report),
-    );
-    Ok(exit::OK)
+    Ok(opts)
 }

@@ -6,11 +6,14 @@ mod access;
 mod api_key;
 mod audit;
 mod backup;
+mod backup_dist;
+mod compliance;
 mod diff;
 pub mod identity_args;
 mod list;
 mod prune;
 mod restore;
+mod restore_dist;
 mod rotate_key;
 mod verify;
 
@@ -60,6 +63,9 @@ pub async fn run(cli: Cli, from_env: &dyn Fn(&str) -> bool) -> CliResult<i32> {
         }
         Command::Audit(AuditCommand::Verify) => audit::verify(&ctx).await,
         Command::Audit(AuditCommand::Export(a)) => audit::export(&ctx, a).await,
+        Command::Erase(a) => compliance::erase(&ctx, a).await,
+        Command::Export(a) => compliance::export(&ctx, a).await,
+        Command::Hold(c) => compliance::hold(&ctx, c).await,
         Command::ApiKey(c) => api_key::run(&ctx, c).await,
         Command::Access(c) => access::run(&ctx, c).await,
         #[cfg(feature = "demo")]

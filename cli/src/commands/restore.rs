@@ -8,7 +8,7 @@ use crate::error::{CliError, CliResult, exit};
 use crate::output::count;
 use crate::progress::Progress;
 use crate::secrets::Prompt;
-use firekeep_core::engine::RestoreOptions;
+use firekeep_core::engine::{RestoreOptions, RestoreReport};
 use firekeep_core::model::DatabaseId;
 use firekeep_core::source::ConflictMode;
 
@@ -21,6 +21,25 @@ fn conflict_mode(c: Conflict) -> CliResult<ConflictMode> {
 }
 
 pub(super) async fn run(ctx: &Ctx, a: crate::args::RestoreArgs) -> CliResult<i32> {
+    if a.plan || a.task || a.commit.is_some() {
+        return super::restore_dist::run(ctx, a).await;
+    }
+    let target_db = target_database(ctx, &a)?;
+    let client = ctx.client(false, Prompt::Once).await?;
+    let id = resolve_id(ctx, &client, &a.backup).await?;
+    let opts = options(&a)?;
+    let target = ctx.firestore(target_db).await?;
+    let progress = Progress::new(ctx.settings.progress);
+    let report = client
+        .restore(&id, target, &opts, progress.callback(), &ctx.cancel)
+        .await?;
+    progress.finish();
+    print_report(ctx, &report)
+}
+
+/// The database restored into (`--target-project`/`--target-database`, else the configured
+/// one).
+pub(super) fn target_database(ctx: &Ctx, a: &crate::args::RestoreArgs) -> CliResult<DatabaseId> {
     let project = a
         .target_project
         .clone()
@@ -30,23 +49,23 @@ pub(super) async fn run(ctx: &Ctx, a: crate::args::RestoreArgs) -> CliResult<i32
         .target_database
         .clone()
         .unwrap_or_else(|| ctx.settings.database.clone());
-    let target_db = DatabaseId::new(project, database)?;
-    let client = ctx.client(false, Prompt::Once).await?;
-    let id = resolve_id(ctx, &client, &a.backup).await?;
-    let opts = RestoreOptions {
+    Ok(DatabaseId::new(project, database)?)
+}
+
+/// The restore options from the command line.
+pub(super) fn options(a: &crate::args::RestoreArgs) -> CliResult<RestoreOptions> {
+    Ok(RestoreOptions {
         scope: config::restore_scope(&a.scope),
         conflict: conflict_mode(a.conflict)?,
         dry_run: a.dry_run,
         ..RestoreOptions::default()
-    };
-    let target = ctx.firestore(target_db).await?;
-    let progress = Progress::new(ctx.settings.progress);
-    let report = client
-        .restore(&id, target, &opts, progress.callback(), &ctx.cancel)
-        .await?;
-    progress.finish();
+    })
+}
+
+/// Prints a restore report; the exit code says whether every document was written.
+pub(super) fn print_report(ctx: &Ctx, report: &RestoreReport) -> CliResult<i32> {
     ctx.out.result(
-        &serde_json::to_value(&report).expect("report serializes"),
+        &serde_json::to_value(report).expect("report serializes"),
         || {
             let mut s = format!(
                 "{} {} into {}/{}: {} documents, {} written, {} skipped, {} failed in {:.1}s\n",

@@ -113,11 +113,25 @@ pub enum AuditAction {
     OrganizationDeleted,
     /// Any other allowed operation that failed.
     OperationFailed,
+    /// Documents were erased from backups (counts only).
+    BackupErased,
+    /// An erasure failed.
+    BackupEraseFailed,
+    /// A backup's documents were exported in plain form.
+    BackupExported,
+    /// An export failed.
+    BackupExportFailed,
+    /// A legal hold was placed on a backup.
+    BackupHeld,
+    /// A legal hold was released.
+    BackupReleased,
+    /// Placing or releasing a legal hold failed.
+    BackupHoldFailed,
 }
 
 impl AuditAction {
     /// Every action of the vocabulary.
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 43] = [
         AuditAction::BackupCreated,
         AuditAction::BackupFailed,
         AuditAction::BackupVerified,
@@ -154,6 +168,13 @@ impl AuditAction {
         AuditAction::BillingAccessed,
         AuditAction::OrganizationDeleted,
         AuditAction::OperationFailed,
+        AuditAction::BackupErased,
+        AuditAction::BackupEraseFailed,
+        AuditAction::BackupExported,
+        AuditAction::BackupExportFailed,
+        AuditAction::BackupHeld,
+        AuditAction::BackupReleased,
+        AuditAction::BackupHoldFailed,
     ];
 
     /// The stable dotted name.
@@ -196,6 +217,13 @@ impl AuditAction {
             BillingAccessed => "billing.accessed",
             OrganizationDeleted => "organization.deleted",
             OperationFailed => "operation.failed",
+            BackupErased => "backup.erased",
+            BackupEraseFailed => "backup.erase_failed",
+            BackupExported => "backup.exported",
+            BackupExportFailed => "backup.export_failed",
+            BackupHeld => "backup.held",
+            BackupReleased => "backup.released",
+            BackupHoldFailed => "backup.hold_failed",
         }
     }
 }

@@ -7,9 +7,9 @@ use super::pool::{Pool, default_parallelism};
 use super::progress::{CancellationToken, Phase, ProgressFn, Tracker};
 use super::repo::{KEY, MANIFEST, Repository, new_backup_id};
 use crate::keys::{KeyContext, KeyProvider};
-use crate::model::{Document, DocumentPath, Timestamp};
+use crate::model::{DocumentPath, Timestamp};
 use crate::secret::SecretBytes;
-use crate::source::{FirestoreSource, NameRange, Scope};
+use crate::source::{FirestoreSource, NameRange, Scope, SourceDocument};
 use crate::{Error, Result};
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -67,7 +67,7 @@ impl Default for BackupOptions {
 }
 
 impl BackupOptions {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.part_target_bytes < 1024 || self.part_target_bytes > 256 * 1024 * 1024 {
             return Err(Error::InvalidConfig(format!(
                 "part_target_bytes {} is out of range: choose 1 KiB ..= 256 MiB",
@@ -133,7 +133,7 @@ pub struct BackupReport {
 /// Documents on their way to a worker.
 struct Batch {
     seq: u32,
-    docs: Vec<Document>,
+    docs: Vec<SourceDocument>,
     /// Estimated NDJSON size, to size the encoding buffer once.
     size_hint: usize,
 }
@@ -146,7 +146,7 @@ struct SealedPart {
     data: Bytes,
     /// The documents, handed back so they are freed on the thread that allocated them
     /// (cross-thread frees are slow with the system allocator).
-    docs: Vec<Document>,
+    docs: Vec<SourceDocument>,
 }
 
 /// Takes a backup of `opts.scope` from `source` into `repo`, its data key wrapped by `keys`.
@@ -215,7 +215,7 @@ pub async fn backup(
 
 /// Deletes every object of an unfinished backup. Best effort: errors are ignored because
 /// the original error matters more, and `prune` removes leftovers.
-async fn cleanup(repo: &Repository, id: &str) {
+pub(crate) async fn cleanup(repo: &Repository, id: &str) {
     let prefix = repo.backup_dir(id);
     let Ok(objects) = repo.sink().list(&prefix).try_collect::<Vec<_>>().await else {
         return;
@@ -243,7 +243,6 @@ async fn run(
     } else {
         opts.parallelism
     };
-    let pool = Pool::new(parallelism, "backup")?;
     let dek = Arc::new(dek);
     let scope = &opts.scope;
 
@@ -262,6 +261,109 @@ async fn run(
     } else {
         vec![NameRange::all()]
     };
+    let written = write_parts(
+        source, repo, id, ranges, read_time, &dek, opts, "parts/", tracker, cancel,
+    )
+    .await?;
+    let (parts, totals) = (written.parts, written.totals);
+    let level = opts.zstd_level;
+    let segment_size = opts.segment_size;
+
+    cancel.check()?;
+    tracker.set_phase(Phase::Finishing);
+    let database = source.database();
+    let manifest = Manifest {
+        manifest_version: super::MANIFEST_VERSION,
+        engine_version: super::ENGINE_VERSION.to_string(),
+        backup_id: id.to_string(),
+        started_at: started_at.to_rfc3339(),
+        completed_at: Timestamp::now().to_rfc3339(),
+        read_time: read_time.to_rfc3339(),
+        project: database.project.clone(),
+        database: database.database.clone(),
+        scope: scope.clone(),
+        data_key_id: codec::data_key_id(&dek),
+        key_id: key_id.to_string(),
+        zstd_level: level,
+        segment_size,
+        labels: opts.labels.clone(),
+        totals: totals.clone(),
+        parts: parts.into_iter().map(|(_, e)| e).collect(),
+        generation: 1,
+        erasures: Vec::new(),
+    };
+    let manifest_size = put_manifest(repo, &dek, id, segment_size, &manifest).await?;
+    tracker.set_phase(Phase::Done);
+
+    Ok(BackupReport {
+        backup_id: id.to_string(),
+        read_time,
+        started_at,
+        duration: tracker.elapsed(),
+        project: database.project.clone(),
+        database: database.database.clone(),
+        documents: totals.documents,
+        bytes: totals.bytes,
+        stored_bytes: totals.stored_bytes + manifest_size,
+        parts: manifest.parts.len(),
+        collections: totals.collections,
+        key_id: key_id.to_string(),
+        repository: repo.describe(),
+        head_generation: None,
+        head_error: None,
+    })
+}
+
+/// Seals `manifest` and writes it with put-if-absent: from here on the backup exists.
+/// Returns its stored size.
+pub(crate) async fn put_manifest(
+    repo: &Repository,
+    dek: &SecretBytes,
+    id: &str,
+    segment_size: u32,
+    manifest: &Manifest,
+) -> Result<u64> {
+    let json = serde_json::to_vec(manifest)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode the manifest: {e}")))?;
+    let sealed = codec::seal_object(dek, id, MANIFEST, segment_size, &json)?;
+    let size = sealed.len() as u64;
+    repo.sink()
+        .put_if_absent(&repo.object_path(id, MANIFEST), Bytes::from(sealed))
+        .await?;
+    Ok(size)
+}
+
+/// Parts written by [`write_parts`]: entries in name order (checked disjoint) and totals.
+pub(crate) struct WrittenParts {
+    pub parts: Vec<(DocumentPath, PartEntry)>,
+    pub totals: Totals,
+}
+
+/// Reads `ranges` of `opts.scope` at `read_time` (in parallel), seals the documents into
+/// parts named `<part_prefix><seq>.fkp` under backup `id` and uploads them. Shared by the
+/// one-process backup and a distributed backup's tasks.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_parts(
+    source: &dyn FirestoreSource,
+    repo: &Repository,
+    id: &str,
+    ranges: Vec<NameRange>,
+    read_time: Timestamp,
+    dek: &Arc<SecretBytes>,
+    opts: &BackupOptions,
+    part_prefix: &str,
+    tracker: &mut Tracker,
+    cancel: &CancellationToken,
+) -> Result<WrittenParts> {
+    let parallelism = if opts.parallelism == 0 {
+        default_parallelism()
+    } else {
+        opts.parallelism
+    };
+    let pool = Pool::new(parallelism, "backup")?;
+    let scope = &opts.scope;
+    let part_prefix: Arc<str> = Arc::from(part_prefix);
+
     tracker.set_phase(Phase::Backup);
 
     let seq = Arc::new(AtomicU32::new(0));
@@ -269,7 +371,7 @@ async fn run(
         .into_iter()
         .map(|range| {
             batches(
-                source.stream_documents(scope, range, read_time),
+                source.stream_source_documents(scope, range, read_time),
                 opts.part_target_bytes,
                 seq.clone(),
                 cancel.clone(),
@@ -287,8 +389,10 @@ async fn run(
             let dek = dek.clone();
             let id = id.to_string();
             let root = root.clone();
-            let job = batch
-                .map(|b| pool.run(move || seal_part(b, &root, &id, &dek, level, segment_size)));
+            let prefix = part_prefix.clone();
+            let job = batch.map(|b| {
+                pool.run(move || seal_part(b, &root, &prefix, &id, &dek, level, segment_size))
+            });
             async move { job?.await }
         })
         .buffer_unordered(parallelism + 1);
@@ -330,7 +434,13 @@ async fn run(
         parts.push((part.first_path, part.entry));
     }
 
-    // Parallel partitions finish in any order: the manifest lists parts in name order.
+    sort_disjoint(&mut parts)?;
+    Ok(WrittenParts { parts, totals })
+}
+
+/// Puts parts in name order (parallel partitions finish in any order; the manifest lists
+/// parts in name order) and checks that their document ranges do not overlap.
+pub(crate) fn sort_disjoint(parts: &mut [(DocumentPath, PartEntry)]) -> Result<()> {
     parts.sort_by(|a, b| a.0.cmp(&b.0));
     for w in parts.windows(2) {
         let last = DocumentPath::parse(&w[0].1.last)?;
@@ -345,59 +455,12 @@ async fn run(
             });
         }
     }
-
-    cancel.check()?;
-    tracker.set_phase(Phase::Finishing);
-    let database = source.database();
-    let manifest = Manifest {
-        manifest_version: super::MANIFEST_VERSION,
-        engine_version: super::ENGINE_VERSION.to_string(),
-        backup_id: id.to_string(),
-        started_at: started_at.to_rfc3339(),
-        completed_at: Timestamp::now().to_rfc3339(),
-        read_time: read_time.to_rfc3339(),
-        project: database.project.clone(),
-        database: database.database.clone(),
-        scope: scope.clone(),
-        data_key_id: codec::data_key_id(&dek),
-        key_id: key_id.to_string(),
-        zstd_level: level,
-        segment_size,
-        labels: opts.labels.clone(),
-        totals: totals.clone(),
-        parts: parts.into_iter().map(|(_, e)| e).collect(),
-    };
-    let json = serde_json::to_vec(&manifest)
-        .map_err(|e| Error::InvalidInput(format!("cannot encode the manifest: {e}")))?;
-    let sealed = codec::seal_object(&dek, id, MANIFEST, segment_size, &json)?;
-    let manifest_size = sealed.len() as u64;
-    repo.sink()
-        .put_if_absent(&repo.object_path(id, MANIFEST), Bytes::from(sealed))
-        .await?;
-    tracker.set_phase(Phase::Done);
-
-    Ok(BackupReport {
-        backup_id: id.to_string(),
-        read_time,
-        started_at,
-        duration: tracker.elapsed(),
-        project: database.project.clone(),
-        database: database.database.clone(),
-        documents: totals.documents,
-        bytes: totals.bytes,
-        stored_bytes: totals.stored_bytes + manifest_size,
-        parts: manifest.parts.len(),
-        collections: totals.collections,
-        key_id: key_id.to_string(),
-        repository: repo.describe(),
-        head_generation: None,
-        head_error: None,
-    })
+    Ok(())
 }
 
 /// Groups a document stream into batches of about `target` uncompressed bytes.
 fn batches(
-    docs: BoxStream<'static, Result<Document>>,
+    docs: BoxStream<'static, Result<SourceDocument>>,
     target: usize,
     seq: Arc<AtomicU32>,
     cancel: CancellationToken,
@@ -419,7 +482,7 @@ fn batches(
                 }
                 match docs.next().await {
                     Some(Ok(doc)) => {
-                        size += codec::estimate_size(&doc);
+                        size += codec::estimate_source_size(&doc);
                         batch.push(doc);
                         if size >= target {
                             let seq = seq.fetch_add(1, Ordering::Relaxed);
@@ -454,21 +517,22 @@ fn batches(
     .boxed()
 }
 
-/// The object name of part `seq`.
-pub(crate) fn part_object(seq: u32) -> String {
-    format!("parts/{seq:08}.fkp")
+/// The object name of part `seq` under `prefix` (`parts/` for a one-process backup).
+pub(crate) fn part_object(prefix: &str, seq: u32) -> String {
+    format!("{prefix}{seq:08}.fkp")
 }
 
 /// Encodes, compresses and seals one batch (on a worker thread).
 fn seal_part(
     batch: Batch,
     root: &str,
+    prefix: &str,
     id: &str,
     dek: &SecretBytes,
     level: i32,
     segment_size: u32,
 ) -> Result<SealedPart> {
-    let object = part_object(batch.seq);
+    let object = part_object(prefix, batch.seq);
     let out_of_order = |prev: &str, next: &str| Error::Firestore {
         code: "INTERNAL".into(),
         message: format!(
@@ -485,7 +549,7 @@ fn seal_part(
     // Order and per-collection totals from the names as strings: no per-document parse.
     let mut prev: Option<&str> = None;
     for doc in &batch.docs {
-        let rel = codec::relative_name(&doc.name, root).ok_or_else(|| bad_name(&doc.name))?;
+        let rel = codec::relative_name(doc.name(), root).ok_or_else(|| bad_name(doc.name()))?;
         if let Some(p) = prev {
             if codec::cmp_relative(p, rel) != std::cmp::Ordering::Less {
                 return Err(out_of_order(p, rel));
@@ -493,11 +557,11 @@ fn seal_part(
         }
         prev = Some(rel);
     }
-    let encoded = codec::encode_part(&batch.docs, level, batch.size_hint)?;
+    let encoded = codec::encode_batch(&batch.docs, level, batch.size_hint)?;
     let mut collections: BTreeMap<String, CollectionTotals> = BTreeMap::new();
     let mut current: Option<(&str, CollectionTotals)> = None;
     for (doc, size) in batch.docs.iter().zip(&encoded.sizes) {
-        let rel = codec::relative_name(&doc.name, root).unwrap_or_default();
+        let rel = codec::relative_name(doc.name(), root).unwrap_or_default();
         let root = rel.split('/').next().unwrap_or_default();
         match &mut current {
             Some((c, t)) if *c == root => {
@@ -527,7 +591,10 @@ fn seal_part(
     }
     let sealed = codec::seal_object(dek, id, &object, segment_size, &encoded.compressed)?;
     let (first, last) = match (batch.docs.first(), batch.docs.last()) {
-        (Some(f), Some(l)) => (f.path()?.1, l.path()?.1),
+        (Some(f), Some(l)) => (
+            DocumentPath::parse_resource_name(f.name())?.1,
+            DocumentPath::parse_resource_name(l.name())?.1,
+        ),
         _ => return Err(Error::InvalidInput("internal error: empty part".into())),
     };
     let entry = PartEntry {

@@ -5,7 +5,7 @@ use super::codec;
 use super::manifest::PartEntry;
 use super::pool::{Pool, default_parallelism};
 use super::progress::{CancellationToken, Phase, ProgressFn, Tracker};
-use super::repo::Repository;
+use super::repo::{Opened, Repository};
 use super::verify::{fetch_parts, problems_error};
 use crate::keys::KeyProvider;
 use crate::model::{Document, DocumentPath};
@@ -45,7 +45,7 @@ impl Default for RestoreOptions {
 }
 
 /// A document that was not written, and why.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FailedDocument {
     /// Full resource name in the target.
     pub name: String,
@@ -112,10 +112,33 @@ pub async fn restore(
     tracker.emit_now();
     cancel.check()?;
     let opened = repo.open_backup(backup_id, keys).await?;
+    let needed = needed_parts(&opened.manifest, &opts.scope);
+    let report = restore_parts(repo, &opened, needed, target, opts, &mut tracker, cancel).await?;
+    tracker.set_phase(Phase::Done);
+    Ok(report)
+}
+
+/// Indexes of the manifest's parts that can hold documents of `scope`.
+pub(crate) fn needed_parts(m: &super::manifest::Manifest, scope: &Scope) -> Vec<usize> {
+    (0..m.parts.len())
+        .filter(|i| part_may_match(&m.parts[*i], scope))
+        .collect()
+}
+
+/// Restores the documents of parts `needed` of an opened backup (checking them all first
+/// when `opts.verify_first`). Shared by the one-process restore and a distributed
+/// restore's tasks.
+pub(crate) async fn restore_parts(
+    repo: &Repository,
+    opened: &Opened,
+    needed: Vec<usize>,
+    target: Arc<dyn FirestoreTarget>,
+    opts: &RestoreOptions,
+    tracker: &mut Tracker,
+    cancel: &CancellationToken,
+) -> Result<RestoreReport> {
+    let backup_id = opened.id.as_str();
     let m = &opened.manifest;
-    let needed: Vec<usize> = (0..m.parts.len())
-        .filter(|i| part_may_match(&m.parts[*i], &opts.scope))
-        .collect();
     tracker.total_parts = Some(needed.len() as u64);
     let parallelism = default_parallelism();
     let pool = Pool::new(parallelism, "restore")?;
@@ -125,7 +148,7 @@ pub async fn restore(
         let mut problems = Vec::new();
         let mut fetched = std::pin::pin!(fetch_parts(
             repo,
-            &opened,
+            opened,
             &pool,
             needed.clone(),
             parallelism + 1
@@ -163,7 +186,7 @@ pub async fn restore(
         duration: Duration::ZERO,
     };
     // Two parts in flight: the next one downloads and decrypts while this one is written.
-    let mut fetched = std::pin::pin!(fetch_parts(repo, &opened, &pool, needed, 2));
+    let mut fetched = std::pin::pin!(fetch_parts(repo, opened, &pool, needed, 2));
     while let Some((i, r)) = fetched.next().await {
         cancel.check()?;
         // Nothing from a bad part is written.
@@ -228,7 +251,6 @@ pub async fn restore(
             }
         }
     }
-    tracker.set_phase(Phase::Done);
     report.duration = tracker.elapsed();
     Ok(report)
 }

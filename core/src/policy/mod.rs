@@ -61,11 +61,17 @@ pub enum Action {
     DeleteOrganization,
     /// Apply audit-trail retention (drop events older than N days).
     ManageAuditRetention,
+    /// Erase documents from backups (right to erasure).
+    EraseData,
+    /// Export a backup's documents as plain JSON or CSV (data portability).
+    ExportData,
+    /// Place and release legal holds on backups.
+    ManageLegalHolds,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 19] = [
         Action::ViewProjects,
         Action::ViewBackups,
         Action::ViewAuditLogs,
@@ -82,6 +88,9 @@ impl Action {
         Action::AccessBilling,
         Action::DeleteOrganization,
         Action::ManageAuditRetention,
+        Action::EraseData,
+        Action::ExportData,
+        Action::ManageLegalHolds,
     ];
 
     /// The stable name used in policy files, audit events and bindings (`create_backup`).
@@ -103,6 +112,9 @@ impl Action {
             Action::AccessBilling => "access_billing",
             Action::DeleteOrganization => "delete_organization",
             Action::ManageAuditRetention => "manage_audit_retention",
+            Action::EraseData => "erase_data",
+            Action::ExportData => "export_data",
+            Action::ManageLegalHolds => "manage_legal_holds",
         }
     }
 
@@ -265,6 +277,9 @@ impl BuiltinRole {
             ManageTeam,
             ManageApiKeys,
             ManageAuditRetention,
+            EraseData,
+            ExportData,
+            ManageLegalHolds,
         ];
         let owner = [AccessBilling, DeleteOrganization];
         let mut set: ActionSet = view.into_iter().collect();
