@@ -23,9 +23,10 @@ export declare class CancelToken {
 export declare class Client {
   /**
    * Opens a repository with a key, a principal and an audit sink. `auditCallback`
-   * receives each batch of audit events as JSON (it does not keep the process alive).
+   * receives each batch of audit events as JSON, `alertCallback` each alert of the
+   * policy's `[alerts]` rules (neither keeps the process alive).
    */
-  constructor(options: ClientOptions, auditCallback?: ((eventsJson: string) => void) | undefined | null)
+  constructor(options: ClientOptions, auditCallback?: ((eventsJson: string) => void) | undefined | null, alertCallback?: ((alertJson: string) => void) | undefined | null)
   /** The principal's kind and id, e.g. `user:alice`. */
   get principal(): string
   /** The organization the principal acts in. */

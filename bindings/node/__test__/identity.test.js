@@ -41,15 +41,15 @@ async function serveJwks(jwks) {
   return { url: `http://127.0.0.1:${server.address().port}/jwks`, close: () => server.close() }
 }
 
-function sign(claims, key, header) {
+function sign(claims, key, header, extra = (j) => j) {
   const now = Math.floor(Date.now() / 1000)
-  return new jose.SignJWT({ sub: 'alice', ...claims })
+  const jwt = new jose.SignJWT({ sub: 'alice', ...claims })
     .setProtectedHeader(header)
     .setIssuer(claims.iss || ISS)
     .setAudience(claims.aud || AUD)
     .setIssuedAt(now)
     .setExpirationTime(claims.exp || now + 300)
-    .sign(key)
+  return extra(jwt).sign(key)
 }
 
 test('jose-minted RS256/ES256 tokens against a JWKS on 127.0.0.1', async () => {
@@ -83,6 +83,12 @@ test('jose-minted RS256/ES256 tokens against a JWKS on 127.0.0.1', async () => {
     await refused(await sign({ exp: Math.floor(Date.now() / 1000) - 3600 }, rsa.privateKey, { alg: 'RS256', kid: 'r1' }), /expired/)
     await refused(await sign({ aud: 'other' }, rsa.privateKey, { alg: 'RS256', kid: 'r1' }), /audience/)
     await refused(await sign({ iss: 'https://evil.test' }, rsa.privateKey, { alg: 'RS256', kid: 'r1' }), /issuer/)
+    // Not yet valid: nbf an hour ahead (beyond the clock skew); a token signed by another key.
+    await refused(await sign({}, rsa.privateKey, { alg: 'RS256', kid: 'r1' }, (j) => j.setNotBefore(Math.floor(Date.now() / 1000) + 3600)), /not valid before/)
+    const other = await jose.generateKeyPair('RS256')
+    await refused(await sign({}, other.privateKey, { alg: 'RS256', kid: 'r1' }), /signature/)
+    // A member the policy does not know.
+    await refused(await sign({ sub: 'mallory' }, rsa.privateKey, { alg: 'RS256', kid: 'r1' }), /not a member of organization 'acme'/)
     await refused(new jose.UnsecuredJWT({ sub: 'alice' }).setIssuer(ISS).setAudience(AUD).setExpirationTime('5m').encode(), /algorithm/)
     // HS256 keyed with the RSA public key's PEM: refused by the key's type.
     const pem = crypto.createPublicKey(await jose.exportSPKI(rsa.publicKey)).export({ type: 'spki', format: 'pem' })
@@ -113,10 +119,17 @@ test('HS256, API keys and a Client acting as the caller', async () => {
   assert.deepEqual([...(await client.list())], [])
   assert.throws(() => new fk.Client({ repository: path.join(dir, 'repo'), key: fk.Key.raw(fk.generateDataKey()), policy, identity: vera, principal: 'user:alice' }), TypeError)
 
+  // A rotated key keeps working for the grace period; a second rotation without one ends it.
+  const graced = await fk.apiKeyRotate(admin, 'ci')
+  const during = new fk.Authenticator({ policy, organization: 'acme' })
+  assert.equal((await during.authenticate(`Bearer ${secret}`)).principal, 'apikey:ci')
+  assert.equal((await during.authenticate(`Bearer ${graced}`)).principal, 'apikey:ci')
+  assert.equal(fk.apiKeyList(policy, { organization: 'acme' })[0].state, 'in_grace')
   const rotated = await fk.apiKeyRotate(admin, 'ci', { graceHours: 0 })
   const fresh = new fk.Authenticator({ policy, organization: 'acme' })
   assert.equal((await fresh.authenticate(`Bearer ${rotated}`)).principal, 'apikey:ci')
   await assert.rejects(fresh.authenticate(`Bearer ${secret}`), /not known/)
+  await assert.rejects(fresh.authenticate(`Bearer ${graced}`), /not known/)
   await fk.apiKeyRevoke(admin, 'ci')
   await assert.rejects(new fk.Authenticator({ policy, organization: 'acme' }).authenticate(`Bearer ${rotated}`), /revoked/)
   assert.equal(fk.apiKeyList(policy, { organization: 'acme' })[0].state, 'revoked')
@@ -125,5 +138,5 @@ test('HS256, API keys and a Client acting as the caller', async () => {
   assert.ok(review.findings.some((f) => f.kind === 'admin_without_mfa' && f.subject === 'member:alice'))
   const log = fs.readFileSync(trail, 'utf8')
   for (const a of ['api_key.created', 'api_key.rotated', 'api_key.revoked', 'access.reviewed']) assert.ok(log.includes(`"action":"${a}"`), a)
-  assert.ok(!log.includes(secret) && !log.includes(rotated))
+  for (const s of [secret, graced, rotated]) assert.ok(!log.includes(s))
 })

@@ -350,6 +350,23 @@ export interface ClientOptions {
   context?: RequestContext
   /** A caller verified by `Authenticator.authenticate` to act as (instead of `principal`; sets `mfa`). */
   identity?: Identity
+  /** Called with each alert the policy's `[alerts]` rules raise (see docs/security.md). */
+  onAlert?: (alert: Alert) => void
+}
+
+/** An alert raised by the policy's `[alerts]` rules on an audit event. */
+export interface Alert {
+  /** `denials`, `outside_working_hours`, `audit_exported` or `key_rotation_failed`. */
+  rule: string
+  /** What happened, for a person. */
+  message: string
+  /** When the triggering event happened (RFC 3339). */
+  timestamp: string
+  organization: string
+  /** Who acted (as in audit events). */
+  actor: { type: string; id: string; email: string | null }
+  /** The audit events that triggered it. */
+  event_ids: string[]
 }
 
 /** The phase a long operation is in. */

@@ -241,6 +241,14 @@ class Firestore {
   [Symbol.for('nodejs.util.inspect.custom')]() { return this.toString() }
 }
 
+// A listener receiving parsed JSON; its exceptions surface as uncaught, not inside the core.
+function jsonCallback(fn) {
+  if (typeof fn !== 'function') return undefined
+  return (json) => {
+    try { fn(JSON.parse(json)) } catch (e) { process.nextTick(() => { throw e }) }
+  }
+}
+
 function identityOf(v) {
   if (!(v instanceof native.Identity)) throw typeError('options.identity must be a firekeep Identity (from Authenticator.authenticate)')
   return v
@@ -355,12 +363,8 @@ class Client extends EventEmitter {
       mfa: optBool('context.mfa', ctx.mfa),
       identity: o.identity === undefined || o.identity === null ? undefined : identityOf(o.identity),
     }
-    const cb = auditFn
-      ? (json) => {
-          try { auditFn(JSON.parse(json)) } catch (e) { process.nextTick(() => { throw e }) }
-        }
-      : undefined
-    Object.defineProperty(this, kNative, { value: call(() => new native.Client(nativeOptions, cb)) })
+    if (o.onAlert !== undefined && o.onAlert !== null && typeof o.onAlert !== 'function') throw typeError('options.onAlert must be a function')
+    Object.defineProperty(this, kNative, { value: call(() => new native.Client(nativeOptions, jsonCallback(auditFn), jsonCallback(o.onAlert))) })
   }
 
   /** Who acts, e.g. `user:alice`. */
