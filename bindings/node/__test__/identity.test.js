@@ -109,6 +109,12 @@ test('HS256, API keys and a Client acting as the caller', async () => {
   assert.match(secret, /^fk_/)
   assert.ok(!fs.readFileSync(policy, 'utf8').includes(secret))
   await assert.rejects(fk.apiKeyCreate({ ...admin, principal: 'user:vera' }, 'x', { actions: ['view_backups'] }), fk.AuthorizationDeniedError)
+  // Bad arguments are TypeError/RangeError before anything is written.
+  assert.throws(() => fk.apiKeyCreate(admin, 'y', { actions: ['view_backups'], expiresInDays: -1 }), RangeError)
+  assert.throws(() => fk.apiKeyRotate(admin, 'ci', { graceHours: 1.5 }), RangeError)
+  assert.throws(() => fk.apiKeyCreate(admin, 'y', { actions: [7] }), TypeError)
+  assert.throws(() => new fk.Authenticator({ policy, apiKeys: 'yes' }), TypeError)
+  assert.equal(fk.apiKeyList(policy, { organization: 'acme' }).length, 1)
 
   const auth = new fk.Authenticator({ policy, organization: 'acme', hs256: { issuer: ISS, audience: AUD, secret: HS } })
   const keyCaller = await auth.authenticate(`Bearer ${secret}`)

@@ -5,13 +5,9 @@
 
 const native = require('../native.js')
 const { call, typeError } = require('./errors.js')
+const { str, optStrings, optBool, optCount } = require('./args.js')
 
 const kNative = Symbol('firekeep.authenticator')
-
-function str(name, v) {
-  if (typeof v !== 'string') throw typeError(`${name} must be a string`)
-  return v
-}
 
 function optStr(name, v) {
   return v === undefined || v === null ? undefined : str(name, v)
@@ -36,12 +32,11 @@ class Authenticator {
       if (!(s instanceof Uint8Array) && typeof s !== 'string') throw typeError('hs256.secret must be a Buffer or a string')
       hs256 = { issuer: str('hs256.issuer', o.hs256.issuer), audience: str('hs256.audience', o.hs256.audience), secret: Buffer.from(s) }
     }
-    if (o.apiKeys !== undefined && typeof o.apiKeys !== 'boolean') throw typeError('apiKeys must be a boolean')
     Object.defineProperty(this, kNative, {
       value: call(() => new native.Authenticator({
         policy: str('policy', o.policy),
         organization: optStr('organization', o.organization),
-        apiKeys: o.apiKeys,
+        apiKeys: optBool('apiKeys', o.apiKeys),
         googleClientId: optStr('googleClientId', o.googleClientId),
         firebaseProject: optStr('firebaseProject', o.firebaseProject),
         oidc,
@@ -76,12 +71,12 @@ function admin(o) {
 /** Creates an API key as `options.principal`; resolves with its secret, shown only now. */
 function apiKeyCreate(options, keyId, { actions, projects, expiresInDays } = {}) {
   if (!Array.isArray(actions)) throw typeError('actions must be an array of action names')
-  return call(() => native.apiKeyCreate(admin(options), str('keyId', keyId), actions, projects, expiresInDays))
+  return call(() => native.apiKeyCreate(admin(options), str('keyId', keyId), optStrings('actions', actions), optStrings('projects', projects), optCount('expiresInDays', expiresInDays, 1)))
 }
 
 /** Gives a key a new secret (resolved); the old one works for `graceHours` (default 24). */
 function apiKeyRotate(options, keyId, { graceHours, expiresInDays } = {}) {
-  return call(() => native.apiKeyRotate(admin(options), str('keyId', keyId), graceHours, expiresInDays))
+  return call(() => native.apiKeyRotate(admin(options), str('keyId', keyId), optCount('graceHours', graceHours), optCount('expiresInDays', expiresInDays, 1)))
 }
 
 /** Revokes a key. */
@@ -96,7 +91,7 @@ function apiKeyList(policy, { organization } = {}) {
 
 /** The access review (members, keys, findings); `applyInactive` disables inactive members. */
 async function accessReview(options, { inactiveDays, rotationDays, applyInactive } = {}) {
-  return JSON.parse(await call(() => native.accessReview(admin(options), inactiveDays, rotationDays, applyInactive)))
+  return JSON.parse(await call(() => native.accessReview(admin(options), optCount('inactiveDays', inactiveDays, 1), optCount('rotationDays', rotationDays, 1), optBool('applyInactive', applyInactive))))
 }
 
 module.exports = {
