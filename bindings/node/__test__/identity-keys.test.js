@@ -129,3 +129,45 @@ file = ${JSON.stringify(alertsFile)}
   assert.deepEqual(inFile.sort(), ['audit_exported', 'denials'])
   assert.throws(() => new fk.Client({ repository: dir, key: fk.Key.raw(fk.generateDataKey()), onAlert: 'no' }), TypeError)
 })
+
+test('alerts.webhook_url: POSTed, signed with FIREKEEP_ALERT_WEBHOOK_SECRET; refused without it', async () => {
+  const crypto = require('node:crypto')
+  const received = []
+  const hook = http.createServer((req, res) => {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
+      res.writeHead(204).end()
+    })
+  })
+  await new Promise((r) => hook.listen(0, '127.0.0.1', r))
+  try {
+    const dir = tmpdir()
+    const policy = path.join(dir, 'policy.toml')
+    fs.writeFileSync(policy, `${MEMBERS}
+[alerts]
+audit_export = true
+webhook_url = "http://127.0.0.1:${hook.address().port}/hook"
+`)
+    const open = () => new fk.Client({ repository: path.join(dir, 'repo'), key: fk.Key.raw(fk.generateDataKey()), policy, principal: 'user:alice', organization: 'acme' })
+    delete process.env.FIREKEEP_ALERT_WEBHOOK_SECRET
+    assert.throws(open, (e) => e instanceof fk.InvalidConfigError && /FIREKEEP_ALERT_WEBHOOK_SECRET/.test(e.message))
+    const secret = 'a-webhook-signing-secret-of-32-bytes-or-more'
+    process.env.FIREKEEP_ALERT_WEBHOOK_SECRET = secret
+    await open().auditExport()
+    for (let i = 0; i < 200 && received.length < 1; i++) await new Promise((r) => setTimeout(r, 10))
+    assert.equal(received.length, 1)
+    const { headers, body } = received[0]
+    assert.equal(JSON.parse(body).rule, 'audit_exported')
+    // The receiver's check, with Node's own HMAC: sha256 over "<timestamp>.<body>".
+    const ts = headers['x-firekeep-timestamp']
+    const want = 'sha256=' + crypto.createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')
+    assert.equal(headers['x-firekeep-signature'], want)
+    assert.ok(Math.abs(Number(ts) - Date.now() / 1000) < 60)
+    assert.ok(!body.includes(secret))
+  } finally {
+    delete process.env.FIREKEEP_ALERT_WEBHOOK_SECRET
+    hook.close()
+  }
+})

@@ -80,6 +80,8 @@ pub(crate) fn open(
             mfa: options.mfa.unwrap_or(false),
         },
         principal_hint: "pass principal: \"user:EMAIL\"".into(),
+        // A policy's alerts.webhook_url: signed with FIREKEEP_ALERT_WEBHOOK_SECRET.
+        alert_webhook: Some(firekeep_oidc::webhook_factory_from_env()),
         ..SessionOptions::default()
     };
     if let Some(cb) = alert_callback {
