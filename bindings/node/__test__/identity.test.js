@@ -119,6 +119,10 @@ test('HS256, API keys and a Client acting as the caller', async () => {
   const auth = new fk.Authenticator({ policy, organization: 'acme', hs256: { issuer: ISS, audience: AUD, secret: HS } })
   const keyCaller = await auth.authenticate(`Bearer ${secret}`)
   assert.equal(keyCaller.principal, 'apikey:ci')
+  const keyInfo = fk.identityInfo(keyCaller)
+  assert.deepEqual([keyInfo.kind, keyInfo.method, keyInfo.organization], ['api_key', 'api_key', 'acme'])
+  // The identity carries the key's secret for the client's re-check, but never shows it.
+  for (const shown of [JSON.stringify(keyInfo), require('node:util').inspect(keyCaller), String(keyCaller)]) assert.ok(!shown.includes(secret))
   const vera = await auth.authenticate(`Bearer ${await sign({ sub: 'vera' }, HS, { alg: 'HS256' })}`)
   const client = new fk.Client({ repository: path.join(dir, 'repo'), key: fk.Key.raw(fk.generateDataKey()), policy, identity: vera, audit: trail })
   assert.equal(client.principal, 'user:vera')
