@@ -120,6 +120,23 @@ class Client:
     def rotate_key(self, new_key: Key, **kwargs: Any) -> Any: ...
     def audit_events(self) -> str: ...
 
+def plan_backup(
+    client: Client,
+    source: Firestore,
+    *,
+    task_count: int,
+    collections: Optional[List[str]] = None,
+    subcollections: bool = True,
+    exclude: List[str] = ...,
+    read_time: Optional[datetime.datetime] = None,
+    labels: Optional[Dict[str, str]] = None,
+    partitions_per_task: int = 1,
+) -> str: ...
+def backup_task(
+    client: Client, source: Firestore, backup_id: str, task_index: int,
+    task_count: Optional[int] = None,
+) -> str: ...
+def commit_backup(client: Client, source: Firestore, backup_id: str) -> str: ...
 def generate_data_key() -> bytes: ...
 def encrypt(
     src: Any, dst: Optional[Any], key: bytes, backup_id: str, object_name: str, segment_size: int,

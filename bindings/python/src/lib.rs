@@ -8,6 +8,7 @@
 
 mod audit;
 mod client;
+mod distributed;
 mod errors;
 mod firestore;
 mod keys;
@@ -47,5 +48,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(audit_export, m)?)?;
     m.add_function(wrap_pyfunction!(audit_read, m)?)?;
     m.add_function(wrap_pyfunction!(audit_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::plan_backup, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::backup_task, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::commit_backup, m)?)?;
     Ok(())
 }
