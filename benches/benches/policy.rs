@@ -65,6 +65,7 @@ fn big_policy() -> Policy {
                 );
             }
             members.push(MemberEntry {
+                disabled_at: None,
                 id: format!("user{m}"),
                 email: Some(format!("user{m}@example.com")),
                 organization: org.into(),
@@ -75,6 +76,7 @@ fn big_policy() -> Policy {
         }
     }
     Policy::from_document(PolicyDocument {
+        alerts: None,
         version: 1,
         roles,
         members,

@@ -64,8 +64,22 @@ export declare class Client {
    * trail as `authorization.denied` and rejects with `ERR_AUTHORIZATION_DENIED`.
    */
   authorize(action: string, project?: string | undefined | null, database?: string | undefined | null, collections?: Array<string> | undefined | null): Promise<Decision>
-  /** The audit events recorded so far, as JSON (memory and file sinks). */
-  auditEvents(): string
+  /**
+   * The audit events recorded so far, as JSON (memory and file sinks). Authorized as
+   * `view_audit_logs`, audited as `audit.viewed`.
+   */
+  auditEvents(): Promise<string>
+  /**
+   * Verifies this client's audit trail (`view_audit_logs`, audited as
+   * `audit.verified`); a broken chain fails with `ERR_INTEGRITY` naming the first bad
+   * event.
+   */
+  auditVerify(): Promise<AuditHead>
+  /**
+   * This client's audit events as `json` or `csv`, filtered by time and action
+   * (`export_audit_logs`, audited as `audit.exported`).
+   */
+  auditExport(format: string, since?: string | undefined | null, until?: string | undefined | null, actions?: Array<string> | undefined | null): Promise<string>
 }
 
 /** Push-style decryptor: returns only verified plaintext (used by `createDecryptStream`). */
@@ -193,9 +207,6 @@ export declare class SegmentSealer {
   sealCopy(seg: Buffer, n: number, last: boolean, dst: Buffer, dstOff: number, src: Uint8Array, srcOff: number, len: number): number
 }
 
-/** Exports audit events (a JSON array) as `json` or `csv`, filtered by time and action. */
-export declare function auditExport(eventsJson: string, format: string, since?: string | undefined | null, until?: string | undefined | null, actions?: Array<string> | undefined | null): string
-
 /** The result of an audit chain check. */
 export interface AuditHead {
   /** How many events the chain holds. */
@@ -204,14 +215,11 @@ export interface AuditHead {
   hash: string
 }
 
-/** Reads a JSONL audit trail as a JSON array. */
-export declare function auditRead(path: string): string
-
 /**
- * Verifies the hash chain of a JSONL audit file (`path`) or of a JSON array of events;
- * a broken chain fails with `ERR_AUDIT` naming the first bad event.
+ * Verifies the hash chain of a JSON array of events; a broken chain fails with
+ * `ERR_AUDIT` naming the first bad event.
  */
-export declare function auditVerify(path?: string | undefined | null, eventsJson?: string | undefined | null): AuditHead
+export declare function auditVerifyEvents(eventsJson: string): AuditHead
 
 /** AWS KMS options; credentials and region come from the AWS chain unless given. */
 export interface AwsKmsKeyOptions {

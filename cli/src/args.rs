@@ -146,6 +146,19 @@ pub enum Command {
     /// Export or verify the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Erase documents (a person's data) from every backup that holds them.
+    Erase(crate::compliance_args::EraseArgs),
+    /// Export a backup's documents as plain JSON, NDJSON or CSV.
+    Export(crate::compliance_args::ExportArgs),
+    /// Place or release a legal hold on a backup.
+    #[command(subcommand)]
+    Hold(crate::compliance_args::HoldCommand),
+    /// Create, list, rotate and revoke API keys (stored as hashes in the policy file).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(crate::commands::identity_args::ApiKeyCommand),
+    /// Review who has access: members, API keys, findings.
+    #[command(subcommand)]
+    Access(crate::commands::identity_args::AccessCommand),
     /// Run a complete backup → verify → restore → compare on a built-in sample database.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),

@@ -79,6 +79,7 @@ impl Ctx {
                 audit: AuditChoice::File(self.audit_path()),
                 api_key_secret,
                 principal_hint: "use --principal user:EMAIL (or FIREKEEP_PRINCIPAL)".into(),
+                alert_webhook: Some(crate::commands::identity_args::webhook_factory()),
                 ..SessionOptions::default()
             },
         }

@@ -80,7 +80,7 @@ impl CliError {
                 CoreError::InvalidInput(_) | CoreError::InvalidConfig(_) => exit::USAGE,
                 CoreError::Integrity { .. } => exit::INTEGRITY,
                 CoreError::KeyMismatch { .. } => exit::KEY_MISMATCH,
-                CoreError::AuthorizationDenied(_) => exit::DENIED,
+                CoreError::AuthorizationDenied(_) | CoreError::Unauthenticated(_) => exit::DENIED,
                 CoreError::NotFound(_) => exit::NOT_FOUND,
                 CoreError::Cancelled => exit::CANCELLED,
                 _ => exit::FAILURE,

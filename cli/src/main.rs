@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod compliance_args;
 mod config;
 mod context;
 #[cfg(feature = "demo")]

@@ -58,6 +58,9 @@ pub fn audit_actions(action: Action) -> (AuditAction, AuditAction) {
         Action::DeleteBackup => (AuditAction::BackupPruned, AuditAction::BackupPruneFailed),
         Action::ViewBackups => (AuditAction::BackupListed, AuditAction::BackupListFailed),
         Action::ManageKeys => (AuditAction::KeyRotated, AuditAction::KeyRotateFailed),
+        Action::EraseData => (AuditAction::BackupErased, AuditAction::BackupEraseFailed),
+        Action::ExportData => (AuditAction::BackupExported, AuditAction::BackupExportFailed),
+        Action::ManageLegalHolds => (AuditAction::BackupHeld, AuditAction::BackupHoldFailed),
         _ => (
             AuditAction::AuthorizationDenied,
             AuditAction::AuthorizationDenied,
@@ -484,6 +487,111 @@ impl Client {
             .await
     }
 
+    /// Erases documents from backups (permission: `erase_data`); see [`engine::erase`].
+    /// Audited as `backup.erased` / `backup.erase_failed` with counts and the shape of the
+    /// request (how many paths, the collection group and field name), never the paths or
+    /// the value matched.
+    pub async fn erase(
+        &self,
+        opts: &engine::EraseOptions,
+        cancel: &CancellationToken,
+    ) -> Result<engine::EraseReport> {
+        let sel = &opts.selector;
+        let op = self
+            .op(
+                Action::EraseData,
+                self.org().kind(ResourceKind::Backup),
+                AuditAction::BackupErased,
+                AuditAction::BackupEraseFailed,
+            )
+            .detail("paths", sel.paths.len())
+            .detail(
+                "collection_group",
+                sel.field_match.as_ref().map(|m| m.collection_group.clone()),
+            )
+            .detail("field", sel.field_match.as_ref().map(|m| m.field.clone()))
+            .detail("include_subcollections", sel.include_subcollections)
+            .detail("requested_backups", json!(opts.backups))
+            .detail("dry_run", opts.dry_run);
+        self.session
+            .perform(op, || {
+                engine::erase(&self.repo, self.keys.as_ref(), opts, cancel)
+            })
+            .await
+    }
+
+    /// Exports a backup's documents, decrypted, to `out` (see [`engine::export`]).
+    /// Permission: `export_data` in the organization and on the project and database the
+    /// backup was taken from (for the collections exported), checked once its manifest is
+    /// open and before any document is read. Audited as `backup.exported` /
+    /// `backup.export_failed` with counts and file names, never the data.
+    pub async fn export(
+        &self,
+        backup_id: &str,
+        opts: &engine::ExportOptions,
+        out: &mut dyn engine::ExportOutput,
+        cancel: &CancellationToken,
+    ) -> Result<engine::ExportReport> {
+        let op = self
+            .op(
+                Action::ExportData,
+                self.org().backup(backup_id),
+                AuditAction::BackupExported,
+                AuditAction::BackupExportFailed,
+            )
+            .detail("backup_id", backup_id)
+            .detail("collections", json!(opts.collections))
+            .detail("format", json!(opts.format));
+        self.session
+            .perform_staged(
+                op,
+                || async {
+                    let manifest = self.manifest(backup_id).await?;
+                    let req = self.source_requirement(
+                        Action::ExportData,
+                        &manifest,
+                        &opts.collections,
+                        "source",
+                    );
+                    Ok(((), vec![req]))
+                },
+                |()| engine::export(&self.repo, self.keys.as_ref(), backup_id, opts, out, cancel),
+            )
+            .await
+    }
+
+    /// Places a legal hold on a backup (permission: `manage_legal_holds`): prune and
+    /// erase refuse it until [`Client::release_hold`]. Audited as `backup.held`.
+    pub async fn hold(&self, backup_id: &str, reason: &str) -> Result<engine::LegalHold> {
+        let op = self.op(
+            Action::ManageLegalHolds,
+            self.org().backup(backup_id),
+            AuditAction::BackupHeld,
+            AuditAction::BackupHoldFailed,
+        );
+        self.session
+            .perform(op, || {
+                engine::hold(&self.repo, self.keys.as_ref(), backup_id, reason)
+            })
+            .await
+    }
+
+    /// Releases a backup's legal hold (permission: `manage_legal_holds`); `None` when it
+    /// was not held. Audited as `backup.released`.
+    pub async fn release_hold(&self, backup_id: &str) -> Result<Option<engine::LegalHold>> {
+        let op = self.op(
+            Action::ManageLegalHolds,
+            self.org().backup(backup_id),
+            AuditAction::BackupReleased,
+            AuditAction::BackupHoldFailed,
+        );
+        self.session
+            .perform(op, || {
+                engine::release(&self.repo, self.keys.as_ref(), backup_id)
+            })
+            .await
+    }
+
     /// Re-wraps every backup's data key from this client's key provider to `to`
     /// (permission: manage keys). Audited as `key.rotated` / `key.rotate_failed`. Use a new
     /// client with `to` afterwards.
@@ -606,6 +714,40 @@ impl AuditDetails for PruneReport {
             "bytes_freed": self.removed.iter().chain(&self.orphans).map(|b| b.bytes).sum::<u64>(),
             "skipped": self.skipped,
         }))
+    }
+}
+
+impl AuditDetails for engine::EraseReport {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "dry_run": self.dry_run,
+            "documents": self.documents,
+            "backups": self.backups.iter().map(|b| json!({
+                "backup_id": b.backup_id,
+                "documents": b.documents,
+                "parts_rewritten": b.parts_rewritten,
+                "parts_dropped": b.parts_dropped,
+                "generation": b.generation,
+            })).collect::<Vec<_>>(),
+        }))
+    }
+}
+
+impl AuditDetails for engine::ExportReport {
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({
+            "backup_id": self.backup_id,
+            "documents": self.documents,
+            "files": self.files,
+            "parts_read": self.parts_read,
+        }))
+    }
+}
+
+impl AuditDetails for engine::LegalHold {
+    // The reason is sealed in the repository and may name a person: not audited.
+    fn audit_details(&self) -> Map<String, Value> {
+        object(json!({"backup_id": self.backup_id, "held_at": self.held_at}))
     }
 }
 

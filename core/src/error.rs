@@ -66,6 +66,11 @@ pub enum Error {
     #[error("key provider error: {0}")]
     KeyProvider(String),
 
+    /// The presented credential (token, API key) was not accepted; the message says why
+    /// and never contains the credential.
+    #[error("authentication failed: {0}")]
+    Unauthenticated(String),
+
     /// The principal may not perform the action; the reason names the rule.
     #[error("authorization denied: {0}")]
     AuthorizationDenied(String),
@@ -104,6 +109,7 @@ impl Error {
         match self {
             Error::InvalidInput(_) => "ERR_INVALID_INPUT",
             Error::InvalidConfig(_) => "ERR_INVALID_CONFIG",
+            Error::Unauthenticated(_) => "ERR_UNAUTHENTICATED",
             Error::KeyMismatch { .. } => "ERR_KEY_MISMATCH",
             Error::Integrity { .. } => "ERR_INTEGRITY",
             Error::NotFound(_) => "ERR_NOT_FOUND",

@@ -4,6 +4,7 @@
 //! * [`format`]: the encrypted object format (header ‖ Tink AesGcmHkdfStreaming body).
 //! * [`keys`]: data keys and the [`keys::KeyProvider`] trait (passphrase, raw key).
 //! * [`policy`] and [`audit`]: role-based authorization and the tamper-evident audit trail.
+//! * [`identity`]: who is calling (JWTs, API keys), access reviews and alerts.
 //! * [`source`] and [`storage`]: the traits connectors implement, with in-memory and
 //!   local-filesystem implementations.
 //! * [`engine`]: backup, verify, restore, list, diff, prune and key rotation over those traits.
@@ -17,6 +18,7 @@ pub mod client;
 pub mod engine;
 pub mod error;
 pub mod format;
+pub mod identity;
 pub mod keys;
 pub mod model;
 pub mod policy;

@@ -5,6 +5,10 @@
 //! failure action). There is no way to run an operation through a session without both
 //! steps, and an operation whose outcome cannot be audited reports [`Error::Audit`].
 
+mod audit_trail;
+
+pub use audit_trail::{AuditExport, AuditVerification};
+
 use crate::audit::{
     Actor, AuditAction, AuditEvent, AuditSink, EventContext, EventResource, MemoryAuditSink,
     RetentionReport, redact_event,

@@ -5,7 +5,12 @@
 //! when they also open a repository), so these mean the same thing everywhere; each front end
 //! only maps its language's types and errors.
 
-use crate::audit::{AuditSink, FsyncPolicy, JsonlAuditSink, MemoryAuditSink};
+use crate::audit::{
+    Actor, AuditAction, AuditEvent, AuditSink, EventContext, EventResource, FsyncPolicy,
+    JsonlAuditSink, MemoryAuditSink, read_jsonl,
+};
+use crate::identity::alerts::{AlertRules, AlertSink, AlertingAuditSink, JsonlAlertSink};
+use crate::model::Timestamp;
 use crate::policy::{Policy, Principal, PrincipalKind, RequestContext};
 use crate::secret::SecretString;
 use crate::session::Session;
@@ -88,7 +93,16 @@ pub struct SessionOptions {
     /// How to give a principal in this front end, said when a policy is set without one
     /// (e.g. `pass principal="user:EMAIL"`).
     pub principal_hint: String,
+    /// Where alerts go when the policy has an `[alerts]` table (besides its `file`): a
+    /// callback of the front end, a webhook (`firekeep-oidc`).
+    pub alert_sinks: Vec<Arc<dyn AlertSink>>,
+    /// Makes the sink for the policy's `alerts.webhook_url` (front ends linking
+    /// `firekeep-oidc`); without it such a policy is refused rather than left silent.
+    pub alert_webhook: Option<WebhookFactory>,
 }
+
+/// Makes a webhook [`AlertSink`] for a URL.
+pub type WebhookFactory = Arc<dyn Fn(&str) -> Result<Arc<dyn AlertSink>> + Send + Sync>;
 
 impl Default for SessionOptions {
     fn default() -> Self {
@@ -102,6 +116,8 @@ impl Default for SessionOptions {
             secret_options: Vec::new(),
             api_key_secret: None,
             principal_hint: "give one as user:EMAIL or apikey:ID".into(),
+            alert_sinks: Vec::new(),
+            alert_webhook: None,
         }
     }
 }
@@ -122,6 +138,48 @@ impl SessionOptions {
         })
     }
 
+    /// Acts as an authenticated caller: its principal, its API-key secret (checked again
+    /// against the policy when the session is built) and its second factor.
+    pub fn with_identity(mut self, caller: &crate::identity::Authenticated) -> Self {
+        self.principal = Some(caller.identity().principal);
+        self.organization = caller.principal.organization().to_string();
+        self.api_key_secret = caller.principal.secret().cloned();
+        self.context.mfa = caller.context.mfa;
+        self
+    }
+
+    /// Wraps `sink` so that the policy's alert rules run on every appended event. The
+    /// denial windows start from the trail's recent events (a file or memory trail), so
+    /// that denials across separate CLI runs count together.
+    fn alerting(&self, sink: Arc<dyn AuditSink>, rules: &AlertRules) -> Result<Arc<dyn AuditSink>> {
+        let mut sinks = self.alert_sinks.clone();
+        if let Some(file) = &rules.file {
+            sinks.push(Arc::new(JsonlAlertSink::new(file)));
+        }
+        if let Some(url) = &rules.webhook_url {
+            let make = self.alert_webhook.as_ref().ok_or_else(|| {
+                Error::InvalidConfig(
+                    "the policy sends alerts to a webhook, which this front end cannot do; \
+                     use the CLI or alerts.file"
+                        .into(),
+                )
+            })?;
+            sinks.push(make(url)?);
+        }
+        let alerting = AlertingAuditSink::new(sink, rules.clone(), sinks)?;
+        if let (Some(d), AuditChoice::File(path)) = (rules.denials, &self.audit) {
+            let since = Timestamp::now().add_seconds(-i64::from(d.within_minutes) * 60)?;
+            let trail = read_jsonl(path)?;
+            alerting.seed(
+                trail
+                    .events
+                    .iter()
+                    .filter(|e| e.time().is_ok_and(|t| t >= since)),
+            );
+        }
+        Ok(Arc::new(alerting))
+    }
+
     /// Opens the audit sink, reads the policy, parses the principal and registers the
     /// secret options. Errors: the sink's or the policy's, or `InvalidInput` for a missing or
     /// malformed principal.
@@ -136,6 +194,13 @@ impl SessionOptions {
             }
             Some(source) => {
                 let policy = source.load()?;
+                // Refused credentials are recorded straight to the trail (no alert rule
+                // reads them, and no webhook is called from this synchronous builder).
+                let trail = sink.clone();
+                let sink = match &policy.document().alerts {
+                    Some(rules) => self.alerting(sink, rules)?,
+                    None => sink,
+                };
                 let raw = self.principal.as_deref().ok_or_else(|| {
                     Error::InvalidInput(format!(
                         "a policy is set but no principal; {}",
@@ -143,6 +208,13 @@ impl SessionOptions {
                     ))
                 })?;
                 let mut who = Principal::parse(org, raw, Some(&policy))?;
+                if who.kind() == PrincipalKind::ApiKey {
+                    let checked = check_api_key_secret(&policy, &who, self.api_key_secret.as_ref());
+                    if let Err(e) = checked {
+                        record_authentication_failure(&trail, &who, &self.context, &e);
+                        return Err(e);
+                    }
+                }
                 if let (PrincipalKind::ApiKey, Some(secret)) = (who.kind(), &self.api_key_secret) {
                     who = who.with_secret(secret.clone());
                 }
@@ -157,6 +229,72 @@ impl SessionOptions {
         );
         Ok((session, handle))
     }
+}
+
+/// Records a refused credential (`authentication.failed`, the reason's text only). The
+/// refusal stands whether or not it could be recorded.
+fn record_authentication_failure(
+    sink: &Arc<dyn AuditSink>,
+    who: &Principal,
+    context: &RequestContext,
+    error: &Error,
+) {
+    let mut event = AuditEvent::new(
+        AuditAction::AuthenticationFailed,
+        Actor {
+            kind: who.kind().as_str().into(),
+            id: who.id().into(),
+            email: None,
+        },
+        EventResource {
+            kind: "organization".into(),
+            id: who.organization().into(),
+        },
+        who.organization(),
+    );
+    event.context = EventContext {
+        ip: context.ip.clone(),
+        user_agent: context.user_agent.clone(),
+        location: context.location.clone(),
+    };
+    event.details.insert(
+        "reason".into(),
+        serde_json::Value::String(error.code().into()),
+    );
+    let _ = futures::executor::block_on(sink.append(&[event]));
+}
+
+/// A key with a stored hash (made by `api-key create`) is only used with its secret: the
+/// secret must be given and be this key's current (or in-grace previous) one.
+fn check_api_key_secret(
+    policy: &Policy,
+    who: &Principal,
+    secret: Option<&SecretString>,
+) -> Result<()> {
+    let entry = policy
+        .document()
+        .api_keys
+        .iter()
+        .find(|k| k.organization == who.organization() && k.id == who.id());
+    if entry.is_none_or(|k| k.credential.is_none()) {
+        return Ok(());
+    }
+    let secret = secret.ok_or_else(|| {
+        Error::Unauthenticated(format!(
+            "API key '{}' needs its secret (FIREKEEP_API_KEY or the front end's api_key option)",
+            who.id()
+        ))
+    })?;
+    let key = crate::identity::api_keys::verify_secret(
+        policy.document(),
+        who.organization(),
+        secret.expose(),
+        crate::model::Timestamp::now(),
+    )?;
+    if key.id != who.id() {
+        return Err(crate::identity::AuthError::UnknownApiKey.into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -192,6 +330,87 @@ mod tests {
             o.principal = Some("robot:x".into());
             assert!(matches!(o.build(), Err(Error::InvalidInput(_))));
         }
+    }
+
+    #[test]
+    fn an_api_key_with_a_stored_hash_needs_its_secret() {
+        let toml = "version = 1\n[[members]]\nid = \"bob\"\norganization = \"default\"\nrole = \"admin\"\n";
+        let mut doc = Policy::from_toml(toml).unwrap().document().clone();
+        let new = |id: &str| crate::identity::api_keys::NewApiKey {
+            id: id.into(),
+            organization: "default".into(),
+            created_by: "bob".into(),
+            actions: vec![crate::policy::Action::ViewBackups],
+            projects: None,
+            lifetime_days: None,
+        };
+        let now = crate::model::Timestamp::now();
+        let secret = crate::identity::api_keys::create(&mut doc, new("ci"), now).unwrap();
+        let other = crate::identity::api_keys::create(&mut doc, new("ci2"), now).unwrap();
+        let memory = Arc::new(MemoryAuditSink::new());
+        let mut o = SessionOptions {
+            policy: Some(PolicySource::Text(doc.to_json())),
+            principal: Some("apikey:ci".into()),
+            audit: AuditChoice::Sink(memory.clone()),
+            ..SessionOptions::default()
+        };
+        assert!(matches!(o.build(), Err(Error::Unauthenticated(_))));
+        o.api_key_secret = Some(other.clone());
+        assert!(matches!(o.build(), Err(Error::Unauthenticated(_))));
+        let events = memory.events();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].action, "authentication.failed");
+        assert_eq!(events[1].actor.id, "ci");
+        let text = serde_json::to_string(&events).unwrap();
+        assert!(!text.contains(other.expose()), "{text}");
+        o.api_key_secret = Some(secret);
+        assert_eq!(o.build().unwrap().0.principal().id(), "ci");
+    }
+
+    #[test]
+    fn policy_alerts_count_denials_across_sessions_on_one_trail() {
+        let dir = std::env::temp_dir().join(format!("fk-setup-alerts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (trail, alerts) = (dir.join("audit.jsonl"), dir.join("alerts.jsonl"));
+        let _ = (std::fs::remove_file(&trail), std::fs::remove_file(&alerts));
+        let policy = format!(
+            "[alerts]\ndenials = {{ count = 2, within_minutes = 10 }}\nfile = {:?}\n\n\
+             [[members]]\nid = \"vera\"\norganization = \"default\"\nrole = \"viewer\"\n",
+            alerts.display().to_string()
+        );
+        let o = SessionOptions {
+            policy: Some(PolicySource::Text(policy.clone())),
+            principal: Some("user:vera".into()),
+            audit: AuditChoice::File(trail.clone()),
+            ..SessionOptions::default()
+        };
+        let deny = || {
+            let (s, _) = o.build().unwrap();
+            let op = crate::session::Operation::new(
+                crate::policy::Action::DeleteBackup,
+                crate::policy::Resource::organization("default"),
+                crate::audit::AuditAction::BackupDeleted,
+                crate::audit::AuditAction::BackupDeleteFailed,
+            );
+            futures::executor::block_on(s.perform(op, || async { Ok(()) })).unwrap_err();
+        };
+        deny();
+        assert!(!alerts.exists());
+        deny();
+        let text = std::fs::read_to_string(&alerts).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("\"rule\":\"denials\""));
+        // A webhook needs a front end that can send one.
+        let hook = policy.replace(
+            "[alerts]\n",
+            "[alerts]\nwebhook_url = \"https://h.example\"\n",
+        );
+        let o = SessionOptions {
+            policy: Some(PolicySource::Text(hook)),
+            principal: Some("user:vera".into()),
+            ..SessionOptions::default()
+        };
+        assert!(matches!(o.build(), Err(Error::InvalidConfig(_))));
     }
 
     #[test]

@@ -27,6 +27,7 @@ fn client(user: &str, store: &MemoryStorage, audit: &Arc<MemoryAuditSink>) -> Cl
         role: Some(role.into()),
         projects: Default::default(),
         expires_at: None,
+        disabled_at: None,
     };
     let policy = Arc::new(
         Policy::from_document(PolicyDocument {

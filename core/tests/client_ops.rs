@@ -27,6 +27,7 @@ const PASSPHRASE: &str = "a very secret passphrase 42";
 
 fn policy() -> Arc<Policy> {
     let m = |id: &str, role: &str| MemberEntry {
+        disabled_at: None,
         id: id.into(),
         email: Some(format!("{id}@acme.test")),
         organization: ORG.into(),
@@ -272,6 +273,7 @@ fn grant(role: ProjectRole, collections: &[&str]) -> ProjectGrantEntry {
 /// `prod`'s `users` (may view, not restore).
 fn grants_policy() -> Arc<Policy> {
     let m = |id: &str, role: Option<&str>, projects: Vec<(&str, ProjectGrantEntry)>| MemberEntry {
+        disabled_at: None,
         id: id.into(),
         email: Some(format!("{id}@acme.test")),
         organization: ORG.into(),
@@ -649,6 +651,7 @@ fn random_policy() -> impl Strategy<Value = PolicyDocument> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, (role, projects))| MemberEntry {
+                    disabled_at: None,
                     id: format!("u{i}"),
                     email: None,
                     organization: ORG.into(),
@@ -664,6 +667,8 @@ fn random_policy() -> impl Strategy<Value = PolicyDocument> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, (creator, actions, projects))| ApiKeyEntry {
+                    credential: None,
+                    revoked_at: None,
                     id: format!("k{i}"),
                     organization: ORG.into(),
                     created_by: format!("u{creator}"),

@@ -1,9 +1,8 @@
 //! Data fidelity: every Firestore value survives the REST JSON codec and a zstd part
 //! bit for bit (DESIGN.md, "Data fidelity").
 
-use firekeep_core::model::json::{
-    PartDecoder, PartEncoder, decode_document, decode_part, encode_document, encode_part,
-};
+use firekeep_core::engine::{PartDecoder, PartEncoder, decode_part, encode_part};
+use firekeep_core::model::json::{decode_document, encode_document};
 use firekeep_core::model::{Document, GeoPoint, MAX_VALUE_NESTING, Timestamp, Value};
 use proptest::prelude::*;
 use std::collections::BTreeMap;

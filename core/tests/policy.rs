@@ -14,6 +14,7 @@ const ORG: &str = "acme";
 
 fn member(id: &str, org: &str, role: Option<&str>) -> MemberEntry {
     MemberEntry {
+        disabled_at: None,
         id: id.into(),
         email: Some(format!("{id}@example.com")),
         organization: org.into(),
@@ -70,6 +71,9 @@ const MATRIX: &[(Action, [bool; 4])] = &[
     (Action::ManageKeys, [true, true, false, false]),
     (Action::ManageApiKeys, [true, true, false, false]),
     (Action::ManageAuditRetention, [true, true, false, false]),
+    (Action::EraseData, [true, true, false, false]),
+    (Action::ExportData, [true, true, false, false]),
+    (Action::ManageLegalHolds, [true, true, false, false]),
 ];
 
 fn four_roles_policy() -> Policy {
@@ -317,6 +321,8 @@ fn api_keys_are_scoped_and_bounded_by_their_creator() {
         ],
         api_keys: vec![
             ApiKeyEntry {
+                credential: None,
+                revoked_at: None,
                 id: "ci".into(),
                 organization: ORG.into(),
                 created_by: "mia".into(),
@@ -326,6 +332,8 @@ fn api_keys_are_scoped_and_bounded_by_their_creator() {
                 expires_at: Some(ts("2026-09-01T00:00:00Z")),
             },
             ApiKeyEntry {
+                credential: None,
+                revoked_at: None,
                 id: "ops".into(),
                 organization: ORG.into(),
                 created_by: "olga".into(),
@@ -405,6 +413,8 @@ fn mfa_admin_with_project_grant() -> Policy {
         roles,
         members: vec![ada],
         api_keys: vec![ApiKeyEntry {
+            credential: None,
+            revoked_at: None,
             id: "ada-ci".into(),
             organization: ORG.into(),
             created_by: "ada".into(),
@@ -849,6 +859,7 @@ fn member_entry(org: &'static str, id: &'static str) -> impl Strategy<Value = Me
         timestamp_opt(),
     )
         .prop_map(move |(role, projects, exp)| MemberEntry {
+            disabled_at: None,
             id: id.into(),
             email: None,
             organization: org.into(),
@@ -932,6 +943,8 @@ fn policy_doc() -> impl Strategy<Value = PolicyDocument> {
                     .map(|(i, (actions, projects, exp, pick))| {
                         let creator = &members[pick % members.len()];
                         ApiKeyEntry {
+                            credential: None,
+                            revoked_at: None,
                             id: format!("k{i}"),
                             organization: creator.organization.clone(),
                             created_by: creator.id.clone(),
@@ -942,6 +955,7 @@ fn policy_doc() -> impl Strategy<Value = PolicyDocument> {
                     })
                     .collect();
                 PolicyDocument {
+                    alerts: None,
                     version: 1,
                     roles,
                     members,

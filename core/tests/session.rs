@@ -48,6 +48,7 @@ impl AuditDetails for Report {
 
 fn team_policy() -> Arc<Policy> {
     let m = |id: &str, role: &str| MemberEntry {
+        disabled_at: None,
         id: id.into(),
         email: Some(format!("{id}@acme.test")),
         organization: ORG.into(),
@@ -59,6 +60,8 @@ fn team_policy() -> Arc<Policy> {
         Policy::from_document(PolicyDocument {
             members: vec![m("olga", "owner"), m("vic", "viewer"), m("mia", "member")],
             api_keys: vec![ApiKeyEntry {
+                credential: None,
+                revoked_at: None,
                 id: "ci-key".into(),
                 organization: ORG.into(),
                 created_by: "mia".into(),

@@ -10,6 +10,11 @@
 //! `--source generated` (default) produces the documents on the fly, in name order, like an
 //! in-memory source that holds nothing: peak RSS then measures the engine alone.
 //! `--source memory` loads a `MemoryFirestore` first (its own footprint counts in RSS).
+//! `--source wire` produces the same documents as protobuf `Document` messages, as the
+//! gRPC connector receives them, and the backup writes their JSON with the connector's
+//! protobuf-to-JSON path (`firekeep_firestore::wire`): what a backup of Firestore runs,
+//! without the network. The source keeps 8,192 encoded document bodies and prefixes each
+//! with its name, so it costs about what receiving a message costs.
 
 use async_trait::async_trait;
 use firekeep_core::Result;
@@ -18,7 +23,8 @@ use firekeep_core::keys::RawKey;
 use firekeep_core::model::{DatabaseId, Document, DocumentPath, Timestamp, Value};
 use firekeep_core::source::memory::MemoryFirestore;
 use firekeep_core::source::{
-    ConflictMode, FirestoreSource, FirestoreTarget, NameRange, Scope, WriteOutcome, WriteResult,
+    ConflictMode, FirestoreSource, FirestoreTarget, NameRange, Scope, SourceDocument, WireDocument,
+    WriteOutcome, WriteResult,
 };
 use firekeep_core::storage::local::LocalStorage;
 use futures::executor::block_on;
@@ -107,9 +113,75 @@ fn make_doc(db: &DatabaseId, collection: &str, i: u64) -> Document {
 struct GeneratedSource {
     db: DatabaseId,
     per_collection: u64,
+    /// With `--source wire`: protobuf bodies (everything but the name) of documents
+    /// `0..WIRE_BODIES`; document `i` uses body `i % WIRE_BODIES`.
+    wire_bodies: Option<Arc<Vec<Vec<u8>>>>,
+}
+
+const WIRE_BODIES: u64 = 8192;
+
+/// Protobuf `Document` bodies without the name field, from [`make_doc`].
+fn wire_bodies(db: &DatabaseId) -> Vec<Vec<u8>> {
+    use prost::Message as _;
+    (0..WIRE_BODIES)
+        .map(|i| {
+            let mut doc =
+                firekeep_firestore::convert::document_to_proto(&make_doc(db, COLLECTIONS[0], i));
+            doc.name.clear();
+            doc.encode_to_vec()
+        })
+        .collect()
+}
+
+/// Document `name` with `body`, as one protobuf `Document` (the name is field 1).
+fn wire_document(name: String, body: &[u8]) -> WireDocument {
+    let mut wire = Vec::with_capacity(name.len() + body.len() + 4);
+    wire.push(0x0a); // field 1, length-delimited
+    let mut len = name.len() as u64;
+    while len >= 0x80 {
+        wire.push((len as u8) | 0x80);
+        len >>= 7;
+    }
+    wire.push(len as u8);
+    wire.extend_from_slice(name.as_bytes());
+    wire.extend_from_slice(body);
+    WireDocument {
+        name,
+        wire: bytes::Bytes::from(wire),
+        encode: firekeep_firestore::wire::document_json,
+    }
 }
 
 impl GeneratedSource {
+    /// Indexes (collection * per_collection + i) of the documents in `range`.
+    fn index_range(&self, range: &NameRange) -> std::ops::Range<u64> {
+        let total = COLLECTIONS.len() as u64 * self.per_collection;
+        let per = self.per_collection;
+        let start = match &range.start {
+            Bound::Unbounded => 0,
+            Bound::Included(p) => {
+                let (c, i) = self.index_of(p);
+                c as u64 * per + i
+            }
+            Bound::Excluded(p) => {
+                let (c, i) = self.index_of(p);
+                c as u64 * per + i + 1
+            }
+        };
+        let end = match &range.end {
+            Bound::Unbounded => total,
+            Bound::Included(p) => {
+                let (c, i) = self.index_of(p);
+                c as u64 * per + i + 1
+            }
+            Bound::Excluded(p) => {
+                let (c, i) = self.index_of(p);
+                c as u64 * per + i
+            }
+        };
+        start..end
+    }
+
     fn index_of(&self, p: &DocumentPath) -> (usize, u64) {
         let c = COLLECTIONS
             .iter()
@@ -140,38 +212,45 @@ impl FirestoreSource for GeneratedSource {
         range: NameRange,
         _: Timestamp,
     ) -> BoxStream<'static, Result<Document>> {
-        let total = COLLECTIONS.len() as u64 * self.per_collection;
-        let per = self.per_collection;
-        let start = match &range.start {
-            Bound::Unbounded => 0,
-            Bound::Included(p) => {
-                let (c, i) = self.index_of(p);
-                c as u64 * per + i
-            }
-            Bound::Excluded(p) => {
-                let (c, i) = self.index_of(p);
-                c as u64 * per + i + 1
-            }
-        };
-        let end = match &range.end {
-            Bound::Unbounded => total,
-            Bound::Included(p) => {
-                let (c, i) = self.index_of(p);
-                c as u64 * per + i + 1
-            }
-            Bound::Excluded(p) => {
-                let (c, i) = self.index_of(p);
-                c as u64 * per + i
-            }
-        };
         let db = self.db.clone();
         let scope = scope.clone();
-        stream::iter(start..end)
+        let per = self.per_collection;
+        stream::iter(self.index_range(&range))
             .filter_map(move |k| {
                 let c = COLLECTIONS[(k / per) as usize];
                 let doc = make_doc(&db, c, k % per);
                 let keep = doc.path().map(|(_, p)| scope.contains(&p)).unwrap_or(false);
                 futures::future::ready(keep.then_some(Ok(doc)))
+            })
+            .boxed()
+    }
+    fn stream_source_documents(
+        &self,
+        scope: &Scope,
+        range: NameRange,
+        read_time: Timestamp,
+    ) -> BoxStream<'static, Result<SourceDocument>> {
+        let Some(bodies) = self.wire_bodies.clone() else {
+            return self
+                .stream_documents(scope, range, read_time)
+                .map(|d| d.map(SourceDocument::Decoded))
+                .boxed();
+        };
+        let db = self.db.clone();
+        let scope = scope.clone();
+        let per = self.per_collection;
+        stream::iter(self.index_range(&range))
+            .filter_map(move |k| {
+                let c = COLLECTIONS[(k / per) as usize];
+                let path = DocumentPath::parse(&format!("{c}/{:010}", k % per)).expect("valid");
+                let keep = scope.contains(&path);
+                let body = &bodies[(k % WIRE_BODIES) as usize];
+                futures::future::ready(keep.then(|| {
+                    Ok(SourceDocument::Wire(wire_document(
+                        db.document_name(&path),
+                        body,
+                    )))
+                }))
             })
             .boxed()
     }
@@ -273,6 +352,7 @@ fn main() -> Result<()> {
         Arc::new(GeneratedSource {
             db: db.clone(),
             per_collection: per,
+            wire_bodies: (source_kind == "wire").then(|| Arc::new(wire_bodies(&db))),
         })
     };
     let rss_before = vm_hwm_kib();

@@ -99,10 +99,15 @@ test('backup to S3, verify, restore into another database: equal through Google\
     await restoredDb.terminate()
   }
 
-  const actions = client.auditEvents().map((e) => e.action)
+  const actions = (await client.auditEvents()).map((e) => e.action)
   assert.ok(actions.includes('backup.created') && actions.includes('backup.restored'), actions.join(','))
-  const head = fk.auditVerify({ path: auditPath })
-  assert.equal(head.events, actions.length)
+  // Reading, checking and exporting the trail are client operations, each audited.
+  const head = await client.auditVerify()
+  assert.equal(head.events, actions.length + 1)
+  const csv = await client.auditExport('csv', { actions: ['backup.created'] })
+  assert.equal(csv.split('backup.created').length - 1, 1)
+  const after = (await client.auditEvents()).map((e) => e.action)
+  assert.deepEqual(after.slice(-3), ['audit.viewed', 'audit.verified', 'audit.exported'])
   assert.equal(fs.readFileSync(auditPath, 'utf8').includes('correct horse'), false, 'no secrets in the audit trail')
 })
 
@@ -166,7 +171,7 @@ test('AWS KMS key (moto) and a JS audit callback', async () => {
   for (let i = 0; i < 100 && batches.flat().length < 2; i++) await new Promise((res) => setTimeout(res, 10))
   const events = batches.flat()
   assert.deepEqual(events.map((e) => e.action), ['backup.created', 'backup.verified'])
-  assert.equal(fk.auditVerify({ events }).events, 2)
+  assert.equal(fk.auditVerify(events).events, 2)
 })
 
 test('Google Cloud KMS key (test server): backup, verify, another key refused, rotation to a raw key', async () => {

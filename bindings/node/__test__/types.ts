@@ -8,7 +8,7 @@ import firekeep, {
   Document, DocumentReference, Double, FirekeepError, Firestore, FirestoreError, FirestoreValue,
   GeoPoint, IntegrityError, InvalidConfigError, InvalidInputError, IoError, Key, KeyMismatchError,
   KeyProviderError, NotFoundError, Progress, StorageError, StoragePermissionError, Timestamp,
-  auditExport, auditRead, auditVerify, createDecryptStream, createEncryptStream, decodeDocument,
+  auditVerify, createDecryptStream, createEncryptStream, decodeDocument,
   decrypt, decryptedLength, decryptInto, encodeDocument, encrypt, encryptedLength, encryptInto,
   generateDataKey, objectHeader, version,
 } from 'firekeep'
@@ -128,23 +128,21 @@ async function client(): Promise<void> {
   const decision: Decision = c.check('restore_backup', { project: 'prod', database: '(default)', collections: ['users'] })
   const allowed: boolean = decision.allowed && c.check('create_backup').allowed && (await c.authorize('restore_backup', { project: 'prod' })).allowed
   const reason: string = (await c.authorize('verify_backup')).reason + decision.reason
-  const audit: AuditEvent[] = c.auditEvents()
+  const audit: AuditEvent[] = await c.auditEvents()
+  const csv: string = await c.auditExport('csv', { since: new Date(0), until: Timestamp.now(), actions: ['backup.*'] })
+  const json: string = await c.auditExport()
+  const head: { events: number; hash: string } = await c.auditVerify()
   // @ts-expect-error conflict is one of three words
   await c.restore('bk', source, { conflict: 'merge' })
   // @ts-expect-error not a policy action
   c.check('drop_everything')
-  void [rt, ver.ok, res.written, diff1.added, diff2.changedNames, pruned.report?.removed, pruned.plan.keep, rot.rotated, allowed, reason, audit, info]
+  void [rt, ver.ok, res.written, diff1.added, diff2.changedNames, pruned.report?.removed, pruned.plan.keep, rot.rotated, allowed, reason, audit, info, csv, json, head.hash]
 }
 
 // Audit ----------------------------------------------------------------------------------
-function audit(): void {
-  const evs: AuditEvent[] = auditRead('/var/log/firekeep.jsonl')
-  const csv: string = auditExport(evs, 'csv', { since: new Date(0), until: Timestamp.now(), actions: ['backup.*'] })
-  const json: string = auditExport(evs)
-  const head: { events: number; hash: string } = auditVerify('/var/log/firekeep.jsonl')
-  auditVerify({ path: '/var/log/firekeep.jsonl' })
-  auditVerify({ events: evs })
-  void [csv, json, head.events, head.hash, evs[0]?.actor.id, evs[0]?.context.userAgent]
+function audit(evs: AuditEvent[]): void {
+  const head: { events: number; hash: string } = auditVerify(evs)
+  void [head.events, head.hash, evs[0]?.actor.id, evs[0]?.context.userAgent]
 }
 
 // Errors ---------------------------------------------------------------------------------

@@ -626,8 +626,18 @@ export declare class Client extends EventEmitter {
    * recorded (`authorization.denied`) and rejects with AuthorizationDeniedError.
    */
   authorize(action: Action, resource?: { project?: string; database?: string; collections?: string[] }): Promise<Decision>
-  /** The events the memory or file audit sink holds (throws for a callback sink). */
-  auditEvents(): AuditEvent[]
+  /**
+   * The events the memory or file audit sink holds (rejects for a callback sink). Needs
+   * `view_audit_logs`; recorded as `audit.viewed`.
+   */
+  auditEvents(): Promise<AuditEvent[]>
+  /**
+   * Verifies the hash chain of this client's trail; a break rejects with IntegrityError
+   * naming the first bad event. Needs `view_audit_logs`; recorded as `audit.verified`.
+   */
+  auditVerify(): Promise<{ events: number; hash: string }>
+  /** The trail as JSON or CSV text, filtered. Needs `export_audit_logs`; recorded as `audit.exported`. */
+  auditExport(format?: 'json' | 'csv', options?: AuditExportOptions): Promise<string>
 }
 
 // The 'progress' event, typed (as overloads, so any @types/node version accepts them).
@@ -658,12 +668,11 @@ export interface AuditExportOptions {
   actions?: string[]
 }
 
-/** The events of a JSONL audit file. */
-export declare function auditRead(path: string): AuditEvent[]
-/** Events as JSON or CSV text, filtered. */
-export declare function auditExport(events: AuditEvent[], format?: 'json' | 'csv', options?: AuditExportOptions): string
-/** Verifies a hash chain; a break throws AuditError naming the first bad event. */
-export declare function auditVerify(source: string | { path: string } | { events: AuditEvent[] }): { events: number; hash: string }
+/**
+ * Verifies the hash chain of events you hold (e.g. from an `audit` callback); a break
+ * throws AuditError naming the first bad event. A client's own trail: `client.auditVerify()`.
+ */
+export declare function auditVerify(events: AuditEvent[]): { events: number; hash: string }
 
 declare const firekeep: {
   version: typeof version
@@ -702,8 +711,6 @@ declare const firekeep: {
   Document: typeof Document
   decodeDocument: typeof decodeDocument
   encodeDocument: typeof encodeDocument
-  auditRead: typeof auditRead
-  auditExport: typeof auditExport
   auditVerify: typeof auditVerify
 }
 export default firekeep

@@ -505,8 +505,21 @@ class Client extends EventEmitter {
   }
 
   /** The audit events this client's sink holds (memory and file sinks). */
-  auditEvents() {
-    return JSON.parse(call(() => this[kNative].auditEvents()))
+  /** The events this client's sink holds (memory or file); audited as `audit.viewed`. */
+  async auditEvents() {
+    return JSON.parse(await call(() => this[kNative].auditEvents()))
+  }
+
+  /** Verifies this client's audit trail; audited as `audit.verified`. */
+  async auditVerify() {
+    return await call(() => this[kNative].auditVerify())
+  }
+
+  /** This client's audit events as `json` or `csv`; audited as `audit.exported`. */
+  async auditExport(format = 'json', options) {
+    if (format !== 'json' && format !== 'csv') throw rangeError(`format ${JSON.stringify(format)} is not "json" or "csv"`)
+    const o = optObject('options', options)
+    return await call(() => this[kNative].auditExport(format, timeArg('since', o.since), timeArg('until', o.until), optStrings('actions', o.actions)))
   }
 
   toString() { return `Client(${this.repository}, ${this.principal})` }
@@ -516,32 +529,14 @@ class Client extends EventEmitter {
 // ---------------------------------------------------------------------------------------
 // Audit trail
 
-/** The events of a JSONL audit file. */
-function auditRead(path) {
-  return JSON.parse(call(() => native.auditRead(str('path', path))))
-}
-
-/** Exports events as `json` or `csv`, filtered by time (`since`, `until`) and `actions`. */
-function auditExport(events, format = 'json', options) {
-  if (!Array.isArray(events)) throw typeError('events must be an array of audit events')
-  if (format !== 'json' && format !== 'csv') throw rangeError(`format ${JSON.stringify(format)} is not "json" or "csv"`)
-  const o = optObject('options', options)
-  return call(() => native.auditExport(JSON.stringify(events), format, timeArg('since', o.since), timeArg('until', o.until), optStrings('actions', o.actions)))
-}
-
 /**
- * Verifies an audit hash chain: a JSONL file path (or `{path}`) or `{events}`. A break
- * throws AuditError naming the first bad event.
+ * Verifies the hash chain of audit events you hold (e.g. the ones an `audit` callback
+ * received). A break throws AuditError naming the first bad event. A client's own trail:
+ * `client.auditVerify()`.
  */
-function auditVerify(arg) {
-  if (typeof arg === 'string') return call(() => native.auditVerify(arg, undefined))
-  const o = optObject('argument', arg)
-  if ((o.path === undefined) === (o.events === undefined)) throw typeError('auditVerify takes a path, {path} or {events}')
-  if (o.events !== undefined && !Array.isArray(o.events)) throw typeError('events must be an array of audit events')
-  return call(() => native.auditVerify(
-    o.path === undefined ? undefined : str('path', o.path),
-    o.events === undefined ? undefined : JSON.stringify(o.events),
-  ))
+function auditVerify(events) {
+  if (!Array.isArray(events)) throw typeError('auditVerify takes an array of audit events')
+  return call(() => native.auditVerifyEvents(JSON.stringify(events)))
 }
 
 module.exports = {
@@ -586,8 +581,6 @@ module.exports = {
   decodeDocument: values.decodeDocument,
   encodeDocument: values.encodeDocument,
   // audit
-  auditRead,
-  auditExport,
   auditVerify,
 }
 // `import firekeep from 'firekeep'` and `require('firekeep').default` are the same object.

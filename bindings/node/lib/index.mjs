@@ -10,6 +10,6 @@ export const {
   generateDataKey, encrypt, decrypt, encryptInto, decryptInto, encryptedLength, decryptedLength,
   objectHeader, createEncryptStream, createDecryptStream,
   Timestamp, GeoPoint, DocumentReference, Double, Document, decodeDocument, encodeDocument,
-  auditRead, auditExport, auditVerify,
+  auditVerify,
 } = firekeep
 export default firekeep

@@ -1,12 +1,13 @@
 //! The authorized, audited repository client, built by the core's shared client builder.
 
+use crate::audit::AuditHead;
 use crate::authorize::{Decision, decision, parse_action};
 use crate::errors::{invalid_input, js_err, range_err, to_json, type_err};
 use crate::firestore::Firestore;
 use crate::keys::Key;
 use crate::runtime::{CancelToken, JsonCallback, WeakJsonCallback, progress_fn, spawn, token_of};
 use firekeep_core::Error as CoreError;
-use firekeep_core::audit::{AuditEvent, CallbackAuditSink, read_jsonl};
+use firekeep_core::audit::{AuditEvent, CallbackAuditSink, ExportFilter, ExportFormat};
 use firekeep_core::client::Client as CoreClient;
 use firekeep_core::engine::{BackupOptions, DiffOptions, RestoreOptions, Retention};
 use firekeep_core::model::Timestamp;
@@ -413,15 +414,51 @@ impl Client {
         })
     }
 
-    /// The audit events recorded so far, as JSON (memory and file sinks).
-    #[napi]
-    pub fn audit_events(&self) -> Result<String> {
-        match &self.audit {
-            AuditHandle::Memory(m) => Ok(to_json(&m.events())),
-            AuditHandle::File(p) => Ok(to_json(&read_jsonl(p).map_err(js_err)?.events)),
-            AuditHandle::Other => Err(type_err(
-                "this client's audit sink is a callback; its events went to that function",
-            )),
-        }
+    /// The audit events recorded so far, as JSON (memory and file sinks). Authorized as
+    /// `view_audit_logs`, audited as `audit.viewed`.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn audit_events<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, String>> {
+        let (session, trail) = (self.inner.session().clone(), self.audit.clone());
+        spawn(env, async move {
+            Ok(to_json(&session.audit_events(&trail).await?))
+        })
+    }
+
+    /// Verifies this client's audit trail (`view_audit_logs`, audited as
+    /// `audit.verified`); a broken chain fails with `ERR_INTEGRITY` naming the first bad
+    /// event.
+    #[napi(ts_return_type = "Promise<AuditHead>")]
+    pub fn audit_verify<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, AuditHead>> {
+        let (session, trail) = (self.inner.session().clone(), self.audit.clone());
+        spawn(env, async move {
+            let v = session.audit_verify(&trail).await?;
+            Ok(AuditHead {
+                events: v.events as f64,
+                hash: v.head.hash,
+            })
+        })
+    }
+
+    /// This client's audit events as `json` or `csv`, filtered by time and action
+    /// (`export_audit_logs`, audited as `audit.exported`).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn audit_export<'e>(
+        &self,
+        env: &'e Env,
+        format: String,
+        since: Option<String>,
+        until: Option<String>,
+        actions: Option<Vec<String>>,
+    ) -> Result<PromiseRaw<'e, String>> {
+        let format: ExportFormat = format.parse().map_err(js_err)?;
+        let filter = ExportFilter {
+            from: opt_ts(since)?,
+            to: opt_ts(until)?,
+            actions: actions.unwrap_or_default(),
+        };
+        let (session, trail) = (self.inner.session().clone(), self.audit.clone());
+        spawn(env, async move {
+            Ok(session.audit_export(&trail, &filter, format).await?.text)
+        })
     }
 }

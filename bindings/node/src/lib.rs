@@ -8,13 +8,13 @@
 
 #![deny(clippy::all)]
 
-mod audit;
-mod authorize;
-mod client;
-mod errors;
-mod firestore;
-mod keys;
-mod object_format;
-mod runtime;
+pub mod audit;
+pub mod authorize;
+pub mod client;
+pub mod errors;
+pub mod firestore;
+pub mod keys;
+pub mod object_format;
+pub mod runtime;
 pub mod segments;
-mod values;
+pub mod values;

@@ -1,7 +1,6 @@
 //! The object format on its own: whole-buffer encryptor/decryptor, data keys, headers.
 
 use crate::errors::{js_err, range_err, type_err};
-use firekeep_core::Error as CoreError;
 use firekeep_core::format::{self, ObjectHeader};
 use firekeep_core::secret::SecretBytes;
 use napi::bindgen_prelude::*;
@@ -158,16 +157,7 @@ impl Decryptor {
             .inner
             .take()
             .ok_or_else(|| type_err("this Decryptor is already finished"))?;
-        let out = match dec.finish().map_err(js_err)? {
-            Some(n) => dec.plaintext()[..n].to_vec(),
-            None if dec.is_done() => Vec::new(),
-            None => {
-                return Err(js_err(CoreError::integrity(
-                    "object",
-                    "the object ends before its last segment: it was truncated",
-                )));
-            }
-        };
+        let out = dec.finish_plaintext().map_err(js_err)?.to_vec();
         Ok(out.into())
     }
 }

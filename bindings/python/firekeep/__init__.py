@@ -32,8 +32,18 @@ from ._errors import (
     LocalIOError,
     NotFound,
     StorageError,
+    Unauthenticated,
 )
-from ._native import CancellationToken, Firestore, Key, Progress
+from ._identity import (
+    Authenticator,
+    access_review,
+    api_key_create,
+    api_key_list,
+    api_key_revoke,
+    api_key_rotate,
+    identity_dict,
+)
+from ._native import CancellationToken, Firestore, Identity, Key, Progress
 from ._results import (
     AuditHead,
     BackupList,
@@ -161,32 +171,11 @@ def encode_document(doc: Document) -> bytes:
 # Audit
 
 
-def audit_read(path: PathLike) -> List[Dict[str, Any]]:
-    """The events of a JSONL audit file."""
-    return _json.loads(_native.audit_read(os.fspath(path)))  # type: ignore[no-any-return]
-
-
-def audit_export(
-    events: Sequence[Mapping[str, Any]],
-    format: str = "json",
-    *,
-    since: Optional[_dt.datetime] = None,
-    until: Optional[_dt.datetime] = None,
-    actions: Sequence[str] = (),
-) -> str:
-    """Exports events as JSON or CSV, filtered by time range and action (``backup.*``)."""
-    return _native.audit_export(_json.dumps(list(events)), format, since, until, list(actions))
-
-
-def audit_verify(
-    path: Optional[PathLike] = None, *, events: Optional[Sequence[Mapping[str, Any]]] = None
-) -> AuditHead:
-    """Verifies an audit hash chain (a JSONL file or a list of events). A break raises
-    :class:`AuditError` naming the first bad event."""
-    n, h = _native.audit_verify(
-        None if path is None else os.fspath(path),
-        None if events is None else _json.dumps(list(events)),
-    )
+def audit_verify(events: Sequence[Mapping[str, Any]]) -> AuditHead:
+    """Verifies the hash chain of audit events you hold (e.g. the ones a callable ``audit``
+    sink received). A break raises :class:`AuditError` naming the first bad event. A
+    client's own trail: :meth:`Client.audit_verify`."""
+    n, h = _native.audit_verify_events(_json.dumps(list(events)))
     return AuditHead(events=n, hash=h)
 
 
@@ -207,7 +196,8 @@ class Client:
     ``policy``: a policy file path or its TOML/JSON text; then ``principal``
     (``user:EMAIL``, ``user:ID`` or ``apikey:ID``) is who acts. Without a policy the
     principal owns the repository. ``audit``: ``"memory"`` (default), a JSONL file path, or
-    a callable receiving each batch of events as dicts.
+    a callable receiving each batch of events as dicts. ``identity``: a caller verified by
+    :class:`Authenticator` to act as (instead of ``principal``).
     """
 
     def __init__(
@@ -221,6 +211,7 @@ class Client:
         policy: Optional[PathLike] = None,
         audit: AuditSpec = None,
         create: bool = True,
+        identity: Optional[Identity] = None,
     ) -> None:
         if not isinstance(key, Key):
             raise TypeError(f"key must be a firekeep.Key, not {type(key).__name__}")
@@ -238,6 +229,7 @@ class Client:
             policy=None if policy is None else os.fspath(policy),
             audit=audit,
             create=create,
+            identity=identity,
         )
 
     def __repr__(self) -> str:
@@ -493,11 +485,86 @@ class Client:
         raw = await self._inner.rotate_key(new_key, cancel=cancel, is_async=True)
         return _build(RotateReport, _json.loads(raw))
 
+    # compliance ---------------------------------------------------------------------
+
+    def erase(
+        self,
+        *,
+        paths: Optional[Sequence[str]] = None,
+        collection_group: Optional[str] = None,
+        field: Optional[str] = None,
+        equals: Any = None,
+        subcollections: bool = False,
+        backups: Optional[Sequence[str]] = None,
+        dry_run: bool = False,
+        cancel: Optional[CancellationToken] = None,
+    ) -> Dict[str, Any]:
+        """Erases documents from every backup holding them (or ``backups``): by relative
+        ``paths`` and/or every document of ``collection_group`` whose ``field`` equals
+        ``equals``, with their subcollections when ``subcollections``. Needs ``erase_data``;
+        a backup under legal hold fails the call before anything is written. Returns the
+        report (counts per backup) as a dict."""
+        fm: Dict[str, Any] = {}
+        if collection_group is not None or field is not None:
+            fm = {"collection_group": collection_group, "field": field, "equals": equals}
+        raw = _native.client_erase(
+            self._inner, paths=_strs(paths) or [], subcollections=subcollections,
+            backups=_strs(backups) or [], dry_run=dry_run, cancel=cancel, **fm,
+        )
+        return _json.loads(raw)  # type: ignore[no-any-return]
+
+    def export(
+        self,
+        backup_id: str,
+        out: Union[str, "os.PathLike[str]"],
+        *,
+        collections: Optional[Sequence[str]] = None,
+        format: str = "ndjson",
+        cancel: Optional[CancellationToken] = None,
+    ) -> Dict[str, Any]:
+        """Writes a backup's documents, decrypted, into directory ``out``: ``ndjson``
+        (``documents.ndjson``), ``json`` (``documents.json``) or ``csv`` (one file per
+        collection, formula cells defused). Needs ``export_data``. Returns the report."""
+        raw = _native.client_export(
+            self._inner, _id(backup_id), os.fspath(out), collections=_strs(collections) or [],
+            format=format, cancel=cancel,
+        )
+        return _json.loads(raw)  # type: ignore[no-any-return]
+
+    def hold(self, backup_id: str, reason: str = "") -> Dict[str, Any]:
+        """Places a legal hold: prune and erase refuse the backup until it is released.
+        Needs ``manage_legal_holds``."""
+        return _json.loads(_native.client_hold(self._inner, _id(backup_id), reason))  # type: ignore[no-any-return]
+
+    def release_hold(self, backup_id: str) -> Optional[Dict[str, Any]]:
+        """Releases a legal hold; returns it, or None when the backup was not held."""
+        return _json.loads(_native.client_release_hold(self._inner, _id(backup_id)))  # type: ignore[no-any-return]
+
     # audit --------------------------------------------------------------------------
 
     def audit_events(self) -> List[Dict[str, Any]]:
-        """The audit events this client's sink holds (memory or file sinks)."""
+        """The audit events this client's sink holds (memory or file sinks). Needs
+        ``view_audit_logs``; recorded as ``audit.viewed``."""
         return _json.loads(self._inner.audit_events())  # type: ignore[no-any-return]
+
+    def audit_verify(self) -> AuditHead:
+        """Verifies the hash chain of this client's audit trail (memory or file sinks).
+        Needs ``view_audit_logs``; recorded as ``audit.verified``. A break raises
+        :class:`IntegrityError` naming the first bad event."""
+        n, h = self._inner.audit_verify()
+        return AuditHead(events=n, hash=h)
+
+    def audit_export(
+        self,
+        format: str = "json",
+        *,
+        since: Optional[_dt.datetime] = None,
+        until: Optional[_dt.datetime] = None,
+        actions: Sequence[str] = (),
+    ) -> str:
+        """This client's audit events as JSON or CSV, filtered by time range and action
+        (``backup.*``). Needs ``export_audit_logs``; recorded as ``audit.exported``."""
+        return self._inner.audit_export(format, since, until, list(actions))
 
 
 def _firestore(f: Any) -> Firestore:
@@ -554,6 +621,9 @@ __all__ = [
     "KeyProviderError", "LocalIOError", "NotFound", "OtherKeyBackup", "PartProblem", "Progress",
     "PrunePlan", "PruneReport", "PruneResult", "PrunedBackup", "Reference", "RestoreReport",
     "RotateReport", "StorageError", "Timestamp", "UnreadableBackup", "VerifyReport",
-    "audit_export", "audit_read", "audit_verify", "decode_document", "decrypt", "encode_document",
+    "audit_verify", "decode_document", "decrypt", "encode_document",
     "encrypt", "generate_data_key", "object_header",
+    # Who is calling (docs/identity.md).
+    "Authenticator", "Identity", "Unauthenticated", "access_review", "api_key_create",
+    "api_key_list", "api_key_revoke", "api_key_rotate", "identity_dict",
 ]

@@ -78,3 +78,8 @@ __all__ = [
     "Cancelled",
     "LocalIOError",
 ]
+
+
+class Unauthenticated(Error, PermissionError):
+    """The presented credential (token, API key) was not accepted; the message says why
+    and never contains the credential."""

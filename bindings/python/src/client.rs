@@ -7,7 +7,7 @@ use crate::keys::Key;
 use crate::runtime::{CancellationToken, awaitable, block_on, progress_fn, to_json, token_of};
 use crate::values::py_to_ts;
 use firekeep_core::Error as CoreError;
-use firekeep_core::audit::{AuditEvent, CallbackAuditSink, read_jsonl};
+use firekeep_core::audit::{AuditEvent, CallbackAuditSink, ExportFilter, ExportFormat};
 use firekeep_core::client::Client as CoreClient;
 use firekeep_core::engine::{
     BackupOptions, CancellationToken as CoreToken, DiffOptions, RestoreOptions, Retention,
@@ -30,7 +30,7 @@ pub(crate) fn events_json(events: &[AuditEvent]) -> String {
 /// Authorized, audited access to one backup repository (the core's `Client`).
 #[pyclass(module = "firekeep._native", frozen)]
 pub(crate) struct Client {
-    inner: CoreClient,
+    pub(crate) inner: CoreClient,
     audit: AuditHandle,
 }
 
@@ -90,7 +90,7 @@ where
 impl Client {
     /// See `firekeep.Client` for the arguments.
     #[new]
-    #[pyo3(signature = (repository, key, *, storage_options=None, organization="default", principal=None, policy=None, audit=None, create=true))]
+    #[pyo3(signature = (repository, key, *, storage_options=None, organization="default", principal=None, policy=None, audit=None, create=true, identity=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         repository: &str,
@@ -101,7 +101,13 @@ impl Client {
         policy: Option<&str>,
         audit: Option<&Bound<'_, PyAny>>,
         create: bool,
+        identity: Option<PyRef<'_, crate::identity::Identity>>,
     ) -> PyResult<Self> {
+        if identity.is_some() && principal.is_some() {
+            return Err(PyTypeError::new_err(
+                "give principal= or identity= (an authenticated caller), not both",
+            ));
+        }
         let audit = match audit {
             None => AuditChoice::Memory,
             Some(a) if a.is_callable() => {
@@ -147,6 +153,11 @@ impl Client {
                 ..SessionOptions::default()
             },
         };
+        let mut options = options;
+        if let Some(who) = identity {
+            // The authenticated caller: its principal, API-key secret and second factor.
+            options.session = options.session.with_identity(&who.inner);
+        }
         let (inner, audit) = open_client(&options, key.inner.clone()).map_err(py_err)?;
         Ok(Client { inner, audit })
     }
@@ -397,14 +408,45 @@ impl Client {
     }
 
     /// The audit events recorded so far, as JSON (memory and file sinks; a callable sink
-    /// has handed them to its function already).
-    fn audit_events(&self) -> PyResult<String> {
-        match &self.audit {
-            AuditHandle::Memory(m) => Ok(events_json(&m.events())),
-            AuditHandle::File(p) => Ok(events_json(&read_jsonl(p).map_err(py_err)?.events)),
-            AuditHandle::Other => Err(value_err(
-                "this client's audit sink is a callable; its events went to that function",
-            )),
-        }
+    /// has handed them to its function already). Authorized as `view_audit_logs`, audited
+    /// as `audit.viewed`.
+    fn audit_events(&self, py: Python<'_>) -> PyResult<String> {
+        let (session, trail) = (self.inner.session().clone(), self.audit.clone());
+        block_on(py, async move {
+            Ok(events_json(&session.audit_events(&trail).await?))
+        })
+    }
+
+    /// Verifies this client's audit trail: (events, head hash). Authorized as
+    /// `view_audit_logs`, audited as `audit.verified`; a broken chain raises
+    /// `firekeep.IntegrityError` naming the first bad event.
+    fn audit_verify(&self, py: Python<'_>) -> PyResult<(u64, String)> {
+        let (session, trail) = (self.inner.session().clone(), self.audit.clone());
+        let v = block_on(py, async move { session.audit_verify(&trail).await })?;
+        Ok((v.events, v.head.hash))
+    }
+
+    /// Exports this client's audit events as `json` or `csv`, filtered by time and action.
+    /// Authorized as `export_audit_logs`, audited as `audit.exported`.
+    #[pyo3(signature = (format="json", since=None, until=None, actions=vec![]))]
+    fn audit_export(
+        &self,
+        py: Python<'_>,
+        format: &str,
+        since: Option<&Bound<'_, PyAny>>,
+        until: Option<&Bound<'_, PyAny>>,
+        actions: Vec<String>,
+    ) -> PyResult<String> {
+        let format: ExportFormat = format.parse().map_err(py_err)?;
+        let filter = ExportFilter {
+            from: opt_ts(since)?,
+            to: opt_ts(until)?,
+            actions,
+        };
+        let (session, trail) = (self.inner.session().clone(), self.audit.clone());
+        let out = block_on(py, async move {
+            session.audit_export(&trail, &filter, format).await
+        })?;
+        Ok(out.text)
     }
 }

@@ -18,6 +18,7 @@ pub(crate) fn class_for(code: &str) -> &'static str {
         "ERR_FIRESTORE" => "FirestoreError",
         "ERR_KEY_PROVIDER" => "KeyProviderError",
         "ERR_AUTHORIZATION_DENIED" => "AuthorizationDenied",
+        "ERR_UNAUTHENTICATED" => "Unauthenticated",
         "ERR_AUDIT" => "AuditError",
         "ERR_CANCELLED" => "Cancelled",
         "ERR_IO" => "LocalIOError",

@@ -8,18 +8,21 @@
 
 mod audit;
 mod client;
+mod compliance;
 mod distributed;
 mod errors;
 mod firestore;
+mod identity;
 mod keys;
 mod object_format;
 mod runtime;
 mod streaming;
 mod values;
 
-use crate::audit::{audit_export, audit_read, audit_verify};
+use crate::audit::audit_verify_events;
 use crate::client::Client;
 use crate::firestore::Firestore;
+use crate::identity::{Authenticator, Identity};
 use crate::keys::Key;
 use crate::object_format::{Decryptor, Encryptor, generate_data_key, object_header};
 use crate::runtime::{CancellationToken, Progress};
@@ -37,6 +40,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decryptor>()?;
     m.add_class::<Firestore>()?;
     m.add_class::<Client>()?;
+    m.add_class::<Authenticator>()?;
+    m.add_class::<Identity>()?;
     m.add_function(wrap_pyfunction!(generate_data_key, m)?)?;
     m.add_function(wrap_pyfunction!(streaming::encrypt, m)?)?;
     m.add_function(wrap_pyfunction!(streaming::decrypt, m)?)?;
@@ -45,9 +50,16 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_document, m)?)?;
     m.add_function(wrap_pyfunction!(parse_rfc3339, m)?)?;
     m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
-    m.add_function(wrap_pyfunction!(audit_export, m)?)?;
-    m.add_function(wrap_pyfunction!(audit_read, m)?)?;
-    m.add_function(wrap_pyfunction!(audit_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(audit_verify_events, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_erase, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_export, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_hold, m)?)?;
+    m.add_function(wrap_pyfunction!(compliance::client_release_hold, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::api_key_create, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::api_key_rotate, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::api_key_revoke, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::api_key_list, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::access_review, m)?)?;
     m.add_function(wrap_pyfunction!(distributed::plan_backup, m)?)?;
     m.add_function(wrap_pyfunction!(distributed::backup_task, m)?)?;
     m.add_function(wrap_pyfunction!(distributed::commit_backup, m)?)?;

@@ -2,7 +2,6 @@
 
 use crate::errors::{CoreResult, py_err, value_err};
 use crate::streaming::{data_key, segment_size};
-use firekeep_core::Error as CoreError;
 use firekeep_core::format as stream;
 use firekeep_core::format::{self, ObjectHeader};
 use pyo3::prelude::*;
@@ -102,16 +101,7 @@ impl Decryptor {
             .take()
             .ok_or_else(|| value_err("this Decryptor is already finished"))?;
         let out = py
-            .detach(|| -> CoreResult<Vec<u8>> {
-                match dec.finish()? {
-                    Some(n) => Ok(dec.plaintext()[..n].to_vec()),
-                    None if dec.is_done() => Ok(Vec::new()),
-                    None => Err(CoreError::integrity(
-                        "object",
-                        "the object ends before its last segment: it was truncated",
-                    )),
-                }
-            })
+            .detach(|| -> CoreResult<Vec<u8>> { Ok(dec.finish_plaintext()?.to_vec()) })
             .map_err(py_err)?;
         Ok(PyBytes::new(py, &out))
     }

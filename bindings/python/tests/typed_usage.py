@@ -28,7 +28,7 @@ def scheduled(repo: str, project: str) -> List[str]:
     diff: firekeep.DiffReport = client.diff(report.backup_id, source=fs)
     pruned: firekeep.PruneResult = client.prune(keep_daily=7, keep_within=dt.timedelta(days=1))
     rotated: firekeep.RotateReport = client.rotate_key(firekeep.Key.generate_raw()[0])
-    head: firekeep.AuditHead = firekeep.audit_verify("audit.jsonl")
+    head: firekeep.AuditHead = client.audit_verify()
     print(nanos, ok, restored.written, diff.changed, pruned.plan.remove, rotated.rotated, head.hash)
     listed: firekeep.BackupList = client.list()
     unreadable: List[firekeep.UnreadableBackup] = listed.unreadable

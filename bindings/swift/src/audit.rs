@@ -1,8 +1,9 @@
-//! Audit-chain verification.
+//! Audit-chain verification of events the caller holds. Reading, verifying and exporting
+//! a client's own trail are client operations (`client.rs`), authorized and audited.
 
 use crate::errors::{FirekeepError, Result, guard, invalid};
 use firekeep_core::Error as CoreError;
-use firekeep_core::audit::{AuditEvent, read_jsonl, verify_chain};
+use firekeep_core::audit::{AuditEvent, verify_chain};
 
 /// The end of a verified audit chain.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -13,24 +14,8 @@ pub struct AuditHead {
     pub hash: String,
 }
 
-/// Verifies the hash chain of a JSONL audit file. A broken chain fails with `Audit`,
-/// naming the first bad event.
-#[uniffi::export]
-pub fn audit_verify_file(path: String) -> Result<AuditHead> {
-    guard(|| {
-        let trail = read_jsonl(std::path::Path::new(&path))?;
-        let head = trail
-            .verify()
-            .map_err(|e| FirekeepError::from(CoreError::Audit(e.to_string())))?;
-        Ok(AuditHead {
-            position: head.position,
-            hash: head.hash,
-        })
-    })
-}
-
-/// Verifies the hash chain of a JSON array of audit events (as `Client.auditEventsJson`
-/// returns).
+/// Verifies the hash chain of a JSON array of audit events the caller holds (as
+/// `Client.auditEventsJson` returns). A client's own trail: `Client.auditVerify`.
 #[uniffi::export]
 pub fn audit_verify_events(events_json: String) -> Result<AuditHead> {
     guard(|| {

@@ -1,5 +1,6 @@
 //! The authorized, audited [`Client`], built by the core's shared client builder.
 
+use crate::audit::AuditHead;
 use crate::errors::{Result, guard, invalid};
 use crate::key_providers::KeyProvider;
 use crate::records::{
@@ -9,11 +10,12 @@ use crate::records::{
 use crate::runtime::{CancellationToken, ProgressListener, cancellable, progress_fn};
 use crate::streams::io_err;
 use firekeep_core::Error as CoreError;
-use firekeep_core::audit::{MemoryAuditSink, read_jsonl};
+use firekeep_core::audit::{ExportFilter, ExportFormat};
 use firekeep_core::client::Client as CoreClient;
 use firekeep_core::engine::{
     BackupOptions as CoreBackupOptions, Repository, RestoreOptions as CoreRestoreOptions,
 };
+use firekeep_core::model::Timestamp;
 use firekeep_core::setup::{AuditChoice, AuditHandle, PolicySource, SessionOptions};
 use firekeep_core::source::{ConflictMode as CoreConflict, Scope};
 use firekeep_core::storage::local::LocalStorage;
@@ -37,8 +39,7 @@ pub(crate) fn scope(collections: Vec<String>, subcollections: bool) -> Scope {
 #[derive(uniffi::Object)]
 pub struct Client {
     inner: CoreClient,
-    memory: Option<Arc<MemoryAuditSink>>,
-    audit_file: Option<PathBuf>,
+    audit: AuditHandle,
 }
 
 impl std::fmt::Debug for Client {
@@ -77,14 +78,9 @@ impl Client {
                 CoreError::InvalidInput(msg) => invalid(msg),
                 other => other.into(),
             })?;
-            let memory = match audit {
-                AuditHandle::Memory(m) => Some(m),
-                _ => None,
-            };
             Ok(Arc::new(Client {
                 inner: CoreClient::new(session, Repository::new(storage), key.inner.clone()),
-                memory,
-                audit_file: config.audit_file.map(PathBuf::from),
+                audit,
             }))
         })
     }
@@ -218,16 +214,46 @@ impl Client {
         })
     }
 
-    /// The audit events recorded so far, as a JSON array (verify it with
-    /// `auditVerifyEvents`).
-    pub fn audit_events_json(&self) -> Result<String> {
-        guard(|| {
-            let events = match (&self.memory, &self.audit_file) {
-                (Some(m), _) => m.events(),
-                (None, Some(p)) => read_jsonl(p)?.events,
-                (None, None) => Vec::new(),
-            };
-            Ok(to_json(&events))
+    /// The audit events recorded so far, as a JSON array (permission: view audit logs;
+    /// audited as `audit.viewed`).
+    pub async fn audit_events_json(&self) -> Result<String> {
+        let session = self.inner.session();
+        let events = cancellable(None, |_| session.audit_events(&self.audit)).await?;
+        Ok(to_json(&events))
+    }
+
+    /// Verifies the hash chain of this client's audit trail (permission: view audit logs;
+    /// audited as `audit.verified`). A broken chain fails with `Integrity`, naming the
+    /// first bad event.
+    pub async fn audit_verify(&self) -> Result<AuditHead> {
+        let session = self.inner.session();
+        let v = cancellable(None, |_| session.audit_verify(&self.audit)).await?;
+        Ok(AuditHead {
+            position: v.head.position,
+            hash: v.head.hash,
         })
+    }
+
+    /// This client's audit events as `json` or `csv`, filtered by RFC 3339 instants and
+    /// action names (`backup.*`) (permission: export audit logs; audited as
+    /// `audit.exported`).
+    #[uniffi::method(default(since = None, until = None, actions = []))]
+    pub async fn audit_export(
+        &self,
+        format: String,
+        since: Option<String>,
+        until: Option<String>,
+        actions: Vec<String>,
+    ) -> Result<String> {
+        let format: ExportFormat = format.parse()?;
+        let time = |t: Option<String>| t.map(|t| Timestamp::parse_rfc3339(&t)).transpose();
+        let filter = ExportFilter {
+            from: time(since)?,
+            to: time(until)?,
+            actions,
+        };
+        let session = self.inner.session();
+        let out = cancellable(None, |_| session.audit_export(&self.audit, &filter, format)).await?;
+        Ok(out.text)
     }
 }

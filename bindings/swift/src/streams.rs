@@ -92,17 +92,7 @@ pub fn decrypt_stream(
                 return Err(sink_err.take().unwrap_or_else(|| e.into()));
             }
         }
-        let last = match dec.finish()? {
-            Some(n) => dec.plaintext()[..n].to_vec(),
-            None if dec.is_done() => Vec::new(),
-            None => {
-                return Err(CoreError::integrity(
-                    "object",
-                    "the object ends before its last segment: it was truncated",
-                )
-                .into());
-            }
-        };
+        let last = dec.finish_plaintext()?.to_vec();
         if !last.is_empty() {
             emit(&last).map_err(|e| sink_err.take().unwrap_or_else(|| e.into()))?;
         }

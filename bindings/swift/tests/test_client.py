@@ -90,9 +90,13 @@ async def test_backup_list_verify_restore(firestore_server, tmp_path):
     copy = await c.backup(source(firestore_server, target), ALL, None, None)
     assert copy.documents == report.documents
 
-    actions = [e["action"] for e in json.loads(c.audit_events_json())]
+    actions = [e["action"] for e in json.loads(await c.audit_events_json())]
     assert actions.count("backup.created") == 2 and "backup.restored" in actions
-    fk.audit_verify_events(c.audit_events_json())
+    fk.audit_verify_events(await c.audit_events_json())
+    # Checking and exporting the trail are client operations, audited like the rest.
+    assert (await c.audit_verify()).position == len(actions) + 2
+    csv = await c.audit_export("csv", None, None, ["backup.created"])
+    assert csv.count("backup.created") == 2
 
 
 @sync
@@ -122,7 +126,7 @@ async def test_cancel_by_token_from_the_progress_callback(firestore_server, tmp_
     assert token.is_cancelled()
     # A cancelled backup leaves no manifest: nothing is listed.
     assert (await c.list()).backups == []
-    actions = [e["action"] for e in json.loads(c.audit_events_json())]
+    actions = [e["action"] for e in json.loads(await c.audit_events_json())]
     assert "backup.failed" in actions
 
 

@@ -168,17 +168,21 @@ async def test_client_audit_chain_verifies_and_tampering_is_detected(tmp_path):
     # A viewer may not restore: denied, and the denial is audited too.
     with pytest.raises(fk.FirekeepError.AuthorizationDenied):
         await client.verify("bk_missing", None, None)
-    events = json.loads(client.audit_events_json())
+    events = json.loads(await client.audit_events_json())
     assert [e["action"] for e in events][:1] == ["backup.listed"]
     assert len(events) == 2
-    head = fk.audit_verify_file(str(audit))
-    assert head.position == 2 and head.hash == events[-1]["hash"]
-    assert fk.audit_verify_events(client.audit_events_json()).hash == head.hash
+    assert fk.audit_verify_events(json.dumps(events)).hash == events[-1]["hash"]
+    # Reading the trail back was audited (audit.viewed) before this check.
+    head = await client.audit_verify()
+    assert head.position == 3
+    # A viewer may read the trail but not export it.
+    with pytest.raises(fk.FirekeepError.AuthorizationDenied):
+        await client.audit_export("csv", None, None, [])
 
     lines = audit.read_text().splitlines()
     lines[0] = lines[0].replace("backup.listed", "backup.deleted")
     audit.write_text("\n".join(lines) + "\n")
-    with pytest.raises(fk.FirekeepError.Audit):
-        fk.audit_verify_file(str(audit))
+    with pytest.raises(fk.FirekeepError.Integrity):
+        await client.audit_verify()
     with pytest.raises(fk.FirekeepError.Audit):
         fk.audit_verify_events(json.dumps([events[1]]))

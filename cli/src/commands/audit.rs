@@ -3,40 +3,19 @@
 use crate::args::AuditFormat;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult, exit};
-use firekeep_core::Error;
-use firekeep_core::audit::{AuditAction, ExportFilter, ExportFormat, filter_events, read_jsonl};
+use firekeep_core::audit::{ExportFilter, ExportFormat};
 use firekeep_core::model::Timestamp;
-use firekeep_core::policy::{Action, Resource, ResourceKind};
-use firekeep_core::session::{AuditDetails, Operation};
-use serde_json::{Value, json};
+use firekeep_core::setup::AuditHandle;
+use serde_json::json;
 
 pub(super) async fn verify(ctx: &Ctx) -> CliResult<i32> {
     let session = ctx.session()?;
     let path = ctx.audit_path();
-    let op = Operation::new(
-        Action::ViewAuditLogs,
-        Resource::organization(session.organization()).kind(ResourceKind::AuditLog),
-        AuditAction::AuditVerified,
-        AuditAction::OperationFailed,
-    )
-    .detail("file", path.display().to_string());
-    let p = path.clone();
-    let (events, head) = session
-        .perform(op, || async move {
-            let trail = read_jsonl(&p)?;
-            let head = trail.verify().map_err(|e| {
-                Error::integrity(
-                    format!("audit log {} (event #{})", p.display(), e.index + 1),
-                    e.to_string(),
-                )
-            })?;
-            let mut details = serde_json::Map::new();
-            details.insert("events".into(), trail.events.len().into());
-            details.insert("head".into(), json!(head));
-            Ok(details)
-        })
-        .await
-        .map(|d| (d["events"].as_u64().unwrap_or(0), d["head"].clone()))?;
+    // The same operation every binding's client runs (authorized, audited).
+    let checked = session
+        .audit_verify(&AuditHandle::File(path.clone()))
+        .await?;
+    let (events, head) = (checked.events, json!(checked.head));
     ctx.out.result(
         &json!({"ok": true, "file": path.display().to_string(), "events": events, "head": head}),
         || {
@@ -70,27 +49,9 @@ pub(super) async fn export(ctx: &Ctx, a: crate::args::AuditExportArgs) -> CliRes
         AuditFormat::Csv => ExportFormat::Csv,
     };
     let session = ctx.session()?;
-    let path = ctx.audit_path();
-    let op = Operation::new(
-        Action::ExportAuditLogs,
-        Resource::organization(session.organization()).kind(ResourceKind::AuditLog),
-        AuditAction::AuditExported,
-        AuditAction::OperationFailed,
-    )
-    .detail("format", format!("{:?}", a.format).to_lowercase());
-    let p = path.clone();
-    // The export is taken before this export's own event is appended.
-    let (text, n) = session
-        .perform(op, || async move {
-            let trail = read_jsonl(&p)?;
-            let n = filter_events(&trail.events, &filter).len();
-            Ok(Exported(
-                firekeep_core::audit::export(&trail.events, &filter, format),
-                n,
-            ))
-        })
-        .await
-        .map(|e| (e.0, e.1))?;
+    let trail = AuditHandle::File(ctx.audit_path());
+    let exported = session.audit_export(&trail, &filter, format).await?;
+    let (text, n) = (exported.text, exported.events);
     match &a.output {
         Some(file) => {
             std::fs::write(file, text.as_bytes())
@@ -110,15 +71,4 @@ pub(super) async fn export(ctx: &Ctx, a: crate::args::AuditExportArgs) -> CliRes
         }
     }
     Ok(exit::OK)
-}
-
-/// An export's text and event count; only the count goes into the audit event.
-struct Exported(String, usize);
-
-impl AuditDetails for Exported {
-    fn audit_details(&self) -> serde_json::Map<String, Value> {
-        let mut m = serde_json::Map::new();
-        m.insert("events".into(), self.1.into());
-        m
-    }
 }

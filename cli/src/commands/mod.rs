@@ -2,10 +2,14 @@
 //! authorizes and audits), and prints a table or one JSON document. One module per
 //! command; their human text lives in `crate::render`.
 
+mod access;
+mod api_key;
 mod audit;
 mod backup;
 mod backup_dist;
+mod compliance;
 mod diff;
+pub mod identity_args;
 mod list;
 mod prune;
 mod restore;
@@ -59,6 +63,11 @@ pub async fn run(cli: Cli, from_env: &dyn Fn(&str) -> bool) -> CliResult<i32> {
         }
         Command::Audit(AuditCommand::Verify) => audit::verify(&ctx).await,
         Command::Audit(AuditCommand::Export(a)) => audit::export(&ctx, a).await,
+        Command::Erase(a) => compliance::erase(&ctx, a).await,
+        Command::Export(a) => compliance::export(&ctx, a).await,
+        Command::Hold(c) => compliance::hold(&ctx, c).await,
+        Command::ApiKey(c) => api_key::run(&ctx, c).await,
+        Command::Access(c) => access::run(&ctx, c).await,
         #[cfg(feature = "demo")]
         Command::Demo(_) => unreachable!("handled above"),
     }

@@ -214,6 +214,24 @@ impl Inner {
             .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
+    /// RunQuery with the responses' documents kept encoded ([`crate::wire`]).
+    pub(crate) async fn run_query_wire(
+        &self,
+        req: tonic::Request<crate::proto::RunQueryRequest>,
+    ) -> std::result::Result<Response<tonic::Streaming<crate::wire::WireResponse>>, Status> {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        grpc.ready()
+            .await
+            .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/google.firestore.v1.Firestore/RunQuery",
+        );
+        grpc.server_streaming(req, path, crate::wire::RunQueryCodec)
+            .await
+    }
+
     /// Wraps a message with auth, routing metadata and the call deadline.
     pub(crate) async fn request<T>(&self, msg: T) -> Result<tonic::Request<T>> {
         let mut r = self.streaming_request(msg).await?;
@@ -366,6 +384,15 @@ impl FirestoreSource for FirestoreConnector {
         read_time: Timestamp,
     ) -> BoxStream<'static, Result<Document>> {
         crate::read::stream_documents(self.inner.clone(), scope.clone(), range, read_time)
+    }
+
+    fn stream_source_documents(
+        &self,
+        scope: &Scope,
+        range: NameRange,
+        read_time: Timestamp,
+    ) -> BoxStream<'static, Result<firekeep_core::source::SourceDocument>> {
+        crate::read::stream_source_documents(self.inner.clone(), scope.clone(), range, read_time)
     }
 
     async fn partition(

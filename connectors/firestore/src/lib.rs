@@ -20,6 +20,7 @@ pub mod convert;
 mod read;
 pub mod read_time;
 mod retry;
+pub mod wire;
 mod write;
 
 pub use config::{ConnectorConfig, Credentials, DEFAULT_LIST_PAGE_SIZE, RetryConfig};

@@ -9,11 +9,11 @@
 //! collection query.
 
 use crate::connector::Inner;
-use crate::convert::{document_from_proto, timestamp_to_proto};
+use crate::convert::timestamp_to_proto;
 use crate::proto::{self, structured_query};
 use crate::retry::{Backoff, is_retryable, status_error};
 use firekeep_core::model::{Document, DocumentPath, Timestamp, Value};
-use firekeep_core::source::{NameRange, Scope};
+use firekeep_core::source::{NameRange, Scope, SourceDocument, WireDocument};
 use firekeep_core::{Error, Result};
 use futures::stream::{self, BoxStream, StreamExt};
 use std::collections::VecDeque;
@@ -232,13 +232,13 @@ struct Reader {
     segments: Option<VecDeque<Segment>>,
     current: Option<Segment>,
     last: Option<DocumentPath>,
-    stream: Option<tonic::Streaming<proto::RunQueryResponse>>,
+    stream: Option<tonic::Streaming<crate::wire::WireResponse>>,
     backoff: Backoff,
     finished: bool,
 }
 
 impl Reader {
-    async fn next(&mut self) -> Option<Result<Document>> {
+    async fn next(&mut self) -> Option<Result<WireDocument>> {
         if self.finished {
             return None;
         }
@@ -255,7 +255,7 @@ impl Reader {
         }
     }
 
-    async fn step(&mut self) -> Result<Option<Document>> {
+    async fn step(&mut self) -> Result<Option<WireDocument>> {
         if self.segments.is_none() {
             self.inner.check_read_time(self.read_time)?;
             let plan = plan(&self.inner, &self.scope, &self.range, self.read_time).await?;
@@ -292,7 +292,6 @@ impl Reader {
             match message {
                 Ok(Some(resp)) => {
                     let Some(doc) = resp.document else { continue };
-                    let doc = document_from_proto(doc)?;
                     let (_, path) = DocumentPath::parse_resource_name(&doc.name)?;
                     if self.last.as_ref().is_some_and(|last| &path <= last) {
                         // Out of order or repeated: never hand a document out twice.
@@ -300,8 +299,9 @@ impl Reader {
                     }
                     // Progress: the next failure starts a fresh backoff series.
                     self.backoff.reset();
-                    self.last = Some(path.clone());
-                    if self.scope.contains(&path) {
+                    let wanted = self.scope.contains(&path);
+                    self.last = Some(path);
+                    if wanted {
                         return Ok(Some(doc));
                     }
                 }
@@ -344,7 +344,7 @@ impl Reader {
             let req = self.inner.streaming_request(msg.clone()).await?;
             let opened = tokio::time::timeout(
                 self.inner.config.call_timeout,
-                self.inner.client().run_query(req),
+                self.inner.run_query_wire(req),
             )
             .await
             .unwrap_or_else(|_| {
@@ -365,12 +365,13 @@ impl Reader {
     }
 }
 
-pub(crate) fn stream_documents(
+/// The documents of `scope` within `range`, kept encoded (see [`Reader`]).
+pub(crate) fn stream_wire_documents(
     inner: Arc<Inner>,
     scope: Scope,
     range: NameRange,
     read_time: Timestamp,
-) -> BoxStream<'static, Result<Document>> {
+) -> BoxStream<'static, Result<WireDocument>> {
     let backoff = Backoff::new(inner.config.retry);
     let reader = Reader {
         inner,
@@ -388,6 +389,30 @@ pub(crate) fn stream_documents(
         r.next().await.map(|item| (item, r))
     })
     .boxed()
+}
+
+/// The same documents decoded (prost, then the core model).
+pub(crate) fn stream_documents(
+    inner: Arc<Inner>,
+    scope: Scope,
+    range: NameRange,
+    read_time: Timestamp,
+) -> BoxStream<'static, Result<Document>> {
+    stream_wire_documents(inner, scope, range, read_time)
+        .map(|d| d.and_then(|d| crate::wire::decode_document(&d)))
+        .boxed()
+}
+
+/// The same documents for a backup: kept encoded, turned into JSON by its workers.
+pub(crate) fn stream_source_documents(
+    inner: Arc<Inner>,
+    scope: Scope,
+    range: NameRange,
+    read_time: Timestamp,
+) -> BoxStream<'static, Result<SourceDocument>> {
+    stream_wire_documents(inner, scope, range, read_time)
+        .map(|d| d.map(SourceDocument::Wire))
+        .boxed()
 }
 
 fn is_unimplemented(e: &Error) -> bool {

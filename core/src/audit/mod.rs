@@ -89,6 +89,16 @@ pub enum AuditAction {
     ApiKeyCreated,
     /// An API key was revoked.
     ApiKeyRevoked,
+    /// An API key's secret was rotated.
+    ApiKeyRotated,
+    /// Creating, rotating or revoking an API key failed.
+    ApiKeyOperationFailed,
+    /// A presented credential (token, API key) was refused; `details.reason` says why.
+    AuthenticationFailed,
+    /// An access review disabled inactive members (`details.members`).
+    MembersDisabled,
+    /// An access review was run.
+    AccessReviewed,
     /// The audit trail was read.
     AuditViewed,
     /// The audit trail was exported.
@@ -103,11 +113,25 @@ pub enum AuditAction {
     OrganizationDeleted,
     /// Any other allowed operation that failed.
     OperationFailed,
+    /// Documents were erased from backups (counts only).
+    BackupErased,
+    /// An erasure failed.
+    BackupEraseFailed,
+    /// A backup's documents were exported in plain form.
+    BackupExported,
+    /// An export failed.
+    BackupExportFailed,
+    /// A legal hold was placed on a backup.
+    BackupHeld,
+    /// A legal hold was released.
+    BackupReleased,
+    /// Placing or releasing a legal hold failed.
+    BackupHoldFailed,
 }
 
 impl AuditAction {
     /// Every action of the vocabulary.
-    pub const ALL: [AuditAction; 31] = [
+    pub const ALL: [AuditAction; 43] = [
         AuditAction::BackupCreated,
         AuditAction::BackupFailed,
         AuditAction::BackupVerified,
@@ -132,6 +156,11 @@ impl AuditAction {
         AuditAction::MemberRoleChanged,
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyRevoked,
+        AuditAction::ApiKeyRotated,
+        AuditAction::ApiKeyOperationFailed,
+        AuditAction::AuthenticationFailed,
+        AuditAction::MembersDisabled,
+        AuditAction::AccessReviewed,
         AuditAction::AuditViewed,
         AuditAction::AuditExported,
         AuditAction::AuditVerified,
@@ -139,6 +168,13 @@ impl AuditAction {
         AuditAction::BillingAccessed,
         AuditAction::OrganizationDeleted,
         AuditAction::OperationFailed,
+        AuditAction::BackupErased,
+        AuditAction::BackupEraseFailed,
+        AuditAction::BackupExported,
+        AuditAction::BackupExportFailed,
+        AuditAction::BackupHeld,
+        AuditAction::BackupReleased,
+        AuditAction::BackupHoldFailed,
     ];
 
     /// The stable dotted name.
@@ -169,6 +205,11 @@ impl AuditAction {
             MemberRoleChanged => "member.role_changed",
             ApiKeyCreated => "api_key.created",
             ApiKeyRevoked => "api_key.revoked",
+            ApiKeyRotated => "api_key.rotated",
+            ApiKeyOperationFailed => "api_key.operation_failed",
+            AuthenticationFailed => "authentication.failed",
+            MembersDisabled => "member.disabled",
+            AccessReviewed => "access.reviewed",
             AuditViewed => "audit.viewed",
             AuditExported => "audit.exported",
             AuditVerified => "audit.verified",
@@ -176,6 +217,13 @@ impl AuditAction {
             BillingAccessed => "billing.accessed",
             OrganizationDeleted => "organization.deleted",
             OperationFailed => "operation.failed",
+            BackupErased => "backup.erased",
+            BackupEraseFailed => "backup.erase_failed",
+            BackupExported => "backup.exported",
+            BackupExportFailed => "backup.export_failed",
+            BackupHeld => "backup.held",
+            BackupReleased => "backup.released",
+            BackupHoldFailed => "backup.hold_failed",
         }
     }
 }

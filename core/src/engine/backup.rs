@@ -7,9 +7,9 @@ use super::pool::{Pool, default_parallelism};
 use super::progress::{CancellationToken, Phase, ProgressFn, Tracker};
 use super::repo::{KEY, MANIFEST, Repository, new_backup_id};
 use crate::keys::{KeyContext, KeyProvider};
-use crate::model::{Document, DocumentPath, Timestamp};
+use crate::model::{DocumentPath, Timestamp};
 use crate::secret::SecretBytes;
-use crate::source::{FirestoreSource, NameRange, Scope};
+use crate::source::{FirestoreSource, NameRange, Scope, SourceDocument};
 use crate::{Error, Result};
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -133,7 +133,7 @@ pub struct BackupReport {
 /// Documents on their way to a worker.
 struct Batch {
     seq: u32,
-    docs: Vec<Document>,
+    docs: Vec<SourceDocument>,
     /// Estimated NDJSON size, to size the encoding buffer once.
     size_hint: usize,
 }
@@ -146,7 +146,7 @@ struct SealedPart {
     data: Bytes,
     /// The documents, handed back so they are freed on the thread that allocated them
     /// (cross-thread frees are slow with the system allocator).
-    docs: Vec<Document>,
+    docs: Vec<SourceDocument>,
 }
 
 /// Takes a backup of `opts.scope` from `source` into `repo`, its data key wrapped by `keys`.
@@ -289,6 +289,8 @@ async fn run(
         labels: opts.labels.clone(),
         totals: totals.clone(),
         parts: parts.into_iter().map(|(_, e)| e).collect(),
+        generation: 1,
+        erasures: Vec::new(),
     };
     let manifest_size = put_manifest(repo, &dek, id, segment_size, &manifest).await?;
     tracker.set_phase(Phase::Done);
@@ -369,7 +371,7 @@ pub(crate) async fn write_parts(
         .into_iter()
         .map(|range| {
             batches(
-                source.stream_documents(scope, range, read_time),
+                source.stream_source_documents(scope, range, read_time),
                 opts.part_target_bytes,
                 seq.clone(),
                 cancel.clone(),
@@ -458,7 +460,7 @@ pub(crate) fn sort_disjoint(parts: &mut [(DocumentPath, PartEntry)]) -> Result<(
 
 /// Groups a document stream into batches of about `target` uncompressed bytes.
 fn batches(
-    docs: BoxStream<'static, Result<Document>>,
+    docs: BoxStream<'static, Result<SourceDocument>>,
     target: usize,
     seq: Arc<AtomicU32>,
     cancel: CancellationToken,
@@ -480,7 +482,7 @@ fn batches(
                 }
                 match docs.next().await {
                     Some(Ok(doc)) => {
-                        size += codec::estimate_size(&doc);
+                        size += codec::estimate_source_size(&doc);
                         batch.push(doc);
                         if size >= target {
                             let seq = seq.fetch_add(1, Ordering::Relaxed);
@@ -547,7 +549,7 @@ fn seal_part(
     // Order and per-collection totals from the names as strings: no per-document parse.
     let mut prev: Option<&str> = None;
     for doc in &batch.docs {
-        let rel = codec::relative_name(&doc.name, root).ok_or_else(|| bad_name(&doc.name))?;
+        let rel = codec::relative_name(doc.name(), root).ok_or_else(|| bad_name(doc.name()))?;
         if let Some(p) = prev {
             if codec::cmp_relative(p, rel) != std::cmp::Ordering::Less {
                 return Err(out_of_order(p, rel));
@@ -555,11 +557,11 @@ fn seal_part(
         }
         prev = Some(rel);
     }
-    let encoded = codec::encode_part(&batch.docs, level, batch.size_hint)?;
+    let encoded = codec::encode_batch(&batch.docs, level, batch.size_hint)?;
     let mut collections: BTreeMap<String, CollectionTotals> = BTreeMap::new();
     let mut current: Option<(&str, CollectionTotals)> = None;
     for (doc, size) in batch.docs.iter().zip(&encoded.sizes) {
-        let rel = codec::relative_name(&doc.name, root).unwrap_or_default();
+        let rel = codec::relative_name(doc.name(), root).unwrap_or_default();
         let root = rel.split('/').next().unwrap_or_default();
         match &mut current {
             Some((c, t)) if *c == root => {
@@ -589,7 +591,10 @@ fn seal_part(
     }
     let sealed = codec::seal_object(dek, id, &object, segment_size, &encoded.compressed)?;
     let (first, last) = match (batch.docs.first(), batch.docs.last()) {
-        (Some(f), Some(l)) => (f.path()?.1, l.path()?.1),
+        (Some(f), Some(l)) => (
+            DocumentPath::parse_resource_name(f.name())?.1,
+            DocumentPath::parse_resource_name(l.name())?.1,
+        ),
         _ => return Err(Error::InvalidInput("internal error: empty part".into())),
     };
     let entry = PartEntry {

@@ -1,12 +1,16 @@
-//! The engine's one seam to the object format ([`crate::format`]) and the part codec
+//! The engine's one seam to the object format ([`crate::format`]) and the document JSON
 //! ([`crate::model::json`]): sealing/opening objects bound to a backup id and object name,
-//! and encoding/decoding parts of documents.
+//! and framing documents into parts (NDJSON, zstd-compressed: [`PartEncoder`],
+//! [`PartDecoder`]).
 
 use crate::format::{self, Compression, ObjectHeader};
 use crate::model::Document;
-use crate::model::json;
+use crate::model::json::{decode_document, encode_document_to};
 use crate::secret::SecretBytes;
+use crate::source::SourceDocument;
 use crate::{Error, Result};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
 
 /// Hex SHA-256 of bytes (ciphertext hashes in the manifest).
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
@@ -82,17 +86,38 @@ pub(crate) struct EncodedPart {
 /// Encodes documents as zstd-compressed NDJSON: one JSON buffer (sized from the batch's
 /// estimate, so it rarely grows) compressed in one call. One-shot compression avoids the
 /// streaming encoder's external-dictionary mode, which is markedly slower; the output is
-/// one ordinary zstd frame that [`json::decode_part`] and the `zstd` tool read.
-pub(crate) fn encode_part(
+/// one ordinary zstd frame that [`decode_part`] and the `zstd` tool read.
+pub(crate) fn encode_batch(
+    docs: &[SourceDocument],
+    zstd_level: i32,
+    size_hint: usize,
+) -> Result<EncodedPart> {
+    encode_lines(docs, zstd_level, size_hint, |doc, buf| doc.encode_json(buf))
+}
+
+/// [`encode_batch`] for documents already decoded (erasure rewrites parts from them).
+pub(crate) fn encode_documents(
     docs: &[Document],
     zstd_level: i32,
     size_hint: usize,
+) -> Result<EncodedPart> {
+    encode_lines(docs, zstd_level, size_hint, |doc, buf| {
+        encode_document_to(doc, buf);
+        Ok(())
+    })
+}
+
+fn encode_lines<T>(
+    docs: &[T],
+    zstd_level: i32,
+    size_hint: usize,
+    encode: impl Fn(&T, &mut Vec<u8>) -> Result<()>,
 ) -> Result<EncodedPart> {
     let mut buf = Vec::with_capacity(size_hint + size_hint / 8 + 4096);
     let mut sizes = Vec::with_capacity(docs.len());
     for doc in docs {
         let before = buf.len();
-        json::encode_document_to(doc, &mut buf);
+        encode(doc, &mut buf)?;
         buf.push(b'\n');
         sizes.push(buf.len() - before);
     }
@@ -118,12 +143,12 @@ pub(crate) fn cmp_relative(a: &str, b: &str) -> std::cmp::Ordering {
 /// holds `documents` documents in `plain_bytes` bytes of NDJSON. Decompression stops at
 /// `plain_bytes` and decoding after one document too many, so a part sealed by a data-key
 /// holder to decompress to gigabytes (a zstd bomb) is an error at bounded memory and time.
-pub(crate) fn decode_part(
+pub(crate) fn decode_bounded_part(
     compressed: &[u8],
     plain_bytes: u64,
     documents: u64,
 ) -> Result<Vec<Document>> {
-    let decoder = json::PartDecoder::new(compressed)?.limit_plain_bytes(plain_bytes);
+    let decoder = PartDecoder::new(compressed)?.limit_plain_bytes(plain_bytes);
     // One more than recorded is enough to tell the count is wrong.
     let cap = usize::try_from(documents.saturating_add(1)).unwrap_or(usize::MAX);
     let mut docs = Vec::with_capacity(cap.min(1 << 16));
@@ -131,6 +156,16 @@ pub(crate) fn decode_part(
         docs.push(doc?);
     }
     Ok(docs)
+}
+
+/// A cheap estimate of the JSON size of a document from a source, for sizing parts.
+pub(crate) fn estimate_source_size(doc: &SourceDocument) -> usize {
+    match doc {
+        SourceDocument::Decoded(d) => estimate_size(d),
+        // Protobuf is more compact than the JSON mapping (every value gains a
+        // `{"xxxValue":...}` wrapper, bytes grow by base64): about 1.6x on typical documents.
+        SourceDocument::Wire(w) => w.wire.len() + w.wire.len() / 2 + w.wire.len() / 8 + 32,
+    }
 }
 
 /// A cheap upper-ish estimate of a document's encoded JSON size, for sizing parts and
@@ -155,4 +190,276 @@ pub(crate) fn estimate_size(doc: &Document) -> usize {
         fields.iter().map(|(k, v)| k.len() + 4 + value(v)).sum()
     }
     doc.name.len() + 90 + fields_size(&doc.fields)
+}
+
+/// zstd level used for parts unless configured otherwise (zstd's own default).
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// Longest line [`PartDecoder`] accepts. A 1 MiB Firestore document grows in JSON (base64
+/// bytes, `\u0000` escapes are 6 bytes for 1); this bound only stops a corrupt part from
+/// exhausting memory.
+pub const MAX_JSON_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How much JSON [`PartEncoder`] gathers before handing it to zstd (fewer, larger calls).
+const ENCODER_CHUNK: usize = 128 * 1024;
+
+// ---------------------------------------------------------------------------------------
+// Parts: newline-delimited JSON, zstd-compressed.
+// ---------------------------------------------------------------------------------------
+
+/// Builds one compressed part: documents are encoded as JSON lines and streamed into zstd,
+/// so memory holds the compressed output plus a small buffer, never the whole JSON.
+pub struct PartEncoder {
+    zstd: zstd::stream::write::Encoder<'static, Vec<u8>>,
+    pending: Vec<u8>,
+    documents: u64,
+    json_bytes: u64,
+}
+
+impl fmt::Debug for PartEncoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartEncoder")
+            .field("documents", &self.documents)
+            .field("json_bytes", &self.json_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartEncoder {
+    /// A part encoder at zstd level [`DEFAULT_ZSTD_LEVEL`].
+    pub fn new() -> Result<Self> {
+        PartEncoder::with_level(DEFAULT_ZSTD_LEVEL)
+    }
+
+    /// A part encoder at the given zstd level (1..=22; higher is smaller and slower).
+    pub fn with_level(level: i32) -> Result<Self> {
+        let range = zstd::compression_level_range();
+        if !range.contains(&level) {
+            return Err(Error::InvalidConfig(format!(
+                "zstd level {level} is out of range; use {}..={} (default {DEFAULT_ZSTD_LEVEL})",
+                range.start(),
+                range.end()
+            )));
+        }
+        let zstd = zstd::stream::write::Encoder::new(Vec::new(), level)
+            .map_err(|e| Error::io("starting zstd compression", e))?;
+        Ok(PartEncoder {
+            zstd,
+            pending: Vec::with_capacity(ENCODER_CHUNK + 4096),
+            documents: 0,
+            json_bytes: 0,
+        })
+    }
+
+    /// Appends one document (one JSON line).
+    pub fn push(&mut self, doc: &Document) -> Result<()> {
+        let before = self.pending.len();
+        encode_document_to(doc, &mut self.pending);
+        self.pending.push(b'\n');
+        self.json_bytes += (self.pending.len() - before) as u64;
+        self.documents += 1;
+        if self.pending.len() >= ENCODER_CHUNK {
+            self.flush_pending()?;
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self) -> Result<()> {
+        self.zstd
+            .write_all(&self.pending)
+            .map_err(|e| Error::io("compressing a part", e))?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Documents pushed so far.
+    pub fn document_count(&self) -> u64 {
+        self.documents
+    }
+
+    /// Uncompressed JSON bytes pushed so far (newlines included).
+    pub fn json_bytes(&self) -> u64 {
+        self.json_bytes
+    }
+
+    /// Compressed bytes produced so far (a lower bound of the final size; zstd buffers).
+    pub fn compressed_bytes(&self) -> usize {
+        self.zstd.get_ref().len()
+    }
+
+    /// Ends the zstd frame and returns the compressed part.
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        self.flush_pending()?;
+        self.zstd
+            .finish()
+            .map_err(|e| Error::io("finishing a compressed part", e))
+    }
+}
+
+/// Compresses documents into one part at the default level.
+pub fn encode_part<'a>(docs: impl IntoIterator<Item = &'a Document>) -> Result<Vec<u8>> {
+    let mut enc = PartEncoder::new()?;
+    for doc in docs {
+        enc.push(doc)?;
+    }
+    enc.finish()
+}
+
+/// Reads documents one at a time from a compressed part (streaming: memory holds one line).
+pub struct PartDecoder<R: BufRead> {
+    lines: BufReader<Limited<zstd::stream::read::Decoder<'static, R>>>,
+    line: Vec<u8>,
+    line_number: u64,
+    failed: bool,
+}
+
+impl<R: BufRead> fmt::Debug for PartDecoder<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartDecoder")
+            .field("line_number", &self.line_number)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PartDecoder<&'a [u8]> {
+    /// Decodes a compressed part held in memory.
+    pub fn new(compressed: &'a [u8]) -> Result<Self> {
+        PartDecoder::from_buf_read(compressed)
+    }
+}
+
+impl<R: Read> PartDecoder<BufReader<R>> {
+    /// Decodes a compressed part from any reader.
+    pub fn from_reader(reader: R) -> Result<Self> {
+        PartDecoder::from_buf_read(BufReader::new(reader))
+    }
+}
+
+impl<R: BufRead> PartDecoder<R> {
+    /// Decodes a compressed part from a buffered reader.
+    pub fn from_buf_read(reader: R) -> Result<Self> {
+        let zstd = zstd::stream::read::Decoder::with_buffer(reader)
+            .map_err(|e| Error::io("starting zstd decompression", e))?;
+        Ok(PartDecoder {
+            lines: BufReader::with_capacity(
+                128 * 1024,
+                Limited {
+                    inner: zstd,
+                    left: u64::MAX,
+                    limit: u64::MAX,
+                },
+            ),
+            line: Vec::new(),
+            line_number: 0,
+            failed: false,
+        })
+    }
+
+    /// Stops decompression at `max` bytes of NDJSON: more is an error naming the limit.
+    /// The engine passes the manifest's `plain_bytes`, so a part that decompresses to far
+    /// more than was recorded (a zstd bomb) costs bounded memory and time. Call before the
+    /// first document is read.
+    pub fn limit_plain_bytes(mut self, max: u64) -> Self {
+        let l = self.lines.get_mut();
+        l.left = max;
+        l.limit = max;
+        self
+    }
+
+    fn next_document(&mut self) -> Result<Option<Document>> {
+        loop {
+            self.line.clear();
+            let limit = MAX_JSON_LINE_BYTES as u64 + 1;
+            let n = (&mut self.lines)
+                .take(limit)
+                .read_until(b'\n', &mut self.line)
+                .map_err(|e| {
+                    Error::InvalidInput(format!(
+                        "part is not valid zstd-compressed JSON lines ({e}); \
+                         it is corrupt or was not written by firekeep"
+                    ))
+                })?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line_number += 1;
+            if self.line.len() > MAX_JSON_LINE_BYTES {
+                return Err(Error::InvalidInput(format!(
+                    "line {} of the part is longer than {MAX_JSON_LINE_BYTES} bytes; \
+                     no Firestore document is that large",
+                    self.line_number
+                )));
+            }
+            let json = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
+            if json.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return decode_document(json).map(Some).map_err(|e| match e {
+                Error::InvalidInput(msg) => {
+                    Error::InvalidInput(format!("line {} of the part: {msg}", self.line_number))
+                }
+                other => other,
+            });
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for PartDecoder<R> {
+    type Item = Result<Document>;
+
+    fn next(&mut self) -> Option<Result<Document>> {
+        if self.failed {
+            return None;
+        }
+        match self.next_document() {
+            Ok(Some(doc)) => Some(Ok(doc)),
+            Ok(None) => None,
+            Err(e) => {
+                // One error ends the part: what follows a corrupt line is not trustworthy.
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// A reader that fails once more than `limit` bytes come out of `inner`.
+struct Limited<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            // At the limit: fine if the stream ends here, an error if it goes on.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the part decompresses to more than the {} bytes its manifest \
+                         records",
+                        self.limit
+                    ),
+                )),
+            };
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let got = self.inner.read(&mut buf[..n])?;
+        self.left -= got as u64;
+        Ok(got)
+    }
+}
+
+/// Decodes every document of a compressed part.
+pub fn decode_part(compressed: &[u8]) -> Result<Vec<Document>> {
+    PartDecoder::new(compressed)?.collect()
 }

@@ -939,6 +939,8 @@ pub async fn commit_backup(
         labels: plan.labels.clone(),
         totals,
         parts: parts.into_iter().map(|(_, e)| e).collect(),
+        generation: 1,
+        erasures: Vec::new(),
     };
     cancel.check()?;
     let manifest_size =

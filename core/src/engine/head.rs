@@ -32,6 +32,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use futures::TryStreamExt;
+use std::collections::BTreeMap;
 
 /// How many of the newest backup ids a head record names.
 pub const HEAD_NEWEST: usize = 16;
@@ -57,12 +58,16 @@ pub struct RollbackCheck {
     pub missing: Vec<String>,
     /// Head records that did not authenticate (planted or damaged), with the reason.
     pub unreadable_records: Vec<String>,
+    /// Backups whose manifest is older than the generation an erasure committed (the
+    /// record names it): the pre-erasure manifest was put back, rolling the erasure back.
+    #[serde(default)]
+    pub rolled_back: Vec<String>,
 }
 
 impl RollbackCheck {
     /// Whether nothing suspicious was found.
     pub fn is_ok(&self) -> bool {
-        self.missing.is_empty() && self.unreadable_records.is_empty()
+        self.missing.is_empty() && self.unreadable_records.is_empty() && self.rolled_back.is_empty()
     }
 }
 
@@ -79,12 +84,21 @@ struct Body {
     generation: u64,
     written_at: String,
     newest: Vec<String>,
+    /// Manifest generation each erased backup reached (`engine::erase`), for every erased
+    /// backup still present: an older manifest put back is a rolled-back erasure.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    erased: BTreeMap<String, u64>,
 }
+
+/// Erased backups a record keeps (bounded so a record stays far below
+/// [`MAX_HEAD_BYTES`]); beyond it the oldest ids are dropped.
+const MAX_ERASED: usize = 512;
 
 /// An authenticated head record.
 pub(crate) struct Head {
     pub generation: u64,
     pub newest: Vec<String>,
+    pub erased: BTreeMap<String, u64>,
 }
 
 fn heads_prefix(repo: &Repository) -> String {
@@ -143,7 +157,10 @@ async fn read_record(repo: &Repository, keys: &dyn KeyProvider, generation: u64)
         .map_err(|e| super::repo::name_object(e, "head", &object))?;
     let body: Body = serde_json::from_slice(&plain)
         .map_err(|e| Error::integrity(&object, format!("body is not a head record: {e}")))?;
-    if body.generation != generation || body.newest.len() > HEAD_NEWEST {
+    if body.generation != generation
+        || body.newest.len() > HEAD_NEWEST
+        || body.erased.len() > MAX_ERASED
+    {
         return Err(Error::integrity(
             &object,
             "its body does not match its name",
@@ -152,6 +169,7 @@ async fn read_record(repo: &Repository, keys: &dyn KeyProvider, generation: u64)
     Ok(Head {
         generation,
         newest: body.newest,
+        erased: body.erased,
     })
 }
 
@@ -185,10 +203,11 @@ pub(crate) async fn read_head(
 /// Compares the newest head record with the backups that authenticated. `other_key` are
 /// backups present under another key (after a rotation, or a repository under several
 /// keys): not missing, and shown by `list` as unreadable with the key they need.
+/// `authenticated` pairs each backup id with its manifest generation.
 pub(crate) async fn check(
     repo: &Repository,
     keys: &dyn KeyProvider,
-    authenticated: &[String],
+    authenticated: &[(String, u64)],
     other_key: &[String],
 ) -> Result<RollbackCheck> {
     let (head, unreadable_records) = read_head(repo, keys).await?;
@@ -197,19 +216,69 @@ pub(crate) async fn check(
             generation: None,
             missing: Vec::new(),
             unreadable_records,
+            rolled_back: Vec::new(),
         });
     };
     let missing = head
         .newest
         .iter()
-        .filter(|id| !authenticated.contains(id) && !other_key.contains(id))
+        .filter(|id| !authenticated.iter().any(|(a, _)| a == *id) && !other_key.contains(id))
         .cloned()
+        .collect();
+    let rolled_back = authenticated
+        .iter()
+        .filter(|(id, g)| head.erased.get(id).is_some_and(|erased| erased > g))
+        .map(|(id, _)| id.clone())
         .collect();
     Ok(RollbackCheck {
         generation: Some(head.generation),
         missing,
         unreadable_records,
+        rolled_back,
     })
+}
+
+/// Fails when the newest head record says an erasure took backup `id` to a manifest
+/// generation above `generation`: the manifest read is a pre-erasure one put back.
+pub(crate) async fn check_generation(
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    id: &str,
+    generation: u64,
+) -> Result<()> {
+    match erased_generation(repo, keys, id).await? {
+        Some((record, erased)) if erased > generation => Err(Error::integrity(
+            format!("backup {id}"),
+            format!(
+                "its manifest is generation {generation}, but head record {record} says an \
+                 erasure committed generation {erased}: the pre-erasure manifest was put back \
+                 (a rollback). Do not restore it; run `firekeep erase` again with the \
+                 original request, or restore the bucket's later object versions"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The newest head record's generation and the manifest generation it says an erasure
+/// took backup `id` to, if any.
+pub(crate) async fn erased_generation(
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    id: &str,
+) -> Result<Option<(u64, u64)>> {
+    let (head, _) = read_head(repo, keys).await?;
+    Ok(head.and_then(|h| h.erased.get(id).map(|g| (h.generation, *g))))
+}
+
+/// Records in the head that an erasure took backup `id` to manifest `generation`.
+pub(crate) async fn record_erasure(
+    repo: &Repository,
+    keys: &dyn KeyProvider,
+    id: &str,
+    generation: u64,
+) -> Result<u64> {
+    update_inner(repo, keys, keys, &[], &[], Some((id, generation))).await
 }
 
 /// Writes the next head record: the newest recorded ids with `add` merged in and `remove`
@@ -232,6 +301,17 @@ pub(crate) async fn update_rekeyed(
     keys: &dyn KeyProvider,
     add: &[String],
     remove: &[String],
+) -> Result<u64> {
+    update_inner(repo, read, keys, add, remove, None).await
+}
+
+async fn update_inner(
+    repo: &Repository,
+    read: &dyn KeyProvider,
+    keys: &dyn KeyProvider,
+    add: &[String],
+    remove: &[String],
+    erased: Option<(&str, u64)>,
 ) -> Result<u64> {
     for _ in 0..WRITE_ATTEMPTS {
         let (mut head, _) = read_head(repo, read).await?;
@@ -257,7 +337,16 @@ pub(crate) async fn update_rekeyed(
                 )
             })?,
         };
-        let mut newest = head.map(|h| h.newest).unwrap_or_default();
+        let (mut newest, mut erased_map) = head.map(|h| (h.newest, h.erased)).unwrap_or_default();
+        if let Some((id, g)) = erased {
+            let entry = erased_map.entry(id.to_string()).or_default();
+            *entry = (*entry).max(g);
+        }
+        erased_map.retain(|id, _| !remove.contains(id));
+        while erased_map.len() > MAX_ERASED {
+            // Ids sort by time: the oldest backup's entry goes first.
+            erased_map.pop_first();
+        }
         newest.extend(add.iter().cloned());
         newest.retain(|id| !remove.contains(id));
         newest.sort_unstable_by(|a, b| b.cmp(a));
@@ -267,6 +356,7 @@ pub(crate) async fn update_rekeyed(
             generation,
             written_at: Timestamp::now().to_rfc3339(),
             newest,
+            erased: erased_map,
         };
         let json = serde_json::to_vec(&body)
             .map_err(|e| Error::InvalidInput(format!("cannot encode the head record: {e}")))?;

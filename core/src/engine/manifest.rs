@@ -82,6 +82,32 @@ pub struct Manifest {
     pub totals: Totals,
     /// Every part, in document name order.
     pub parts: Vec<PartEntry>,
+    /// Manifest generation: 1 as the backup wrote it, +1 for each erasure that rewrote it
+    /// (see `engine::erase`). Readers take the highest generation stored.
+    #[serde(default = "first_generation")]
+    pub generation: u64,
+    /// Erasures applied to this backup, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasures: Vec<ErasureRecord>,
+}
+
+fn first_generation() -> u64 {
+    1
+}
+
+/// One erasure applied to a backup: when, how much, and which documents as keyed hashes
+/// (never the paths in clear), so a later check can tell whether a path was erased.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErasureRecord {
+    /// The manifest generation the erasure produced.
+    pub generation: u64,
+    /// When it was committed (RFC 3339).
+    pub erased_at: String,
+    /// Documents removed.
+    pub documents: u64,
+    /// Hex HKDF-SHA256 keyed hash of each removed relative document path (keyed with the
+    /// backup's data key, info `firekeep erased path` ‖ 0x00 ‖ path), sorted.
+    pub path_hashes: Vec<String>,
 }
 
 impl Manifest {

@@ -21,7 +21,10 @@ mod codec;
 mod diff;
 mod distributed;
 mod distributed_restore;
+mod erase;
+mod export;
 mod head;
+mod hold;
 mod manifest;
 mod pool;
 mod progress;
@@ -34,6 +37,9 @@ mod verify;
 pub use backup::{
     BackupOptions, BackupReport, DEFAULT_PART_TARGET_BYTES, DEFAULT_SEGMENT_SIZE, backup,
 };
+pub use codec::{
+    DEFAULT_ZSTD_LEVEL, MAX_JSON_LINE_BYTES, PartDecoder, PartEncoder, decode_part, encode_part,
+};
 pub use diff::{DiffOptions, DiffReport, diff_backup_with_source, diff_backups};
 pub use distributed::{
     BackupPlan, MAX_TASKS, PLAN_VERSION, Partitioning, PlanOptions, PlanReport,
@@ -44,8 +50,13 @@ pub use distributed_restore::{
     RestorePlan, RestorePlanReport, RestoreTaskReport, RestoreTaskResult, plan_restore,
     read_restore_plan, run_restore_task, summarize_restore,
 };
+pub use erase::{BackupErasure, EraseOptions, EraseReport, EraseSelector, FieldMatch, erase};
+pub use export::{
+    DirOutput, ExportFormat, ExportOptions, ExportOutput, ExportReport, StreamOutput, export,
+};
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
-pub use manifest::{CollectionTotals, Manifest, PartEntry, Totals};
+pub use hold::{LegalHold, hold, read_hold, release};
+pub use manifest::{CollectionTotals, ErasureRecord, Manifest, PartEntry, Totals};
 pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
 pub use prune::{
     KeptBackup, PrunePlan, PruneReport, PrunedBackup, Retention, apply_prune, parse_duration,

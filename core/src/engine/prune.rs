@@ -256,6 +256,8 @@ pub struct PruneReport {
     pub orphans: Vec<PrunedBackup>,
     /// Orphans skipped because a manifest appeared since planning (a backup finished).
     pub skipped: Vec<String>,
+    /// Planned removals skipped because a legal hold was placed on them since planning.
+    pub held: Vec<String>,
 }
 
 /// Plans a prune: which complete backups `retention` keeps and removes, and which orphaned
@@ -324,11 +326,23 @@ pub async fn plan_prune(
             }
         }
     }
-    let (kept, remove) = retention.evaluate_at(&dated, now);
+    let (kept, evaluated_remove) = retention.evaluate_at(&dated, now);
     keep.extend(
         kept.into_iter()
             .map(|(id, reasons)| KeptBackup { id, reasons }),
     );
+    // A backup under legal hold is kept whatever the rules say.
+    let mut remove = Vec::with_capacity(evaluated_remove.len());
+    for id in evaluated_remove {
+        if super::hold::is_held(repo, &id).await? {
+            keep.push(KeptBackup {
+                id,
+                reasons: vec!["legal-hold".into()],
+            });
+        } else {
+            remove.push(id);
+        }
+    }
     keep.sort_by(|a, b| b.id.cmp(&a.id));
     let (mut objects, mut bytes) = (0, 0);
     for id in remove.iter().chain(&orphans) {
@@ -389,6 +403,11 @@ pub async fn apply_prune(
     }
     for id in &plan.remove {
         super::repo::validate_backup_id(id)?;
+        // The plan may predate a hold: checked again right before deleting.
+        if super::hold::is_held(repo, id).await? {
+            report.held.push(id.clone());
+            continue;
+        }
         report.removed.push(delete_backup(repo, id).await?);
     }
     for id in &plan.orphans {
@@ -403,6 +422,10 @@ pub async fn apply_prune(
             }
             Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e),
+        }
+        if super::hold::is_held(repo, id).await? {
+            report.held.push(id.clone());
+            continue;
         }
         report.orphans.push(delete_backup(repo, id).await?);
     }

@@ -16,6 +16,14 @@ use std::sync::Arc;
 pub(crate) const MANIFEST: &str = "manifest.fkm";
 /// Object name of the wrapped data key inside a backup folder.
 pub(crate) const KEY: &str = "key.json";
+/// Folder (inside a backup folder) of the manifest generations an erasure commits with
+/// put-if-absent (see `engine::erase`).
+pub(crate) const MANIFESTS: &str = "manifests/";
+
+/// Object name of manifest generation `g` (≥ 2) inside a backup folder.
+pub(crate) fn generation_object(g: u64) -> String {
+    format!("{MANIFESTS}{g:020}.fkm")
+}
 
 /// Largest `manifest.fkm` read. A manifest lists every part in a few hundred bytes, so
 /// 64 MiB is some 200,000 parts (over 12 TiB at the default part size); anything larger
@@ -171,14 +179,61 @@ impl Repository {
         let (wrapped, dek) = self.read_key(id, keys).await?;
         let plain = codec::open_object(&dek, id, MANIFEST, &sealed)
             .map_err(|e| name_object(e, id, MANIFEST))?;
-        let manifest = Manifest::from_json(id, &plain)?;
+        let mut manifest = Manifest::from_json(id, &plain)?;
+        let mut manifest_size = sealed.len() as u64;
+        let mut manifest_object = MANIFEST.to_string();
+        // An erasure commits its generation under `manifests/` (put-if-absent) before it
+        // rewrites `manifest.fkm`: the highest generation stored is the backup's state.
+        if let Some(g) = self.stored_generations(id).await?.last().copied()
+            && g > manifest.generation
+        {
+            let object = generation_object(g);
+            let sealed = self
+                .sink
+                .get_bounded(&self.object_path(id, &object), MAX_MANIFEST_BYTES)
+                .await?;
+            let plain = codec::open_object(&dek, id, &object, &sealed)
+                .map_err(|e| name_object(e, id, &object))?;
+            manifest = Manifest::from_json(id, &plain)?;
+            if manifest.generation != g {
+                return Err(Error::integrity(
+                    format!("backup {id} object {object}"),
+                    format!("it holds manifest generation {}", manifest.generation),
+                ));
+            }
+            manifest_size = sealed.len() as u64;
+            manifest_object = object;
+        }
         Ok(Opened {
             id: id.to_string(),
             wrapped,
             dek,
             manifest,
-            manifest_size: sealed.len() as u64,
+            manifest_size,
+            manifest_object,
         })
+    }
+
+    /// Manifest generations stored under a backup's `manifests/` folder, ascending (names
+    /// firekeep never writes are ignored).
+    pub(crate) async fn stored_generations(&self, id: &str) -> Result<Vec<u64>> {
+        let prefix = self.object_path(id, MANIFESTS);
+        let mut out: Vec<u64> = self
+            .sink
+            .list(&prefix)
+            .try_filter_map(|m| {
+                let g = m
+                    .path
+                    .strip_prefix(&prefix)
+                    .and_then(|n| n.strip_suffix(".fkm"))
+                    .filter(|n| n.len() == 20 && n.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|n| n.parse::<u64>().ok());
+                futures::future::ready(Ok(g))
+            })
+            .try_collect()
+            .await?;
+        out.sort_unstable();
+        Ok(out)
     }
 }
 
@@ -207,6 +262,9 @@ pub(crate) struct Opened {
     pub dek: SecretBytes,
     pub manifest: Manifest,
     pub manifest_size: u64,
+    /// The object the manifest was read from: `manifest.fkm`, or `manifests/<g>.fkm` when
+    /// an erasure committed a generation and stopped before rewriting `manifest.fkm`.
+    pub manifest_object: String,
 }
 
 /// A complete backup, as `list` shows it (read from its manifest only).
@@ -240,10 +298,14 @@ pub struct BackupSummary {
     pub collections: BTreeMap<String, u64>,
     /// User labels.
     pub labels: BTreeMap<String, String>,
+    /// Manifest generation (1, plus one per erasure applied).
+    pub generation: u64,
+    /// Whether the backup is under legal hold (prune and erase refuse it).
+    pub legal_hold: bool,
 }
 
 impl BackupSummary {
-    pub(crate) fn from_opened(o: &Opened) -> Result<Self> {
+    pub(crate) fn from_opened(o: &Opened, legal_hold: bool) -> Result<Self> {
         let m = &o.manifest;
         Ok(BackupSummary {
             id: o.id.clone(),
@@ -264,6 +326,8 @@ impl BackupSummary {
                 .map(|(k, v)| (k.clone(), v.documents))
                 .collect(),
             labels: m.labels.clone(),
+            generation: m.generation,
+            legal_hold,
         })
     }
 }
@@ -306,6 +370,17 @@ impl BackupList {
     /// or no longer authenticate: `latest` would then quietly be older data. Name a backup
     /// id to proceed anyway.
     pub fn latest(&self) -> Result<&BackupSummary> {
+        if !self.rollback.rolled_back.is_empty() {
+            return Err(Error::integrity(
+                "repository head",
+                format!(
+                    "backup(s) {} hold a manifest from before an erasure the head record \
+                     names: the erasure was rolled back outside firekeep; run the erasure \
+                     again before restoring",
+                    self.rollback.rolled_back.join(", ")
+                ),
+            ));
+        }
         if !self.rollback.missing.is_empty() {
             return Err(Error::integrity(
                 "repository head",
@@ -418,7 +493,11 @@ pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupLis
         // backups (a monitor would read it as "no backups").
         Some(e) if out.backups.is_empty() => Err(e),
         _ => {
-            let ids: Vec<String> = out.backups.iter().map(|b| b.id.clone()).collect();
+            let ids: Vec<(String, u64)> = out
+                .backups
+                .iter()
+                .map(|b| (b.id.clone(), b.generation))
+                .collect();
             let other_key: Vec<String> = out
                 .unreadable
                 .iter()
@@ -433,7 +512,10 @@ pub async fn list(repo: &Repository, keys: &dyn KeyProvider) -> Result<BackupLis
 
 async fn list_one(repo: &Repository, keys: &dyn KeyProvider, id: String) -> Result<Listed> {
     let summary = match repo.open_backup(&id, keys).await {
-        Ok(opened) => BackupSummary::from_opened(&opened),
+        Ok(opened) => match super::hold::is_held(repo, &id).await {
+            Ok(held) => BackupSummary::from_opened(&opened, held),
+            Err(e) => return Err(e),
+        },
         Err(e @ Error::NotFound(_)) => {
             // Pruned since the scan (no manifest now): no longer a complete backup. A
             // manifest without its key.json is a damaged backup, listed as such.
@@ -472,7 +554,9 @@ pub async fn read_manifest(
     keys: &dyn KeyProvider,
     backup_id: &str,
 ) -> Result<Manifest> {
-    Ok(repo.open_backup(backup_id, keys).await?.manifest)
+    let manifest = repo.open_backup(backup_id, keys).await?.manifest;
+    super::head::check_generation(repo, keys, backup_id, manifest.generation).await?;
+    Ok(manifest)
 }
 
 /// A new backup id for a backup starting at `at`: `bk_YYYYMMDDTHHMMSS.mmmZ_` + 8 random hex

@@ -112,7 +112,7 @@ pub(crate) fn check_part(
         Err(Error::Integrity { detail, .. }) => return fail("decrypt", detail),
         Err(e) => return fail("decrypt", e.to_string()),
     };
-    let docs = match codec::decode_part(&plain, entry.plain_bytes, entry.documents) {
+    let docs = match codec::decode_bounded_part(&plain, entry.plain_bytes, entry.documents) {
         Ok(d) => d,
         Err(e) => return fail("decode", e.to_string()),
     };
@@ -295,9 +295,11 @@ pub async fn verify(
                 .unwrap_or(&meta.path)
                 .to_string();
             // `dist/` holds a distributed backup's plan and task results, `restores/` those of
-            // distributed restores.
+            // distributed restores; `manifests/` the manifest generations of erasures.
             let known = name == MANIFEST
                 || name == KEY
+                || name == super::hold::HOLD
+                || name.starts_with(super::repo::MANIFESTS)
                 || name.starts_with(super::distributed::DIST_DIR)
                 || name.starts_with(super::distributed_restore::RESTORES_DIR)
                 || listed.contains(&name);

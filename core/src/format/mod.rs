@@ -7,16 +7,20 @@
 //! * [`encrypt_stream`] / [`decrypt_stream`]: the same over async byte streams
 //!   (`futures::Stream<Item = Result<Bytes>>`).
 //! * [`SegmentReader`]: random access, one segment at a time.
+//! * [`SegmentSealer`] / [`SegmentOpener`]: one segment at a time in place, in buffers the
+//!   caller owns (language bindings), counting the segments themselves.
 //! * [`aead`]: one-shot AES-256-GCM on the selected backend (used to wrap data keys).
 //! * [`tink`]: Tink's AesGcmHkdfStreaming with its general parameters.
 
 pub mod aead;
 mod async_io;
+mod segments;
 mod stream;
 pub mod tink;
 
 pub use aead::Backend;
 pub use async_io::{DecryptStream, decrypt_stream, encrypt_stream, encrypt_with};
+pub use segments::{Segment, SegmentOpener, SegmentSealer};
 pub use stream::{DecryptingReader, Decryptor, EncryptingWriter, Encryptor};
 
 use crate::secret::SecretBytes;
@@ -419,30 +423,6 @@ fn open_parts(
     )
     .map_err(|e| rename(e, &header.object_name))?;
     Ok(header)
-}
-
-/// The segment cipher of an existing object, from its prefix (header ‖ stream header,
-/// at least `header_len + STREAM_HEADER_LEN` bytes): another key fails with
-/// [`Error::KeyMismatch`], a damaged header with [`Error::Integrity`] naming the object.
-/// For callers that open the segments themselves, in buffers they own.
-pub fn object_cipher(
-    dek: &SecretBytes,
-    prefix: &[u8],
-) -> Result<(ObjectHeader, tink::SegmentCipher)> {
-    let (header, hlen) = read_header(prefix)?;
-    check_key(dek, &header)?;
-    let params = header.tink_params();
-    let sh = StreamHeader::parse(&params, &prefix[hlen..])
-        .map_err(|_| Error::integrity(&header.object_name, "malformed stream header"))?;
-    let cipher = tink::SegmentCipher::new(
-        Backend::DEFAULT,
-        &params,
-        dek.expose(),
-        &prefix[..hlen],
-        &sh,
-        header.object_name.clone(),
-    )?;
-    Ok((header, cipher))
 }
 
 /// Replaces the generic object label of an integrity error with the object's name.

@@ -315,6 +315,13 @@ impl Decryptor {
         }
     }
 
+    /// [`Decryptor::finish`] returning the last segment's verified plaintext itself (empty
+    /// when the object had already ended).
+    pub fn finish_plaintext(&mut self) -> Result<&[u8]> {
+        let n = self.finish()?.unwrap_or(0);
+        Ok(&self.buf[..n])
+    }
+
     /// The decryptor's buffer; after [`Decryptor::advance`] or [`Decryptor::finish`]
     /// returned `Some(n)`, `plaintext()[..n]` is verified plaintext.
     pub fn plaintext(&self) -> &[u8] {

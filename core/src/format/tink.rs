@@ -332,6 +332,27 @@ pub fn encrypt_into(
     out: &mut [u8],
     threads: usize,
 ) -> Result<()> {
+    let crypter = SegmentCrypter::new(backend, params, ikm, aad, header)?;
+    encrypt_with(
+        &crypter,
+        params,
+        &header.to_bytes(),
+        plaintext,
+        out,
+        threads,
+    )
+}
+
+/// [`encrypt_into`] with the segment key already derived (`stream_header` is its
+/// serialized stream header); `out` is exactly [`TinkParams::ciphertext_len`] bytes.
+pub(crate) fn encrypt_with(
+    crypter: &SegmentCrypter,
+    params: &TinkParams,
+    stream_header: &[u8],
+    plaintext: &[u8],
+    out: &mut [u8],
+    threads: usize,
+) -> Result<()> {
     let total = params.ciphertext_len(plaintext.len() as u64);
     if out.len() as u64 != total {
         return Err(Error::InvalidInput(format!(
@@ -341,12 +362,11 @@ pub fn encrypt_into(
             plaintext.len()
         )));
     }
-    let crypter = SegmentCrypter::new(backend, params, ikm, aad, header)?;
     let layout = Layout::new(params, total)?;
     let start = params.first_segment_offset + params.header_len();
     let (head, body) = out.split_at_mut(start);
     head[..params.first_segment_offset].fill(0);
-    head[params.first_segment_offset..].copy_from_slice(&header.to_bytes());
+    head[params.first_segment_offset..].copy_from_slice(stream_header);
     let count = layout.segment_count();
     let at = |i: u64| layout.segment_range(i).start as usize - start;
     for_segment_runs(count, threads, body, at, |run, part| {
@@ -484,60 +504,4 @@ pub(crate) fn segment_error(object: &str, index: u64) -> Error {
              reordered or extended, or belongs to another header"
         ),
     )
-}
-
-/// The segments of one stream sealed and opened in place, in buffers the caller owns.
-///
-/// [`super::Encryptor`] and [`super::Decryptor`] copy through their own segment buffer;
-/// this is for callers that already hold each segment in memory they cannot hand over
-/// (a language binding filling buffers owned by its runtime), so a segment is read once
-/// and never copied again.
-pub struct SegmentCipher {
-    crypter: SegmentCrypter,
-    object: String,
-}
-
-impl SegmentCipher {
-    /// Derives the segment key of the stream with header `header` (HKDF of `ikm` with the
-    /// associated data `aad`). `object` names the object in integrity errors.
-    pub fn new(
-        backend: Backend,
-        params: &TinkParams,
-        ikm: &[u8],
-        aad: &[u8],
-        header: &StreamHeader,
-        object: impl Into<String>,
-    ) -> Result<Self> {
-        Ok(SegmentCipher {
-            crypter: SegmentCrypter::new(backend, params, ikm, aad, header)?,
-            object: object.into(),
-        })
-    }
-
-    /// Encrypts segment `index`'s plaintext in place; returns its tag. The caller
-    /// guarantees each `(index, last)` is sealed once per stream header.
-    pub fn seal(&self, index: u32, last: bool, plaintext: &mut [u8]) -> [u8; TAG_LEN] {
-        self.crypter.seal(index, last, plaintext)
-    }
-
-    /// Verifies and decrypts segment `index` (`ciphertext ‖ tag`) in place; returns the
-    /// plaintext length. On failure ([`Error::Integrity`]) the buffer holds no usable data.
-    pub fn open(&self, index: u32, last: bool, segment: &mut [u8]) -> Result<usize> {
-        self.crypter
-            .open(index, last, segment)
-            .map_err(|_| segment_error(&self.object, index as u64))
-    }
-
-    /// Verifies `tag` and decrypts segment `index`'s `ciphertext` in place.
-    pub fn open_detached(
-        &self,
-        index: u32,
-        last: bool,
-        ciphertext: &mut [u8],
-        tag: &[u8; TAG_LEN],
-    ) -> Result<()> {
-        self.crypter
-            .open_detached(index, last, ciphertext, tag)
-            .map_err(|_| segment_error(&self.object, index as u64))
-    }
 }

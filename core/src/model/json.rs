@@ -21,8 +21,9 @@
 //!   so NUL and astral characters survive.
 //! * Empty arrays and maps are `{"arrayValue":{}}` and `{"mapValue":{}}`.
 //!
-//! A part is newline-delimited JSON (one document per line), zstd-compressed: see
-//! [`PartEncoder`], [`PartDecoder`] and [`decode_part`].
+//! A part of a backup is newline-delimited JSON (one document per line), zstd-compressed:
+//! the engine's [`PartEncoder`](crate::engine::PartEncoder) and
+//! [`PartDecoder`](crate::engine::PartDecoder) frame these lines.
 
 use super::timestamp::civil_from_days;
 use super::{Document, GeoPoint, MAX_VALUE_NESTING, Timestamp, Value};
@@ -33,18 +34,7 @@ use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, 
 use serde_json::ser::{CompactFormatter, Formatter};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{BufRead, BufReader, Read, Write};
-
-/// zstd level used for parts unless configured otherwise (zstd's own default).
-pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
-
-/// Longest line [`PartDecoder`] accepts. A 1 MiB Firestore document grows in JSON (base64
-/// bytes, `\u0000` escapes are 6 bytes for 1); this bound only stops a corrupt part from
-/// exhausting memory.
-pub const MAX_JSON_LINE_BYTES: usize = 64 * 1024 * 1024;
-
-/// How much JSON [`PartEncoder`] gathers before handing it to zstd (fewer, larger calls).
-const ENCODER_CHUNK: usize = 128 * 1024;
+use std::io::Write;
 
 /// Standard base64, decoding with or without padding.
 const B64_STANDARD: GeneralPurpose = GeneralPurpose::new(
@@ -70,21 +60,22 @@ pub fn encode_document(doc: &Document) -> Vec<u8> {
 
 /// Appends one document's JSON (no trailing newline) to `out`, so callers can reuse buffers.
 pub fn encode_document_to(doc: &Document, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"name\":");
-    write_str(out, &doc.name);
+    piecewise::document_start(out, &doc.name);
     if !doc.fields.is_empty() {
-        out.extend_from_slice(b",\"fields\":");
-        write_fields(out, &doc.fields);
+        piecewise::fields_start(out);
+        for (i, (k, v)) in doc.fields.iter().enumerate() {
+            piecewise::key(out, k, i == 0);
+            write_value(out, v);
+        }
+        piecewise::fields_end(out);
     }
     if let Some(t) = &doc.create_time {
-        out.extend_from_slice(b",\"createTime\":");
-        write_timestamp(out, t);
+        piecewise::create_time(out, t);
     }
     if let Some(t) = &doc.update_time {
-        out.extend_from_slice(b",\"updateTime\":");
-        write_timestamp(out, t);
+        piecewise::update_time(out, t);
     }
-    out.push(b'}');
+    piecewise::document_end(out);
 }
 
 /// Writes one document's JSON (no trailing newline) to `w`.
@@ -94,93 +85,214 @@ pub fn write_document(doc: &Document, w: &mut impl Write) -> Result<()> {
         .map_err(|e| Error::io("writing a document as JSON", e))
 }
 
-fn write_fields(out: &mut Vec<u8>, fields: &BTreeMap<String, Value>) {
-    out.push(b'{');
-    let mut first = true;
-    for (k, v) in fields {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        write_str(out, k);
-        out.push(b':');
-        write_value(out, v);
-    }
-    out.push(b'}');
+/// Appends one value's Firestore REST JSON (`{"stringValue": …}`) to `out`.
+pub fn encode_value_to(v: &Value, out: &mut Vec<u8>) {
+    write_value(out, v);
 }
 
 fn write_value(out: &mut Vec<u8>, v: &Value) {
+    use piecewise as p;
     match v {
-        Value::Null => out.extend_from_slice(b"{\"nullValue\":null}"),
-        Value::Boolean(true) => out.extend_from_slice(b"{\"booleanValue\":true}"),
-        Value::Boolean(false) => out.extend_from_slice(b"{\"booleanValue\":false}"),
-        Value::Integer(i) => {
-            out.extend_from_slice(b"{\"integerValue\":\"");
-            // Writing to a Vec cannot fail.
-            let _ = CompactFormatter.write_i64(out, *i);
-            out.extend_from_slice(b"\"}");
-        }
-        Value::Double(d) => {
-            out.extend_from_slice(b"{\"doubleValue\":");
-            write_f64(out, *d);
-            out.push(b'}');
-        }
-        Value::Timestamp(t) => {
-            out.extend_from_slice(b"{\"timestampValue\":");
-            write_timestamp(out, t);
-            out.push(b'}');
-        }
-        Value::String(s) => {
-            out.extend_from_slice(b"{\"stringValue\":");
-            write_str(out, s);
-            out.push(b'}');
-        }
-        Value::Bytes(b) => {
-            out.extend_from_slice(b"{\"bytesValue\":\"");
-            let start = out.len();
-            let len = base64::encoded_len(b.len(), true).expect("base64 length overflows usize");
-            out.resize(start + len, 0);
-            let written = base64::engine::general_purpose::STANDARD
-                .encode_slice(b, &mut out[start..])
-                .expect("buffer sized by encoded_len");
-            out.truncate(start + written);
-            out.extend_from_slice(b"\"}");
-        }
-        Value::Reference(r) => {
-            out.extend_from_slice(b"{\"referenceValue\":");
-            write_str(out, r);
-            out.push(b'}');
-        }
-        Value::GeoPoint(g) => {
-            out.extend_from_slice(b"{\"geoPointValue\":{\"latitude\":");
-            write_f64(out, g.latitude);
-            out.extend_from_slice(b",\"longitude\":");
-            write_f64(out, g.longitude);
-            out.extend_from_slice(b"}}");
-        }
+        Value::Null => p::null_value(out),
+        Value::Boolean(b) => p::boolean_value(out, *b),
+        Value::Integer(i) => p::integer_value(out, *i),
+        Value::Double(d) => p::double_value(out, *d),
+        Value::Timestamp(t) => p::timestamp_value(out, t),
+        Value::String(s) => p::string_value(out, s),
+        Value::Bytes(b) => p::bytes_value(out, b),
+        Value::Reference(r) => p::reference_value(out, r),
+        Value::GeoPoint(g) => p::geo_point_value(out, g.latitude, g.longitude),
         Value::Array(items) => {
             if items.is_empty() {
-                out.extend_from_slice(b"{\"arrayValue\":{}}");
+                p::empty_array_value(out);
                 return;
             }
-            out.extend_from_slice(b"{\"arrayValue\":{\"values\":[");
+            p::array_start(out);
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    p::element_separator(out);
                 }
                 write_value(out, item);
             }
-            out.extend_from_slice(b"]}}");
+            p::array_end(out);
         }
         Value::Map(fields) => {
             if fields.is_empty() {
-                out.extend_from_slice(b"{\"mapValue\":{}}");
+                p::empty_map_value(out);
                 return;
             }
-            out.extend_from_slice(b"{\"mapValue\":{\"fields\":");
-            write_fields(out, fields);
-            out.extend_from_slice(b"}}");
+            p::map_start(out);
+            for (i, (k, v)) in fields.iter().enumerate() {
+                p::key(out, k, i == 0);
+                write_value(out, v);
+            }
+            p::map_end(out);
         }
+    }
+}
+
+/// The JSON of [`encode_document_to`] written piece by piece, for sources that hold a
+/// document in another encoding (the gRPC connector's protobuf) and write its JSON line
+/// without building a [`Document`] first.
+///
+/// Called in document order — [`document_start`](piecewise::document_start), when there
+/// are fields [`fields_start`](piecewise::fields_start), each field as
+/// [`key`](piecewise::key) + one value (keys in byte order, no duplicates),
+/// [`fields_end`](piecewise::fields_end), then the optional times and
+/// [`document_end`](piecewise::document_end) — they write exactly the bytes
+/// [`encode_document_to`] writes for that document: both use these functions.
+pub mod piecewise {
+    use super::{Timestamp, write_f64, write_str, write_timestamp};
+    use base64::Engine as _;
+    use serde_json::ser::{CompactFormatter, Formatter};
+
+    /// `{"name":"<name>"`.
+    pub fn document_start(out: &mut Vec<u8>, name: &str) {
+        out.extend_from_slice(b"{\"name\":");
+        write_str(out, name);
+    }
+
+    /// `,"fields":{` (only when the document has fields).
+    pub fn fields_start(out: &mut Vec<u8>) {
+        out.extend_from_slice(b",\"fields\":{");
+    }
+
+    /// `}` after the last field.
+    pub fn fields_end(out: &mut Vec<u8>) {
+        out.push(b'}');
+    }
+
+    /// `,"createTime":"<RFC 3339>"`.
+    pub fn create_time(out: &mut Vec<u8>, t: &Timestamp) {
+        out.extend_from_slice(b",\"createTime\":");
+        write_timestamp(out, t);
+    }
+
+    /// `,"updateTime":"<RFC 3339>"`.
+    pub fn update_time(out: &mut Vec<u8>, t: &Timestamp) {
+        out.extend_from_slice(b",\"updateTime\":");
+        write_timestamp(out, t);
+    }
+
+    /// `}`: the end of the document (no newline).
+    pub fn document_end(out: &mut Vec<u8>) {
+        out.push(b'}');
+    }
+
+    /// A field's or map entry's key and colon, preceded by a comma unless `first`.
+    pub fn key(out: &mut Vec<u8>, key: &str, first: bool) {
+        if !first {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+    }
+
+    /// `{"nullValue":null}`.
+    pub fn null_value(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"nullValue\":null}");
+    }
+
+    /// `{"booleanValue":true|false}`.
+    pub fn boolean_value(out: &mut Vec<u8>, b: bool) {
+        out.extend_from_slice(if b {
+            b"{\"booleanValue\":true}"
+        } else {
+            b"{\"booleanValue\":false}"
+        });
+    }
+
+    /// `{"integerValue":"<decimal>"}`.
+    pub fn integer_value(out: &mut Vec<u8>, i: i64) {
+        out.extend_from_slice(b"{\"integerValue\":\"");
+        // Writing to a Vec cannot fail.
+        let _ = CompactFormatter.write_i64(out, i);
+        out.extend_from_slice(b"\"}");
+    }
+
+    /// `{"doubleValue":<shortest number>|"NaN"|"Infinity"|"-Infinity"}`.
+    pub fn double_value(out: &mut Vec<u8>, d: f64) {
+        out.extend_from_slice(b"{\"doubleValue\":");
+        write_f64(out, d);
+        out.push(b'}');
+    }
+
+    /// `{"timestampValue":"<RFC 3339>"}`.
+    pub fn timestamp_value(out: &mut Vec<u8>, t: &Timestamp) {
+        out.extend_from_slice(b"{\"timestampValue\":");
+        write_timestamp(out, t);
+        out.push(b'}');
+    }
+
+    /// `{"stringValue":"<escaped>"}`.
+    pub fn string_value(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(b"{\"stringValue\":");
+        write_str(out, s);
+        out.push(b'}');
+    }
+
+    /// `{"bytesValue":"<standard base64>"}`.
+    pub fn bytes_value(out: &mut Vec<u8>, b: &[u8]) {
+        out.extend_from_slice(b"{\"bytesValue\":\"");
+        let start = out.len();
+        let len = base64::encoded_len(b.len(), true).expect("base64 length overflows usize");
+        out.resize(start + len, 0);
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice(b, &mut out[start..])
+            .expect("buffer sized by encoded_len");
+        out.truncate(start + written);
+        out.extend_from_slice(b"\"}");
+    }
+
+    /// `{"referenceValue":"<name>"}`.
+    pub fn reference_value(out: &mut Vec<u8>, r: &str) {
+        out.extend_from_slice(b"{\"referenceValue\":");
+        write_str(out, r);
+        out.push(b'}');
+    }
+
+    /// `{"geoPointValue":{"latitude":..,"longitude":..}}`.
+    pub fn geo_point_value(out: &mut Vec<u8>, latitude: f64, longitude: f64) {
+        out.extend_from_slice(b"{\"geoPointValue\":{\"latitude\":");
+        write_f64(out, latitude);
+        out.extend_from_slice(b",\"longitude\":");
+        write_f64(out, longitude);
+        out.extend_from_slice(b"}}");
+    }
+
+    /// `{"arrayValue":{}}`: an array with no elements.
+    pub fn empty_array_value(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"arrayValue\":{}}");
+    }
+
+    /// `{"arrayValue":{"values":[`: a non-empty array begins.
+    pub fn array_start(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"arrayValue\":{\"values\":[");
+    }
+
+    /// `,` between two array elements.
+    pub fn element_separator(out: &mut Vec<u8>) {
+        out.push(b',');
+    }
+
+    /// `]}}`: a non-empty array ends.
+    pub fn array_end(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"]}}");
+    }
+
+    /// `{"mapValue":{}}`: a map with no entries.
+    pub fn empty_map_value(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"mapValue\":{}}");
+    }
+
+    /// `{"mapValue":{"fields":{`: a non-empty map begins (entries as [`key`] + value).
+    pub fn map_start(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"mapValue\":{\"fields\":{");
+    }
+
+    /// `}}}`: a non-empty map ends.
+    pub fn map_end(out: &mut Vec<u8>) {
+        out.extend_from_slice(b"}}}");
     }
 }
 
@@ -831,267 +943,6 @@ impl<'de> Visitor<'de> for MapSeed {
         }
         Ok(fields.unwrap_or_default())
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Parts: newline-delimited JSON, zstd-compressed.
-// ---------------------------------------------------------------------------------------
-
-/// Builds one compressed part: documents are encoded as JSON lines and streamed into zstd,
-/// so memory holds the compressed output plus a small buffer, never the whole JSON.
-pub struct PartEncoder {
-    zstd: zstd::stream::write::Encoder<'static, Vec<u8>>,
-    pending: Vec<u8>,
-    documents: u64,
-    json_bytes: u64,
-}
-
-impl fmt::Debug for PartEncoder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PartEncoder")
-            .field("documents", &self.documents)
-            .field("json_bytes", &self.json_bytes)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PartEncoder {
-    /// A part encoder at zstd level [`DEFAULT_ZSTD_LEVEL`].
-    pub fn new() -> Result<Self> {
-        PartEncoder::with_level(DEFAULT_ZSTD_LEVEL)
-    }
-
-    /// A part encoder at the given zstd level (1..=22; higher is smaller and slower).
-    pub fn with_level(level: i32) -> Result<Self> {
-        let range = zstd::compression_level_range();
-        if !range.contains(&level) {
-            return Err(Error::InvalidConfig(format!(
-                "zstd level {level} is out of range; use {}..={} (default {DEFAULT_ZSTD_LEVEL})",
-                range.start(),
-                range.end()
-            )));
-        }
-        let zstd = zstd::stream::write::Encoder::new(Vec::new(), level)
-            .map_err(|e| Error::io("starting zstd compression", e))?;
-        Ok(PartEncoder {
-            zstd,
-            pending: Vec::with_capacity(ENCODER_CHUNK + 4096),
-            documents: 0,
-            json_bytes: 0,
-        })
-    }
-
-    /// Appends one document (one JSON line).
-    pub fn push(&mut self, doc: &Document) -> Result<()> {
-        let before = self.pending.len();
-        encode_document_to(doc, &mut self.pending);
-        self.pending.push(b'\n');
-        self.json_bytes += (self.pending.len() - before) as u64;
-        self.documents += 1;
-        if self.pending.len() >= ENCODER_CHUNK {
-            self.flush_pending()?;
-        }
-        Ok(())
-    }
-
-    fn flush_pending(&mut self) -> Result<()> {
-        self.zstd
-            .write_all(&self.pending)
-            .map_err(|e| Error::io("compressing a part", e))?;
-        self.pending.clear();
-        Ok(())
-    }
-
-    /// Documents pushed so far.
-    pub fn document_count(&self) -> u64 {
-        self.documents
-    }
-
-    /// Uncompressed JSON bytes pushed so far (newlines included).
-    pub fn json_bytes(&self) -> u64 {
-        self.json_bytes
-    }
-
-    /// Compressed bytes produced so far (a lower bound of the final size; zstd buffers).
-    pub fn compressed_bytes(&self) -> usize {
-        self.zstd.get_ref().len()
-    }
-
-    /// Ends the zstd frame and returns the compressed part.
-    pub fn finish(mut self) -> Result<Vec<u8>> {
-        self.flush_pending()?;
-        self.zstd
-            .finish()
-            .map_err(|e| Error::io("finishing a compressed part", e))
-    }
-}
-
-/// Compresses documents into one part at the default level.
-pub fn encode_part<'a>(docs: impl IntoIterator<Item = &'a Document>) -> Result<Vec<u8>> {
-    let mut enc = PartEncoder::new()?;
-    for doc in docs {
-        enc.push(doc)?;
-    }
-    enc.finish()
-}
-
-/// Reads documents one at a time from a compressed part (streaming: memory holds one line).
-pub struct PartDecoder<R: BufRead> {
-    lines: BufReader<Limited<zstd::stream::read::Decoder<'static, R>>>,
-    line: Vec<u8>,
-    line_number: u64,
-    failed: bool,
-}
-
-impl<R: BufRead> fmt::Debug for PartDecoder<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PartDecoder")
-            .field("line_number", &self.line_number)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a> PartDecoder<&'a [u8]> {
-    /// Decodes a compressed part held in memory.
-    pub fn new(compressed: &'a [u8]) -> Result<Self> {
-        PartDecoder::from_buf_read(compressed)
-    }
-}
-
-impl<R: Read> PartDecoder<BufReader<R>> {
-    /// Decodes a compressed part from any reader.
-    pub fn from_reader(reader: R) -> Result<Self> {
-        PartDecoder::from_buf_read(BufReader::new(reader))
-    }
-}
-
-impl<R: BufRead> PartDecoder<R> {
-    /// Decodes a compressed part from a buffered reader.
-    pub fn from_buf_read(reader: R) -> Result<Self> {
-        let zstd = zstd::stream::read::Decoder::with_buffer(reader)
-            .map_err(|e| Error::io("starting zstd decompression", e))?;
-        Ok(PartDecoder {
-            lines: BufReader::with_capacity(
-                128 * 1024,
-                Limited {
-                    inner: zstd,
-                    left: u64::MAX,
-                    limit: u64::MAX,
-                },
-            ),
-            line: Vec::new(),
-            line_number: 0,
-            failed: false,
-        })
-    }
-
-    /// Stops decompression at `max` bytes of NDJSON: more is an error naming the limit.
-    /// The engine passes the manifest's `plain_bytes`, so a part that decompresses to far
-    /// more than was recorded (a zstd bomb) costs bounded memory and time. Call before the
-    /// first document is read.
-    pub fn limit_plain_bytes(mut self, max: u64) -> Self {
-        let l = self.lines.get_mut();
-        l.left = max;
-        l.limit = max;
-        self
-    }
-
-    fn next_document(&mut self) -> Result<Option<Document>> {
-        loop {
-            self.line.clear();
-            let limit = MAX_JSON_LINE_BYTES as u64 + 1;
-            let n = (&mut self.lines)
-                .take(limit)
-                .read_until(b'\n', &mut self.line)
-                .map_err(|e| {
-                    Error::InvalidInput(format!(
-                        "part is not valid zstd-compressed JSON lines ({e}); \
-                         it is corrupt or was not written by firekeep"
-                    ))
-                })?;
-            if n == 0 {
-                return Ok(None);
-            }
-            self.line_number += 1;
-            if self.line.len() > MAX_JSON_LINE_BYTES {
-                return Err(Error::InvalidInput(format!(
-                    "line {} of the part is longer than {MAX_JSON_LINE_BYTES} bytes; \
-                     no Firestore document is that large",
-                    self.line_number
-                )));
-            }
-            let json = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
-            if json.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return decode_document(json).map(Some).map_err(|e| match e {
-                Error::InvalidInput(msg) => {
-                    Error::InvalidInput(format!("line {} of the part: {msg}", self.line_number))
-                }
-                other => other,
-            });
-        }
-    }
-}
-
-impl<R: BufRead> Iterator for PartDecoder<R> {
-    type Item = Result<Document>;
-
-    fn next(&mut self) -> Option<Result<Document>> {
-        if self.failed {
-            return None;
-        }
-        match self.next_document() {
-            Ok(Some(doc)) => Some(Ok(doc)),
-            Ok(None) => None,
-            Err(e) => {
-                // One error ends the part: what follows a corrupt line is not trustworthy.
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
-    }
-}
-
-/// A reader that fails once more than `limit` bytes come out of `inner`.
-struct Limited<R> {
-    inner: R,
-    left: u64,
-    limit: u64,
-}
-
-impl<R: Read> Read for Limited<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        if self.left == 0 {
-            // At the limit: fine if the stream ends here, an error if it goes on.
-            let mut probe = [0u8; 1];
-            return match self.inner.read(&mut probe)? {
-                0 => Ok(0),
-                _ => Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "the part decompresses to more than the {} bytes its manifest \
-                         records",
-                        self.limit
-                    ),
-                )),
-            };
-        }
-        let n = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let got = self.inner.read(&mut buf[..n])?;
-        self.left -= got as u64;
-        Ok(got)
-    }
-}
-
-/// Decodes every document of a compressed part.
-pub fn decode_part(compressed: &[u8]) -> Result<Vec<Document>> {
-    PartDecoder::new(compressed)?.collect()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! errors that name the line and the field.
 
 use super::{Action, ProjectRole};
+use crate::identity::alerts::AlertRules;
 use crate::model::Timestamp;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,10 @@ pub struct PolicyDocument {
     /// API keys, each created by a member of the same organization.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub api_keys: Vec<ApiKeyEntry>,
+    /// Alert rules evaluated over audit events as they are appended
+    /// ([`crate::identity::alerts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertRules>,
 }
 
 impl Default for PolicyDocument {
@@ -60,6 +65,7 @@ impl Default for PolicyDocument {
             roles: BTreeMap::new(),
             members: Vec::new(),
             api_keys: Vec::new(),
+            alerts: None,
         }
     }
 }
@@ -68,6 +74,12 @@ impl PolicyDocument {
     /// The document as pretty-printed JSON (a policy file `Policy::from_json` reads back).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a policy document always encodes")
+    }
+
+    /// The document as TOML (a policy file `Policy::from_toml` reads back; comments of the
+    /// file it was read from are not kept).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a policy document always encodes")
     }
 }
 
@@ -147,6 +159,14 @@ pub struct MemberEntry {
         skip_serializing_if = "Option::is_none"
     )]
     pub expires_at: Option<Timestamp>,
+    /// The member was disabled at this instant (e.g. by an access review for inactivity):
+    /// it is denied everything, and so are the API keys it created, until the field is removed.
+    #[serde(
+        default,
+        with = "opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disabled_at: Option<Timestamp>,
 }
 
 /// A role on one project.
@@ -189,6 +209,64 @@ pub struct ApiKeyEntry {
         skip_serializing_if = "Option::is_none"
     )]
     pub expires_at: Option<Timestamp>,
+    /// The hash of the key's secret and its rotation state (keys made by
+    /// `firekeep api-key create`); a key without one cannot authenticate a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<ApiKeyCredential>,
+    /// The key was revoked at this instant: it fails from then on.
+    #[serde(
+        default,
+        with = "opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// How an API key's secret is checked: only its hash is stored, never the secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyCredential {
+    /// `sha256:` and the lower-case hex SHA-256 of the secret (256 random bits, so a fast
+    /// hash cannot be reversed by guessing).
+    pub hash: String,
+    /// When the key was created.
+    #[serde(with = "req_timestamp")]
+    pub created_at: Timestamp,
+    /// When the secret was last rotated (its age for the rotation finding).
+    #[serde(
+        default,
+        with = "opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rotated_at: Option<Timestamp>,
+    /// The hash of the secret before the last rotation, still accepted until
+    /// `previous_valid_until` (the grace period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_hash: Option<String>,
+    /// End of the previous secret's grace period.
+    #[serde(
+        default,
+        with = "opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub previous_valid_until: Option<Timestamp>,
+}
+
+/// Serde for a required timestamp (same forms as [`opt_timestamp`]).
+mod req_timestamp {
+    use crate::model::Timestamp;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Timestamp, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_rfc3339())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<Timestamp, D::Error> {
+        super::opt_timestamp::deserialize(d)?
+            .ok_or_else(|| serde::de::Error::custom("expected a timestamp"))
+    }
 }
 
 /// Serde for optional timestamps: RFC 3339 strings, or TOML's native datetimes.

@@ -76,6 +76,7 @@ struct CompiledMember {
     role: Option<Arc<CompiledRole>>,
     projects: HashMap<String, CompiledGrant>,
     expires_at: Option<Timestamp>,
+    disabled_at: Option<Timestamp>,
 }
 
 #[derive(Debug)]
@@ -92,6 +93,7 @@ struct CompiledKey {
     actions: ActionSet,
     projects: Option<HashSet<String>>,
     expires_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
 }
 
 fn expired(at: Option<Timestamp>, now: Timestamp) -> Option<String> {
@@ -109,6 +111,7 @@ impl Policy {
     pub fn single_owner(organization: &str, user_id: &str) -> Self {
         let doc = PolicyDocument {
             members: vec![MemberEntry {
+                disabled_at: None,
                 id: user_id.to_string(),
                 email: None,
                 organization: organization.to_string(),
@@ -241,6 +244,11 @@ impl Policy {
                     let key = principal.id().to_string();
                     return (false, Reason::UnknownApiKey { key });
                 };
+                if let Some(at) = key.revoked_at {
+                    let key = principal.id().to_string();
+                    let at = at.to_rfc3339();
+                    return (false, Reason::Revoked { key, at });
+                }
                 if let Some(at) = expired(key.expires_at, now) {
                     let what = format!("API key '{}'", principal.id());
                     return (false, Reason::Expired { what, at });
@@ -326,6 +334,10 @@ fn decide_user(
     let Some(member) = org.members.get(user) else {
         return (false, Reason::NotAMember);
     };
+    if let Some(at) = member.disabled_at {
+        let at = at.to_rfc3339();
+        return (false, Reason::Disabled { at });
+    }
     if let Some(at) = expired(member.expires_at, now) {
         let what = "membership".to_string();
         return (false, Reason::Expired { what, at });
@@ -560,6 +572,7 @@ fn compile(document: PolicyDocument, source: Option<&str>, origin: &str) -> Resu
                 role,
                 projects,
                 expires_at: m.expires_at,
+                disabled_at: m.disabled_at,
             },
         );
     }
@@ -597,6 +610,7 @@ fn compile(document: PolicyDocument, source: Option<&str>, origin: &str) -> Resu
                 actions: k.actions.iter().copied().collect(),
                 projects: k.projects.as_ref().map(|v| v.iter().cloned().collect()),
                 expires_at: k.expires_at,
+                revoked_at: k.revoked_at,
             },
         );
     }

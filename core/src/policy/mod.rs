@@ -14,7 +14,8 @@ mod document;
 mod eval;
 
 pub use document::{
-    ApiKeyEntry, Conditions, MemberEntry, PolicyDocument, ProjectGrantEntry, RoleEntry,
+    ApiKeyCredential, ApiKeyEntry, Conditions, MemberEntry, PolicyDocument, ProjectGrantEntry,
+    RoleEntry,
 };
 pub use eval::Policy;
 
@@ -60,11 +61,17 @@ pub enum Action {
     DeleteOrganization,
     /// Apply audit-trail retention (drop events older than N days).
     ManageAuditRetention,
+    /// Erase documents from backups (right to erasure).
+    EraseData,
+    /// Export a backup's documents as plain JSON or CSV (data portability).
+    ExportData,
+    /// Place and release legal holds on backups.
+    ManageLegalHolds,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 19] = [
         Action::ViewProjects,
         Action::ViewBackups,
         Action::ViewAuditLogs,
@@ -81,6 +88,9 @@ impl Action {
         Action::AccessBilling,
         Action::DeleteOrganization,
         Action::ManageAuditRetention,
+        Action::EraseData,
+        Action::ExportData,
+        Action::ManageLegalHolds,
     ];
 
     /// The stable name used in policy files, audit events and bindings (`create_backup`).
@@ -102,6 +112,9 @@ impl Action {
             Action::AccessBilling => "access_billing",
             Action::DeleteOrganization => "delete_organization",
             Action::ManageAuditRetention => "manage_audit_retention",
+            Action::EraseData => "erase_data",
+            Action::ExportData => "export_data",
+            Action::ManageLegalHolds => "manage_legal_holds",
         }
     }
 
@@ -264,6 +277,9 @@ impl BuiltinRole {
             ManageTeam,
             ManageApiKeys,
             ManageAuditRetention,
+            EraseData,
+            ExportData,
+            ManageLegalHolds,
         ];
         let owner = [AccessBilling, DeleteOrganization];
         let mut set: ActionSet = view.into_iter().collect();
@@ -648,6 +664,18 @@ pub enum Reason {
         /// When.
         at: String,
     },
+    /// The member was disabled (e.g. inactive, by an access review).
+    Disabled {
+        /// When.
+        at: String,
+    },
+    /// The API key was revoked.
+    Revoked {
+        /// The key id.
+        key: String,
+        /// When.
+        at: String,
+    },
     /// The role requires a second factor for this action.
     MfaRequired {
         /// The role with the condition.
@@ -710,6 +738,13 @@ impl fmt::Display for Reason {
             ),
             Reason::Expired { what, at } => {
                 write!(f, "the {what} expired at {at}; ask an owner or admin to renew it")
+            }
+            Reason::Disabled { at } => write!(
+                f,
+                "the member was disabled at {at}; ask an owner or admin to re-enable it"
+            ),
+            Reason::Revoked { key, at } => {
+                write!(f, "API key '{key}' was revoked at {at}; use a current key")
             }
             Reason::MfaRequired { role } => write!(
                 f,

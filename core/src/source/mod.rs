@@ -10,6 +10,9 @@ use std::ops::Bound;
 #[cfg(feature = "testing")]
 pub mod conformance;
 pub mod memory;
+mod wire;
+
+pub use wire::{SourceDocument, WireDocument, WireEncoder};
 
 /// Which documents a backup, restore or diff covers.
 #[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -123,6 +126,22 @@ pub trait FirestoreSource: Send + Sync {
         range: NameRange,
         read_time: Timestamp,
     ) -> BoxStream<'static, Result<Document>>;
+
+    /// The same documents as [`stream_documents`](Self::stream_documents), possibly still in
+    /// the source's encoding ([`SourceDocument::Wire`]) so the backup encodes them on its
+    /// worker threads without building a [`Document`] tree. The default wraps
+    /// `stream_documents`.
+    fn stream_source_documents(
+        &self,
+        scope: &Scope,
+        range: NameRange,
+        read_time: Timestamp,
+    ) -> BoxStream<'static, Result<SourceDocument>> {
+        use futures::StreamExt as _;
+        self.stream_documents(scope, range, read_time)
+            .map(|d| d.map(SourceDocument::Decoded))
+            .boxed()
+    }
 
     /// Splits the scope into at most `max_partitions` disjoint, ordered ranges that can be
     /// read in parallel. The default is one range covering everything.

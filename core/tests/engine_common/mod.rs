@@ -191,6 +191,8 @@ pub enum Fault {
     FailNthWrite(usize),
     /// Every write after the Nth reports "no space left on device".
     DiskFullAfter(usize),
+    /// Every delete after the Nth fails with a storage error (a crash while cleaning up).
+    FailDeletesAfter(usize),
     /// Every get waits one turn of the executor (as a network read would), so that reads
     /// issued together overlap; `FaultySink::max_reads_in_flight` records how many did.
     SlowReads,
@@ -220,6 +222,7 @@ pub struct FaultySink {
     pub inner: Arc<dyn StorageSink>,
     pub fault: Fault,
     pub writes: AtomicUsize,
+    pub deletes: AtomicUsize,
     pub reads_in_flight: AtomicUsize,
     pub max_reads_in_flight: AtomicUsize,
 }
@@ -230,6 +233,7 @@ impl FaultySink {
             inner,
             fault,
             writes: AtomicUsize::new(0),
+            deletes: AtomicUsize::new(0),
             reads_in_flight: AtomicUsize::new(0),
             max_reads_in_flight: AtomicUsize::new(0),
         }
@@ -290,6 +294,12 @@ impl StorageSink for FaultySink {
         self.inner.list(prefix)
     }
     async fn delete(&self, path: &str) -> Result<()> {
+        let n = self.deletes.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Fault::FailDeletesAfter(k) = self.fault
+            && n > k
+        {
+            return Err(Error::Storage(format!("injected failure of delete {n}")));
+        }
         self.inner.delete(path).await
     }
     fn describe(&self) -> String {

@@ -1,10 +1,9 @@
 //! Segments in place for the streams: the helper thread that seals a full segment while
 //! the event loop copies the next chunk, and the spans it works on.
 
-use crate::errors::{CoreResult, js_err, type_err};
+use crate::errors::{CoreResult, type_err};
 use crate::segments::cores;
 use firekeep_core::Error as CoreError;
-use firekeep_core::format::aead::TAG_LEN;
 use napi::bindgen_prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, mpsc};
@@ -187,39 +186,4 @@ pub(crate) fn copy_spans(
         ));
     }
     Ok((d, s))
-}
-
-/// Hands out segment indices in order and refuses anything after the last segment, so a
-/// (segment, nonce) pair is never used twice whatever the caller does.
-pub(crate) struct Counter {
-    pub(crate) next: u32,
-    pub(crate) done: bool,
-}
-
-impl Counter {
-    pub(crate) fn take(&mut self, last: bool) -> Result<u32> {
-        if self.done {
-            return Err(type_err(
-                "this object's last segment was already processed; create a new stream",
-            ));
-        }
-        let i = self.next;
-        self.next = i.checked_add(1).ok_or_else(|| {
-            js_err(CoreError::InvalidInput(
-                "more than 2^32 segments; use a larger segmentSize".into(),
-            ))
-        })?;
-        self.done = last;
-        Ok(i)
-    }
-}
-
-pub(crate) fn check_room(len: usize, n: u32, cap: usize, what: &str) -> Result<usize> {
-    let n = n as usize;
-    if n > cap || n + TAG_LEN > len {
-        return Err(type_err(format!(
-            "{what}: {n} bytes do not fit this segment (at most {cap}, buffer of {len})"
-        )));
-    }
-    Ok(n)
 }

@@ -19,9 +19,9 @@
 //! * At most one CPU job per core runs at once ([`run_cpu`]), whatever the number of
 //!   concurrent calls: more only adds threads competing with the event loop.
 
-mod helper;
-mod stream;
-mod whole;
+pub mod helper;
+pub mod stream;
+pub mod whole;
 
 use crate::errors::CoreResult;
 use firekeep_core::Error as CoreError;

@@ -5,8 +5,7 @@ use crate::errors::{CoreResult, js_err, range_err};
 use crate::object_format::{ObjectOptions, data_key, header_for};
 use crate::runtime::spawn;
 use crate::segments::{PARALLEL_MIN_SEGMENTS, POOL_MIN, run_cpu};
-use firekeep_core::format::tink::{SegmentCipher, StreamHeader, TinkParams};
-use firekeep_core::format::{self, Backend};
+use firekeep_core::format::{self};
 use firekeep_core::secret::SecretBytes;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -150,26 +149,6 @@ pub(crate) fn threads_for(len: usize) -> usize {
     } else {
         1
     }
-}
-
-/// `header ‖ stream header` and the cipher of a new object.
-pub(crate) fn new_object(
-    dek: &SecretBytes,
-    header: &format::ObjectHeader,
-) -> CoreResult<(Vec<u8>, SegmentCipher, TinkParams)> {
-    let params = header.tink_params();
-    let mut prefix = header.to_bytes()?;
-    let sh = StreamHeader::random(&params);
-    let cipher = SegmentCipher::new(
-        Backend::DEFAULT,
-        &params,
-        dek.expose(),
-        &prefix,
-        &sh,
-        header.object_name.clone(),
-    )?;
-    prefix.extend_from_slice(&sh.to_bytes());
-    Ok((prefix, cipher, params))
 }
 
 /// The whole object for `input` (`format::seal_into`, into a pooled result).

@@ -20,10 +20,11 @@ mod pipeline;
 use crate::errors::{py_err, value_err};
 use crate::streaming::buffers::{PyBuf, Raw};
 use crate::streaming::io::{Sink, Source};
-use crate::streaming::pipeline::{Open, Seal, pump};
+use crate::streaming::pipeline::pump;
 use firekeep_core::Error as CoreError;
-use firekeep_core::format::tink::{SegmentCipher, StreamHeader, TinkParams};
-use firekeep_core::format::{self, Backend, HEADER_PREFIX_LEN, ObjectHeader};
+use firekeep_core::format::tink::StreamHeader;
+use firekeep_core::format::{self, HEADER_PREFIX_LEN, ObjectHeader};
+use firekeep_core::format::{SegmentOpener, SegmentSealer};
 use firekeep_core::secret::SecretBytes;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -44,31 +45,20 @@ pub(crate) fn new_bytes(py: Python<'_>, len: usize) -> PyResult<(Bound<'_, PyByt
 /// segments stay on one thread).
 pub(crate) const MEMORY_THREADS: usize = 2;
 
-/// `header_bytes ‖ stream` of `data` in a new `bytes` object, sealed in place there
-/// (`tink::encrypt_into`) without the GIL.
+/// The whole object for `data` in a new `bytes` object, sealed in place there
+/// (`SegmentSealer::seal_whole_into`) without the GIL.
 pub(crate) fn encrypt_memory<'py>(
     py: Python<'py>,
     data: Raw,
-    dek: &SecretBytes,
-    header_bytes: &[u8],
-    params: &TinkParams,
-    sh: &StreamHeader,
+    sealer: SegmentSealer,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let total = header_bytes.len() + params.ciphertext_len(data.len as u64) as usize;
-    let (obj, out) = new_bytes(py, total)?;
+    let (obj, out) = new_bytes(py, sealer.object_len(data.len))?;
     py.detach(|| {
         // SAFETY: `out` is the fresh result, written only here; `data` is pinned for the
         // whole call and only read.
-        let (head, body) = unsafe { out.slice_mut() }.split_at_mut(header_bytes.len());
-        head.copy_from_slice(header_bytes);
-        format::tink::encrypt_into(
-            Backend::DEFAULT,
-            params,
-            dek.expose(),
-            header_bytes,
-            sh,
+        sealer.seal_whole_into(
             unsafe { data.slice() },
-            body,
+            unsafe { out.slice_mut() },
             MEMORY_THREADS,
         )
     })
@@ -138,49 +128,31 @@ pub(crate) fn encrypt<'py>(
     let dek = data_key(key)?;
     let mut header = ObjectHeader::new(&dek, backup_id, object_name);
     header.segment_size = self::segment_size(segment_size)?;
-    let params = header.tink_params();
-    let mut prefix = header.to_bytes().map_err(py_err)?;
-    let hlen = prefix.len();
-    let sh = match test_stream_header {
-        None => StreamHeader::random(&params),
-        Some(b) if b.len() == params.key_size + 7 => StreamHeader {
-            salt: b[..params.key_size].to_vec(),
-            nonce_prefix: b[params.key_size..].try_into().expect("7 bytes"),
-        },
+    let sealer = match test_stream_header {
+        None => SegmentSealer::new(&dek, &header),
+        Some(b) if b.len() == 32 + 7 => SegmentSealer::with_stream_header(
+            &dek,
+            &header,
+            StreamHeader {
+                salt: b[..32].to_vec(),
+                nonce_prefix: b[32..].try_into().expect("7 bytes"),
+            },
+        ),
         Some(_) => {
             return Err(value_err(
                 "test_stream_header is salt (32) ‖ nonce prefix (7)",
             ));
         }
-    };
-    let cipher = SegmentCipher::new(
-        Backend::DEFAULT,
-        &params,
-        dek.expose(),
-        &prefix,
-        &sh,
-        object_name,
-    )
+    }
     .map_err(py_err)?;
-    prefix.extend_from_slice(&sh.to_bytes());
-    let seal = Seal { cipher, params };
     let mut src = Source::new(src)?;
     let mut sink = Sink::new(dst)?;
     if let (Some(data), Sink::Collect(_)) = (src.memory(), &sink) {
-        return Ok(Some(
-            encrypt_memory(py, data, &dek, &prefix[..hlen], &params, &sh)?
-                .into_any()
-                .unbind(),
-        ));
+        return Ok(Some(encrypt_memory(py, data, sealer)?.into_any().unbind()));
     }
-    sink.write_bytes(py, &prefix)?;
-    pump(
-        py,
-        &mut src,
-        &mut sink,
-        &seal,
-        params.ciphertext_segment_size,
-    )?;
+    sink.write_bytes(py, sealer.prefix())?;
+    let slot = sealer.params().ciphertext_segment_size;
+    pump(py, &mut src, &mut sink, &sealer, slot)?;
     Ok(sink.finish(py))
 }
 
@@ -212,31 +184,17 @@ pub(crate) fn decrypt<'py>(
         return Err(truncated());
     }
     // SAFETY: our buffer, filled above.
-    let hlen = format::header_len(unsafe { start.raw.slice() }).map_err(py_err)?;
-    let stream_header_len = format::STREAM_HEADER_LEN;
-    let whole = PyBuf::new(py, hlen + stream_header_len)?;
+    let prefix_len = SegmentOpener::prefix_len(unsafe { start.raw.slice() }).map_err(py_err)?;
+    let whole = PyBuf::new(py, prefix_len)?;
     // SAFETY: both buffers are ours.
     unsafe { whole.raw.slice_mut()[..HEADER_PREFIX_LEN].copy_from_slice(start.raw.slice()) };
-    let want = hlen + stream_header_len - HEADER_PREFIX_LEN;
+    let want = prefix_len - HEADER_PREFIX_LEN;
     if src.fill(&whole, HEADER_PREFIX_LEN, want)? < want {
         return Err(truncated());
     }
     // SAFETY: our buffer, filled above.
-    let bytes = unsafe { whole.raw.slice() };
-    let (header, cipher) = format::object_cipher(&dek, bytes).map_err(py_err)?;
-    let params = header.tink_params();
-    let object = header.object_name;
-    let open = Open {
-        cipher,
-        params,
-        object,
-    };
-    pump(
-        py,
-        &mut src,
-        &mut sink,
-        &open,
-        params.ciphertext_segment_size,
-    )?;
+    let opener = SegmentOpener::new(&dek, unsafe { whole.raw.slice() }).map_err(py_err)?;
+    let slot = opener.header().tink_params().ciphertext_segment_size;
+    pump(py, &mut src, &mut sink, &opener, slot)?;
     Ok(sink.finish(py))
 }

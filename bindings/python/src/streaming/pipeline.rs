@@ -5,64 +5,46 @@ use crate::errors::{CoreResult, py_err, value_err};
 use crate::streaming::buffers::{PyBuf, Raw};
 use crate::streaming::io::{Sink, Source};
 use firekeep_core::Error as CoreError;
-use firekeep_core::format::aead::TAG_LEN;
-use firekeep_core::format::tink::{SegmentCipher, TinkParams};
+use firekeep_core::format::{Segment, SegmentOpener, SegmentSealer};
 use pyo3::prelude::*;
 use std::sync::mpsc;
 
-/// What happens to each segment, in place.
+/// What happens to each segment, in place: the core's sealer or opener, which count the
+/// segments and check their lengths themselves.
 pub(crate) trait Transform: Sync {
-    /// Input bytes of segment `index` (the last one may have fewer).
+    /// Input bytes of a full segment `index` (the last one may have fewer).
     fn input_len(&self, index: u32) -> usize;
-    /// Transforms `buf[..n]` (segment `index`) in place; returns the output length.
-    fn run(&self, index: u32, last: bool, buf: &mut [u8], n: usize) -> CoreResult<usize>;
+    /// Claims the next segment: `n` input bytes, the `last` or not.
+    fn claim(&self, n: usize, last: bool) -> CoreResult<Segment>;
+    /// Transforms `seg` (the start of `buf`) in place; returns the output length.
+    fn run(&self, seg: Segment, buf: &mut [u8]) -> CoreResult<usize>;
 }
 
-pub(crate) struct Seal {
-    pub(crate) cipher: SegmentCipher,
-    pub(crate) params: TinkParams,
-}
-
-impl Transform for Seal {
+impl Transform for SegmentSealer {
     fn input_len(&self, index: u32) -> usize {
-        if index == 0 {
-            self.params.first_plaintext_len()
-        } else {
-            self.params.plaintext_segment_len()
-        }
+        self.plaintext_capacity(index)
     }
 
-    fn run(&self, index: u32, last: bool, buf: &mut [u8], n: usize) -> CoreResult<usize> {
-        let tag = self.cipher.seal(index, last, &mut buf[..n]);
-        buf[n..n + TAG_LEN].copy_from_slice(&tag);
-        Ok(n + TAG_LEN)
+    fn claim(&self, n: usize, last: bool) -> CoreResult<Segment> {
+        self.next_segment(n, last)
+    }
+
+    fn run(&self, seg: Segment, buf: &mut [u8]) -> CoreResult<usize> {
+        self.seal(seg, buf)
     }
 }
 
-pub(crate) struct Open {
-    pub(crate) cipher: SegmentCipher,
-    pub(crate) params: TinkParams,
-    pub(crate) object: String,
-}
-
-impl Transform for Open {
+impl Transform for SegmentOpener {
     fn input_len(&self, index: u32) -> usize {
-        let seg = self.params.ciphertext_segment_size;
-        if index == 0 {
-            seg - self.params.header_len() - self.params.first_segment_offset
-        } else {
-            seg
-        }
+        self.segment_capacity(index)
     }
 
-    fn run(&self, index: u32, last: bool, buf: &mut [u8], n: usize) -> CoreResult<usize> {
-        if n < TAG_LEN {
-            return Err(CoreError::integrity(
-                &self.object,
-                format!("object is truncated: segment {index} is {n} bytes, shorter than a tag"),
-            ));
-        }
-        self.cipher.open(index, last, &mut buf[..n])
+    fn claim(&self, n: usize, last: bool) -> CoreResult<Segment> {
+        self.next_segment(n, last)
+    }
+
+    fn run(&self, seg: Segment, buf: &mut [u8]) -> CoreResult<usize> {
+        self.open(seg, buf)
     }
 }
 
@@ -94,9 +76,8 @@ pub(crate) fn read_batch<'py>(
         ..Batch::default()
     };
     for j in 0..SEGMENTS_PER_BATCH {
-        let index = first
-            .checked_add(j as u32)
-            .ok_or_else(|| value_err("more than 2^32 segments; use a larger segment_size"))?;
+        // Saturating: the core refuses to count a segment past 2^32.
+        let index = first.saturating_add(j as u32);
         let want = t.input_len(index);
         let got = src.fill(buf, j * slot, want)?;
         // An empty segment exists only as the first one (empty input).
@@ -127,7 +108,10 @@ pub(crate) fn run_batch(
         // SAFETY: the caller gives this thread the batch's buffer alone while it runs.
         let seg = unsafe { &mut raw.slice_mut()[j * slot..(j + 1) * slot] };
         let is_last = last && j + 1 == b.len;
-        match t.run(b.first + j as u32, is_last, seg, b.n[j]) {
+        match t
+            .claim(b.n[j], is_last)
+            .and_then(|claimed| t.run(claimed, seg))
+        {
             Ok(out) => outs.push(out),
             Err(e) => return (outs, Some(e)),
         }
@@ -218,12 +202,7 @@ pub(crate) fn pump<'py>(
                 let (last, next_batch) = if cur_batch.eof {
                     (true, Batch::default())
                 } else {
-                    let next_first = cur_batch
-                        .first
-                        .checked_add(cur_batch.len as u32)
-                        .ok_or_else(|| {
-                            value_err("more than 2^32 segments; use a larger segment_size")
-                        })?;
+                    let next_first = cur_batch.first.saturating_add(cur_batch.len as u32);
                     let nb = read_batch(src, &bufs[next], t, next_first, slot)?;
                     (nb.len == 0, nb)
                 };

@@ -774,10 +774,24 @@ public func FfiConverterTypeCancellationToken_lower(_ value: CancellationToken) 
 public protocol ClientProtocol: AnyObject, Sendable {
     
     /**
-     * The audit events recorded so far, as a JSON array (verify it with
-     * `auditVerifyEvents`).
+     * The audit events recorded so far, as a JSON array (permission: view audit logs;
+     * audited as `audit.viewed`).
      */
-    func auditEventsJson() throws  -> String
+    func auditEventsJson() async throws  -> String
+    
+    /**
+     * This client's audit events as `json` or `csv`, filtered by RFC 3339 instants and
+     * action names (`backup.*`) (permission: export audit logs; audited as
+     * `audit.exported`).
+     */
+    func auditExport(format: String, since: String?, until: String?, actions: [String]) async throws  -> String
+    
+    /**
+     * Verifies the hash chain of this client's audit trail (permission: view audit logs;
+     * audited as `audit.verified`). A broken chain fails with `Integrity`, naming the
+     * first bad event.
+     */
+    func auditVerify() async throws  -> AuditHead
     
     /**
      * Backs up `source` (permission: create backups on that database).
@@ -873,16 +887,65 @@ public convenience init(config: ClientConfig, key: KeyProvider)throws  {
 
     
     /**
-     * The audit events recorded so far, as a JSON array (verify it with
-     * `auditVerifyEvents`).
+     * The audit events recorded so far, as a JSON array (permission: view audit logs;
+     * audited as `audit.viewed`).
      */
-open func auditEventsJson()throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
-        uniffiCallStatus in
-    uniffi_firekeep_ffi_fn_method_client_audit_events_json(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func auditEventsJson()async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_firekeep_ffi_fn_method_client_audit_events_json(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_firekeep_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_firekeep_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_firekeep_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeFirekeepError_lift
+        )
+}
+    
+    /**
+     * This client's audit events as `json` or `csv`, filtered by RFC 3339 instants and
+     * action names (`backup.*`) (permission: export audit logs; audited as
+     * `audit.exported`).
+     */
+open func auditExport(format: String, since: String? = nil, until: String? = nil, actions: [String] = [])async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_firekeep_ffi_fn_method_client_audit_export(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(format),FfiConverterOptionString.lower(since),FfiConverterOptionString.lower(until),FfiConverterSequenceString.lower(actions)
+                )
+            },
+            pollFunc: ffi_firekeep_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_firekeep_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_firekeep_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeFirekeepError_lift
+        )
+}
+    
+    /**
+     * Verifies the hash chain of this client's audit trail (permission: view audit logs;
+     * audited as `audit.verified`). A broken chain fails with `Integrity`, naming the
+     * first bad event.
+     */
+open func auditVerify()async throws  -> AuditHead  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_firekeep_ffi_fn_method_client_audit_verify(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_firekeep_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_firekeep_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_firekeep_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAuditHead_lift,
+            errorHandler: FfiConverterTypeFirekeepError_lift
+        )
 }
     
     /**
@@ -4231,26 +4294,14 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
- * Verifies the hash chain of a JSON array of audit events (as `Client.auditEventsJson`
- * returns).
+ * Verifies the hash chain of a JSON array of audit events the caller holds (as
+ * `Client.auditEventsJson` returns). A client's own trail: `Client.auditVerify`.
  */
 public func auditVerifyEvents(eventsJson: String)throws  -> AuditHead  {
     return try  FfiConverterTypeAuditHead_lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
         uniffiCallStatus in
     uniffi_firekeep_ffi_fn_func_audit_verify_events(
         FfiConverterString.lower(eventsJson),uniffiCallStatus
-    )
-})
-}
-/**
- * Verifies the hash chain of a JSONL audit file. A broken chain fails with `Audit`,
- * naming the first bad event.
- */
-public func auditVerifyFile(path: String)throws  -> AuditHead  {
-    return try  FfiConverterTypeAuditHead_lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
-        uniffiCallStatus in
-    uniffi_firekeep_ffi_fn_func_audit_verify_file(
-        FfiConverterString.lower(path),uniffiCallStatus
     )
 })
 }
@@ -4409,10 +4460,7 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_func_audit_verify_events() != 37065) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_firekeep_ffi_checksum_func_audit_verify_file() != 28599) {
+    if (uniffi_firekeep_ffi_checksum_func_audit_verify_events() != 2695) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_firekeep_ffi_checksum_func_generate_raw_key() != 30419) {
@@ -4448,7 +4496,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_firekeep_ffi_checksum_func_encrypt_stream() != 7070) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_firekeep_ffi_checksum_method_client_audit_events_json() != 49861) {
+    if (uniffi_firekeep_ffi_checksum_method_client_audit_events_json() != 11157) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_firekeep_ffi_checksum_method_client_audit_export() != 914) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_firekeep_ffi_checksum_method_client_audit_verify() != 3654) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_firekeep_ffi_checksum_method_client_backup() != 46995) {

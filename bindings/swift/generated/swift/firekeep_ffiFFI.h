@@ -308,7 +308,17 @@ uint64_t uniffi_firekeep_ffi_fn_constructor_client_new(RustBuffer config, uint64
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_AUDIT_EVENTS_JSON
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_AUDIT_EVENTS_JSON
-RustBuffer uniffi_firekeep_ffi_fn_method_client_audit_events_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_firekeep_ffi_fn_method_client_audit_events_json(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_AUDIT_EXPORT
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_AUDIT_EXPORT
+uint64_t uniffi_firekeep_ffi_fn_method_client_audit_export(uint64_t ptr, RustBuffer format, RustBuffer since, RustBuffer until, RustBuffer actions
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_AUDIT_VERIFY
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_AUDIT_VERIFY
+uint64_t uniffi_firekeep_ffi_fn_method_client_audit_verify(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_BACKUP
@@ -450,11 +460,6 @@ void uniffi_firekeep_ffi_fn_init_callback_vtable_bytesource(const UniffiVTableCa
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_AUDIT_VERIFY_EVENTS
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_AUDIT_VERIFY_EVENTS
 RustBuffer uniffi_firekeep_ffi_fn_func_audit_verify_events(RustBuffer events_json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_AUDIT_VERIFY_FILE
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_AUDIT_VERIFY_FILE
-RustBuffer uniffi_firekeep_ffi_fn_func_audit_verify_file(RustBuffer path, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_GENERATE_RAW_KEY
@@ -781,12 +786,6 @@ uint16_t uniffi_firekeep_ffi_checksum_func_audit_verify_events(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_AUDIT_VERIFY_FILE
-#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_AUDIT_VERIFY_FILE
-uint16_t uniffi_firekeep_ffi_checksum_func_audit_verify_file(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_GENERATE_RAW_KEY
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_GENERATE_RAW_KEY
 uint16_t uniffi_firekeep_ffi_checksum_func_generate_raw_key(void
@@ -856,6 +855,18 @@ uint16_t uniffi_firekeep_ffi_checksum_func_encrypt_stream(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_AUDIT_EVENTS_JSON
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_AUDIT_EVENTS_JSON
 uint16_t uniffi_firekeep_ffi_checksum_method_client_audit_events_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_AUDIT_EXPORT
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_AUDIT_EXPORT
+uint16_t uniffi_firekeep_ffi_checksum_method_client_audit_export(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_AUDIT_VERIFY
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_AUDIT_VERIFY
+uint16_t uniffi_firekeep_ffi_checksum_method_client_audit_verify(void
     
 );
 #endif

@@ -750,8 +750,6 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_firekeep_ffi_checksum_func_audit_verify_events(
     ): Int
-    external fun uniffi_firekeep_ffi_checksum_func_audit_verify_file(
-    ): Int
     external fun uniffi_firekeep_ffi_checksum_func_generate_raw_key(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_func_data_key_id(
@@ -775,6 +773,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_firekeep_ffi_checksum_func_encrypt_stream(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_method_client_audit_events_json(
+    ): Int
+    external fun uniffi_firekeep_ffi_checksum_method_client_audit_export(
+    ): Int
+    external fun uniffi_firekeep_ffi_checksum_method_client_audit_verify(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_method_client_backup(
     ): Int
@@ -849,8 +851,12 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_firekeep_ffi_fn_constructor_client_new(`config`: RustBuffer.ByValue,`key`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_firekeep_ffi_fn_method_client_audit_events_json(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_firekeep_ffi_fn_method_client_audit_events_json(`ptr`: Long,
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_method_client_audit_export(`ptr`: Long,`format`: RustBuffer.ByValue,`since`: RustBuffer.ByValue,`until`: RustBuffer.ByValue,`actions`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_method_client_audit_verify(`ptr`: Long,
+    ): Long
     external fun uniffi_firekeep_ffi_fn_method_client_backup(`ptr`: Long,`source`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`progress`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_firekeep_ffi_fn_method_client_list(`ptr`: Long,
@@ -906,8 +912,6 @@ internal object UniffiLib {
     external fun uniffi_firekeep_ffi_fn_init_callback_vtable_bytesource(`vtable`: UniffiVTableCallbackInterfaceByteSource,
     ): Unit
     external fun uniffi_firekeep_ffi_fn_func_audit_verify_events(`eventsJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_firekeep_ffi_fn_func_audit_verify_file(`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_firekeep_ffi_fn_func_generate_raw_key(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1050,10 +1054,7 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_firekeep_ffi_checksum_func_audit_verify_events() and 0xFFFF) != 37065) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_firekeep_ffi_checksum_func_audit_verify_file() and 0xFFFF) != 28599) {
+    if ((lib.uniffi_firekeep_ffi_checksum_func_audit_verify_events() and 0xFFFF) != 2695) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_firekeep_ffi_checksum_func_generate_raw_key() and 0xFFFF) != 30419) {
@@ -1089,7 +1090,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_firekeep_ffi_checksum_func_encrypt_stream() and 0xFFFF) != 7070) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_firekeep_ffi_checksum_method_client_audit_events_json() and 0xFFFF) != 49861) {
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_audit_events_json() and 0xFFFF) != 11157) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_audit_export() and 0xFFFF) != 914) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_audit_verify() and 0xFFFF) != 3654) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_firekeep_ffi_checksum_method_client_backup() and 0xFFFF) != 46995) {
@@ -1959,10 +1966,24 @@ public object FfiConverterTypeCancellationToken: FfiConverter<CancellationToken,
 public interface ClientInterface {
     
     /**
-     * The audit events recorded so far, as a JSON array (verify it with
-     * `auditVerifyEvents`).
+     * The audit events recorded so far, as a JSON array (permission: view audit logs;
+     * audited as `audit.viewed`).
      */
-    fun `auditEventsJson`(): kotlin.String
+    suspend fun `auditEventsJson`(): kotlin.String
+    
+    /**
+     * This client's audit events as `json` or `csv`, filtered by RFC 3339 instants and
+     * action names (`backup.*`) (permission: export audit logs; audited as
+     * `audit.exported`).
+     */
+    suspend fun `auditExport`(`format`: kotlin.String, `since`: kotlin.String? = null, `until`: kotlin.String? = null, `actions`: List<kotlin.String> = listOf()): kotlin.String
+    
+    /**
+     * Verifies the hash chain of this client's audit trail (permission: view audit logs;
+     * audited as `audit.verified`). A broken chain fails with `Integrity`, naming the
+     * first bad event.
+     */
+    suspend fun `auditVerify`(): AuditHead
     
     /**
      * Backs up `source` (permission: create backups on that database).
@@ -2109,21 +2130,84 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
-     * The audit events recorded so far, as a JSON array (verify it with
-     * `auditVerifyEvents`).
+     * The audit events recorded so far, as a JSON array (permission: view audit logs;
+     * audited as `audit.viewed`).
      */
-    @Throws(FirekeepException::class)override fun `auditEventsJson`(): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(FirekeepException) { _status ->
-    UniffiLib.uniffi_firekeep_ffi_fn_method_client_audit_events_json(
-        it,
-        _status)
-}
-    }
+    @Throws(FirekeepException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `auditEventsJson`() : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_firekeep_ffi_fn_method_client_audit_events_json(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_firekeep_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        FirekeepException.ErrorHandler,
     )
     }
+
     
+    /**
+     * This client's audit events as `json` or `csv`, filtered by RFC 3339 instants and
+     * action names (`backup.*`) (permission: export audit logs; audited as
+     * `audit.exported`).
+     */
+    @Throws(FirekeepException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `auditExport`(`format`: kotlin.String, `since`: kotlin.String?, `until`: kotlin.String?, `actions`: List<kotlin.String>) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_firekeep_ffi_fn_method_client_audit_export(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`format`),
+        FfiConverterOptionalString.lower(`since`),
+        FfiConverterOptionalString.lower(`until`),
+        FfiConverterSequenceString.lower(`actions`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_firekeep_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        FirekeepException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Verifies the hash chain of this client's audit trail (permission: view audit logs;
+     * audited as `audit.verified`). A broken chain fails with `Integrity`, naming the
+     * first bad event.
+     */
+    @Throws(FirekeepException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `auditVerify`() : AuditHead {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_firekeep_ffi_fn_method_client_audit_verify(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_firekeep_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeAuditHead.lift(it) },
+        // Error FFI converter
+        FirekeepException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -5279,8 +5363,8 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
 
 
         /**
-         * Verifies the hash chain of a JSON array of audit events (as `Client.auditEventsJson`
-         * returns).
+         * Verifies the hash chain of a JSON array of audit events the caller holds (as
+         * `Client.auditEventsJson` returns). A client's own trail: `Client.auditVerify`.
          */
     @Throws(FirekeepException::class) fun `auditVerifyEvents`(`eventsJson`: kotlin.String): AuditHead {
             return FfiConverterTypeAuditHead.lift(
@@ -5289,22 +5373,6 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
     
         
         FfiConverterString.lower(`eventsJson`),_status)
-}
-    )
-    }
-    
-
-        /**
-         * Verifies the hash chain of a JSONL audit file. A broken chain fails with `Audit`,
-         * naming the first bad event.
-         */
-    @Throws(FirekeepException::class) fun `auditVerifyFile`(`path`: kotlin.String): AuditHead {
-            return FfiConverterTypeAuditHead.lift(
-    uniffiRustCallWithError(FirekeepException) { _status ->
-    UniffiLib.uniffi_firekeep_ffi_fn_func_audit_verify_file(
-    
-        
-        FfiConverterString.lower(`path`),_status)
 }
     )
     }

@@ -121,6 +121,10 @@ class ClientTest {
         val events = c.auditEventsJson()
         assertTrue("backup.restored" in events)
         auditVerifyEvents(events)
+        // Checking and exporting the trail are client operations, audited like the rest.
+        assertTrue(c.auditVerify().position > 0uL)
+        val csv = c.auditExport("csv", null, null, listOf("backup.created"))
+        assertEquals(2, csv.split("backup.created").size - 1)
         Unit
     }
 

@@ -1,0 +1,235 @@
+//! The protobuf-to-JSON fast path (`wire::document_json`) writes exactly what the reference
+//! path writes (prost decode, `document_from_proto`, the core's `encode_document_to`), or
+//! fails exactly as it fails: on random documents with every value type, on documents
+//! whose encodings were merged (repeated fields), truncated or corrupted, and on the
+//! edge cases protobuf allows but Firestore never sends.
+
+use firekeep_core::model::json::encode_document;
+use firekeep_core::model::{Document, GeoPoint, Timestamp, Value};
+use firekeep_firestore::convert::document_to_proto;
+use firekeep_firestore::proto;
+use firekeep_firestore::wire::{document_json, slow_document_json};
+use proptest::prelude::*;
+use prost::Message as _;
+use std::collections::{BTreeMap, HashMap};
+
+fn fast(wire: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = b"prefix".to_vec();
+    document_json(wire, &mut out).map_err(|e| e.to_string())?;
+    assert!(out.starts_with(b"prefix"), "appends to what is there");
+    Ok(out[6..].to_vec())
+}
+
+fn slow(wire: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    slow_document_json(wire, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn arb_timestamp() -> impl Strategy<Value = Timestamp> {
+    (
+        Timestamp::MIN.seconds()..=Timestamp::MAX.seconds(),
+        prop_oneof![Just(0u32), 0..1000u32, 0..1_000_000_000u32],
+    )
+        .prop_map(|(s, n)| Timestamp::new(s, n).unwrap())
+}
+
+fn arb_double() -> impl Strategy<Value = f64> {
+    // Every bit pattern, NaN payloads included (the JSON spells every NaN "NaN").
+    prop_oneof![any::<u64>().prop_map(f64::from_bits), any::<f64>()]
+}
+
+fn arb_scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Boolean),
+        any::<i64>().prop_map(Value::Integer),
+        arb_double().prop_map(Value::Double),
+        arb_timestamp().prop_map(Value::Timestamp),
+        any::<String>().prop_map(Value::String),
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(Value::Bytes),
+        "[a-z]{1,8}/[^/]{1,8}".prop_map(|p| Value::Reference(format!(
+            "projects/p/databases/(default)/documents/{p}"
+        ))),
+        (arb_double(), arb_double()).prop_map(|(latitude, longitude)| Value::GeoPoint(GeoPoint {
+            latitude,
+            longitude
+        })),
+    ]
+}
+
+fn arb_value() -> impl Strategy<Value = Value> {
+    arb_scalar().prop_recursive(6, 64, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::btree_map(any::<String>(), inner, 0..6).prop_map(Value::Map),
+        ]
+    })
+}
+
+fn arb_document() -> impl Strategy<Value = Document> {
+    (
+        "[a-zA-Z0-9]{1,10}/[^/]{1,20}",
+        proptest::collection::btree_map(any::<String>(), arb_value(), 0..8),
+        proptest::option::of(arb_timestamp()),
+        proptest::option::of(arb_timestamp()),
+    )
+        .prop_map(|(path, fields, create_time, update_time)| Document {
+            name: format!("projects/p/databases/(default)/documents/{path}"),
+            fields,
+            create_time,
+            update_time,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn fast_path_writes_what_the_core_encoder_writes(doc in arb_document()) {
+        let wire = document_to_proto(&doc).encode_to_vec();
+        // prost writes map entries in HashMap order: the fast path must sort them. (The
+        // reference is the slow path, not `encode_document(&doc)`: prost's encoder drops
+        // a geo point's -0.0 coordinate, which is 0.0 on the wire for both paths.)
+        let json = fast(&wire);
+        prop_assert!(json.is_ok());
+        prop_assert_eq!(json, slow(&wire));
+    }
+
+    #[test]
+    fn merged_encodings_follow_protobufs_rules(a in arb_document(), b in arb_document()) {
+        // Two encodings back to back are one message with every field repeated: the last
+        // name and scalar win, maps merge with later keys winning, times merge.
+        let mut wire = document_to_proto(&a).encode_to_vec();
+        wire.extend(document_to_proto(&b).encode_to_vec());
+        prop_assert_eq!(fast(&wire), slow(&wire));
+    }
+
+    #[test]
+    fn truncated_and_corrupted_encodings_fail_or_match(
+        doc in arb_document(),
+        cut in any::<prop::sample::Index>(),
+        flip in any::<prop::sample::Index>(),
+        xor in 1..=255u8,
+    ) {
+        let wire = document_to_proto(&doc).encode_to_vec();
+        if !wire.is_empty() {
+            let truncated = &wire[..cut.index(wire.len())];
+            prop_assert_eq!(fast(truncated), slow(truncated));
+            let mut corrupted = wire.clone();
+            corrupted[flip.index(wire.len())] ^= xor;
+            prop_assert_eq!(fast(&corrupted), slow(&corrupted));
+        }
+    }
+}
+
+fn value(t: proto::value::ValueType) -> proto::Value {
+    proto::Value {
+        value_type: Some(t),
+    }
+}
+
+fn doc_with(fields: Vec<(&str, proto::Value)>) -> Vec<u8> {
+    proto::Document {
+        name: "projects/p/databases/(default)/documents/c/d".into(),
+        fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        create_time: None,
+        update_time: None,
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn edge_cases_match_the_reference_path() {
+    use proto::value::ValueType as T;
+    let cases = vec![
+        // A value with no kind is null; a null of any enum number is null.
+        doc_with(vec![("a", proto::Value { value_type: None })]),
+        doc_with(vec![("a", value(T::NullValue(7)))]),
+        // Value kinds documents cannot hold are an error.
+        doc_with(vec![("a", value(T::FieldReferenceValue("x".into())))]),
+        // Timestamps out of range or with negative nanos are errors.
+        doc_with(vec![(
+            "t",
+            value(T::TimestampValue(prost_types::Timestamp {
+                seconds: i64::MAX,
+                nanos: 0,
+            })),
+        )]),
+        doc_with(vec![(
+            "t",
+            value(T::TimestampValue(prost_types::Timestamp {
+                seconds: 0,
+                nanos: -1,
+            })),
+        )]),
+        // Empty containers and deep nesting.
+        doc_with(vec![
+            (
+                "a",
+                value(T::ArrayValue(proto::ArrayValue { values: vec![] })),
+            ),
+            (
+                "m",
+                value(T::MapValue(proto::MapValue {
+                    fields: HashMap::new(),
+                })),
+            ),
+        ]),
+        doc_with(vec![("deep", {
+            let mut v = value(T::IntegerValue(1));
+            for _ in 0..40 {
+                v = value(T::ArrayValue(proto::ArrayValue { values: vec![v] }));
+            }
+            v
+        })]),
+        // No fields, no name.
+        proto::Document::default().encode_to_vec(),
+        // Empty input.
+        Vec::new(),
+    ];
+    for wire in &cases {
+        assert_eq!(fast(wire), slow(wire), "{wire:?}");
+    }
+    // Invalid UTF-8 in a string value, spliced into an otherwise valid encoding.
+    let mut bad = doc_with(vec![("s", value(T::StringValue("\u{1}".into())))]);
+    let at = bad.iter().position(|b| *b == 1).unwrap();
+    bad[at] = 0xff;
+    assert!(fast(&bad).is_err());
+    assert_eq!(fast(&bad), slow(&bad));
+    // An unknown field in the document is skipped by prost, and so the same output.
+    let mut unknown = doc_with(vec![("a", value(T::BooleanValue(true)))]);
+    unknown.extend([0xf8, 0x01, 0x05]); // field 31, varint 5
+    assert_eq!(fast(&unknown), slow(&unknown));
+    assert!(fast(&unknown).is_ok());
+}
+
+#[test]
+fn every_value_kind_is_written_as_documented() {
+    let mut fields = BTreeMap::new();
+    fields.insert("n".to_owned(), Value::Null);
+    fields.insert("b".to_owned(), Value::Boolean(true));
+    fields.insert("i".to_owned(), Value::Integer(i64::MIN));
+    fields.insert("d".to_owned(), Value::Double(-0.0));
+    fields.insert("t".to_owned(), Value::Timestamp(Timestamp::MAX));
+    fields.insert("s".to_owned(), Value::String("q\"\\\n\0é𝄞".into()));
+    fields.insert("y".to_owned(), Value::Bytes(vec![0xff, 0]));
+    fields.insert(
+        "g".to_owned(),
+        Value::GeoPoint(GeoPoint {
+            latitude: -90.0,
+            longitude: 180.0,
+        }),
+    );
+    let doc = Document {
+        name: "projects/p/databases/(default)/documents/c/d".into(),
+        fields,
+        create_time: Some(Timestamp::MIN),
+        update_time: Some(Timestamp::new(1, 5_000).unwrap()),
+    };
+    let wire = document_to_proto(&doc).encode_to_vec();
+    assert_eq!(
+        String::from_utf8(fast(&wire).unwrap()).unwrap(),
+        String::from_utf8(encode_document(&doc)).unwrap()
+    );
+}
