@@ -34,13 +34,6 @@ pub(crate) struct Client {
     audit: AuditHandle,
 }
 
-impl Client {
-    /// The core client (for the other modules of this binding).
-    pub(crate) fn core(&self) -> &CoreClient {
-        &self.inner
-    }
-}
-
 pub(crate) fn scope(
     collections: Option<Vec<String>>,
     subcollections: bool,

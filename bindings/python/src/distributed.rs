@@ -39,7 +39,7 @@ pub(crate) fn plan_backup(
         task_count,
         partitions_per_task,
     };
-    let client = client.core().clone();
+    let client = client.inner.clone();
     let source = source.clone();
     block_on(py, async move {
         let conn = source.connect().await?;
@@ -58,7 +58,7 @@ pub(crate) fn backup_task(
     task_index: usize,
     task_count: Option<usize>,
 ) -> PyResult<String> {
-    let client = client.core().clone();
+    let client = client.inner.clone();
     let source = source.clone();
     block_on(py, async move {
         let conn = source.connect().await?;
@@ -86,7 +86,7 @@ pub(crate) fn commit_backup(
     source: &Firestore,
     backup_id: String,
 ) -> PyResult<String> {
-    let client = client.core().clone();
+    let client = client.inner.clone();
     let db = DatabaseId::new(source.project_id(), source.database_id()).map_err(py_err)?;
     block_on(py, async move {
         Ok(to_json(
