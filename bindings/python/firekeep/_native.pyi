@@ -126,6 +126,23 @@ class Client:
         until: Optional[datetime.datetime] = None, actions: List[str] = ...,
     ) -> str: ...
 
+def plan_backup(
+    client: Client,
+    source: Firestore,
+    *,
+    task_count: int,
+    collections: Optional[List[str]] = None,
+    subcollections: bool = True,
+    exclude: List[str] = ...,
+    read_time: Optional[datetime.datetime] = None,
+    labels: Optional[Dict[str, str]] = None,
+    partitions_per_task: int = 1,
+) -> str: ...
+def backup_task(
+    client: Client, source: Firestore, backup_id: str, task_index: int,
+    task_count: Optional[int] = None,
+) -> str: ...
+def commit_backup(client: Client, source: Firestore, backup_id: str) -> str: ...
 def generate_data_key() -> bytes: ...
 def encrypt(
     src: Any, dst: Optional[Any], key: bytes, backup_id: str, object_name: str, segment_size: int,

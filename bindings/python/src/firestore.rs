@@ -16,6 +16,16 @@ pub(crate) struct Firestore {
 }
 
 impl Firestore {
+    /// The project id.
+    pub(crate) fn project_id(&self) -> String {
+        self.config.database.project.clone()
+    }
+
+    /// The database id.
+    pub(crate) fn database_id(&self) -> String {
+        self.config.database.database.clone()
+    }
+
     pub(crate) async fn connect(&self) -> CoreResult<Arc<FirestoreConnector>> {
         if let Some(c) = self.connector.lock().expect("lock").clone() {
             return Ok(c);

@@ -9,6 +9,7 @@
 mod audit;
 mod client;
 mod compliance;
+mod distributed;
 mod errors;
 mod firestore;
 mod identity;
@@ -59,5 +60,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(identity::api_key_revoke, m)?)?;
     m.add_function(wrap_pyfunction!(identity::api_key_list, m)?)?;
     m.add_function(wrap_pyfunction!(identity::access_review, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::plan_backup, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::backup_task, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::commit_backup, m)?)?;
     Ok(())
 }

@@ -55,3 +55,19 @@ def fmt() -> bytes:
         return firekeep.decrypt(blob, key=key)
     except firekeep.KeyMismatch as e:
         raise RuntimeError(e.code) from e
+
+
+def distributed(repo: str, project: str) -> int:
+    import firekeep.distributed as fd
+
+    def open_client() -> firekeep.Client:
+        return firekeep.Client(repo, firekeep.Key.passphrase("correct horse battery staple"))
+
+    def open_source() -> firekeep.Firestore:
+        return firekeep.Firestore(project)
+
+    plan: fd.Plan = fd.plan(open_client(), open_source(), task_count=4, partitions_per_task=2)
+    task: fd.TaskReport = fd.run_task(open_client(), open_source(), plan.backup_id, 0, plan.task_count)
+    committed: firekeep.BackupReport = fd.commit(open_client(), open_source(), plan.backup_id)
+    on_dask: firekeep.BackupReport = fd.backup(object(), open_client, open_source, task_count=2)
+    return task.documents + committed.documents + on_dask.documents
