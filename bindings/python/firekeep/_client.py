@@ -91,6 +91,7 @@ class Client:
         audit: AuditSpec = None,
         create: bool = True,
         identity: Optional[Identity] = None,
+        on_alert: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
         if not isinstance(key, Key):
             raise TypeError(f"key must be a firekeep.Key, not {type(key).__name__}")
@@ -109,6 +110,7 @@ class Client:
             audit=audit,
             create=create,
             identity=identity,
+            on_alert=on_alert,
         )
 
     def __repr__(self) -> str:

@@ -102,6 +102,7 @@ class Client:
         audit: Any = None,
         create: bool = True,
         identity: Optional[Identity] = None,
+        on_alert: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None: ...
     @property
     def principal(self) -> str: ...

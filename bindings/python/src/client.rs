@@ -12,6 +12,7 @@ use firekeep_core::client::Client as CoreClient;
 use firekeep_core::engine::{
     BackupOptions, CancellationToken as CoreToken, DiffOptions, RestoreOptions, Retention,
 };
+use firekeep_core::identity::alerts::{Alert, AlertSink, CallbackAlertSink};
 use firekeep_core::model::Timestamp;
 use firekeep_core::policy::PrincipalKind;
 use firekeep_core::setup::{AuditChoice, AuditHandle, PolicySource, SessionOptions};
@@ -78,7 +79,7 @@ where
 impl Client {
     /// See `firekeep.Client` for the arguments.
     #[new]
-    #[pyo3(signature = (repository, key, *, storage_options=None, organization="default", principal=None, policy=None, audit=None, create=true, identity=None))]
+    #[pyo3(signature = (repository, key, *, storage_options=None, organization="default", principal=None, policy=None, audit=None, create=true, identity=None, on_alert=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         repository: &str,
@@ -90,6 +91,7 @@ impl Client {
         audit: Option<&Bound<'_, PyAny>>,
         create: bool,
         identity: Option<PyRef<'_, crate::identity::Identity>>,
+        on_alert: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         if identity.is_some() && principal.is_some() {
             return Err(PyTypeError::new_err(
@@ -138,10 +140,15 @@ impl Client {
                 local_owner: "local".into(),
                 audit,
                 principal_hint: "pass principal=\"user:EMAIL\"".into(),
+                // A policy's alerts.webhook_url: signed with FIREKEEP_ALERT_WEBHOOK_SECRET.
+                alert_webhook: Some(firekeep_oidc::webhook_factory_from_env()),
                 ..SessionOptions::default()
             },
         };
         let mut options = options;
+        if let Some(cb) = on_alert {
+            options.session.alert_sinks.push(alert_callback(cb)?);
+        }
         if let Some(who) = identity {
             // The authenticated caller: its principal, API-key secret and second factor.
             options.session = options.session.with_identity(&who.inner);
@@ -437,4 +444,24 @@ impl Client {
         })?;
         Ok(out.text)
     }
+}
+
+/// A policy's `[alerts]` delivered to a Python callable, one dict per alert. A callable that
+/// raises fails the alert sink (recorded like any failing sink), never the operation.
+fn alert_callback(cb: &Bound<'_, PyAny>) -> PyResult<Arc<dyn AlertSink>> {
+    if !cb.is_callable() {
+        return Err(PyTypeError::new_err(
+            "on_alert must be a callable taking one alert (a dict)",
+        ));
+    }
+    let cb: Py<PyAny> = cb.clone().unbind();
+    Ok(Arc::new(CallbackAlertSink::new(move |a: &Alert| {
+        let text = serde_json::to_string(a).unwrap_or_else(|_| "null".into());
+        Python::attach(|py| -> PyResult<()> {
+            let parsed = py.import("json")?.call_method1("loads", (text,))?;
+            cb.call1(py, (parsed,))?;
+            Ok(())
+        })
+        .map_err(|e| CoreError::Audit(format!("the Python on_alert callback raised {e}")))
+    })))
 }
