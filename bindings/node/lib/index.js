@@ -526,6 +526,8 @@ class Client extends EventEmitter {
   [Symbol.for('nodejs.util.inspect.custom')]() { return this.toString() }
 }
 
+require('./compliance.js').install(Client, { kNative, run, call, optObject, str, optStrings, optBool, typeError, rangeError })
+
 // ---------------------------------------------------------------------------------------
 // Audit trail
 

@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod authorize;
 pub mod client;
+pub mod compliance;
 pub mod errors;
 pub mod firestore;
 pub mod keys;
