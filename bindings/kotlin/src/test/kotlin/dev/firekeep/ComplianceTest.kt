@@ -92,6 +92,13 @@ class ComplianceTest {
         assertNotNull(c.releaseHold(ids[0]))
         assertNull(c.releaseHold(ids[0]))
 
+        // Matched values keep their type: users/u0001 alone is 25 (an integer, not a string).
+        fun byAge(v: MatchValue) = EraseOptions(fieldMatch = FieldMatch("users", "age", v), dryRun = true)
+        assertEquals(2uL, c.erase(byAge(MatchValue.Integer(25L)), null).documents)
+        assertEquals(2uL, c.erase(byAge(MatchValue.RestJson("{\"integerValue\":\"25\"}")), null).documents)
+        assertEquals(0uL, c.erase(byAge(MatchValue.Text("25")), null).documents)
+        assertFailsWith<FirekeepException.InvalidInput> { c.erase(byAge(MatchValue.RestJson("25")), null) }
+
         // users/u0001 with its post and comment, and users/u0002's post with its comment.
         val dry = c.erase(user1.copy(dryRun = true), null)
         assertTrue(dry.dryRun)
