@@ -14,12 +14,7 @@ use serde_json::json;
 
 /// A Firestore REST JSON value (`{"integerValue":"42"}`), decoded by the core.
 fn rest_value(text: &str) -> CliResult<Value> {
-    fjson::decode_value(text.as_bytes()).map_err(|e| {
-        CliError::usage(format!(
-            "--equals-json is not a Firestore REST JSON value ({e}); write e.g. \
-             '{{\"integerValue\":\"42\"}}'"
-        ))
-    })
+    fjson::decode_value(text.as_bytes()).map_err(|e| CliError::usage(format!("--equals-json: {e}")))
 }
 
 pub(super) async fn erase(ctx: &Ctx, a: EraseArgs) -> CliResult<i32> {
