@@ -7,10 +7,9 @@
 #
 #   scripts/bench-backup-grpc.sh [N=200000]   (FIREKEEP_BENCH_SKIP_BUILD=1: no cargo build)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+source "$(dirname "$0")/lib.sh"
+fk_init
 N=${1:-200000}
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 # FIREKEEP_BENCH_SKIP_BUILD=1 uses the binaries already built.
 if [ -z "${FIREKEEP_BENCH_SKIP_BUILD:-}" ]; then
@@ -22,20 +21,11 @@ FIREKEEP="$TARGET_DIR/release/firekeep"
 ENGINE="$TARGET_DIR/release/engine_bench"
 SERVER="$TARGET_DIR/release/examples/bench_read"
 
-WORK=$(mktemp -d /tmp/firekeep-bench-grpc.XXXXXX)
-trap 'exec 3>&- 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-mkfifo "$WORK/stdin"
+fk_workdir firekeep-bench-grpc
 # The server (bench_read serve: the same ~1 KiB documents as the connector read bench)
-# runs until our end of its stdin closes.
-"$SERVER" serve "$N" < "$WORK/stdin" > "$WORK/server.out" &
-exec 3> "$WORK/stdin"
+# runs until the script exits.
 echo "seeding $N documents into the test server..."
-for _ in $(seq 1 600); do
-    grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
-    sleep 0.5
-done
-HOST=$(sed -n 's/^listening on //p' "$WORK/server.out")
-[ -n "$HOST" ] || { echo "server did not start"; exit 1; }
+fk_start_server "$SERVER" serve "$N"
 
 openssl rand -base64 32 > "$WORK/key" 2>/dev/null \
     || python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())' > "$WORK/key"
@@ -45,12 +35,7 @@ FIRESTORE_EMULATOR_HOST="$HOST" "$FIREKEEP" backup --json --no-progress \
     --repo "$WORK/repo" --project firekeep-bench --database "bench-$N" \
     --key-file "$WORK/key" --audit-log "$WORK/audit.jsonl" > "$WORK/grpc.json" &
 PID=$!
-PEAK=0
-while kill -0 "$PID" 2>/dev/null; do
-    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$PID/status" 2>/dev/null || true)
-    [ -n "$hwm" ] && [ "$hwm" -gt "$PEAK" ] && PEAK=$hwm
-    sleep 0.05
-done
+PEAK=$(fk_peak_rss_kib "$PID")
 wait "$PID"
 MEMORY=$("$ENGINE" --docs "$N" --dir "$WORK/memory" --source memory --backup-only)
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

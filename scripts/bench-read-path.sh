@@ -17,15 +17,14 @@
 #        client reads) PAGED_MAX=100000 (largest size read paged: it is quadratic)
 #        FIREKEEP_BENCH_SKIP_BUILD=1 (use the binaries already built)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+source "$(dirname "$0")/lib.sh"
+fk_init
 SIZES=${1:-10000,100000,1000000}
 LATENCY_MS=${LATENCY_MS:-20}
 CURSOR_NS=${CURSOR_NS:-2000}
 RATE=${RATE:-0}
 NODE_MAX=${NODE_MAX:-1000000}
 PAGED_MAX=${PAGED_MAX:-100000}
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 if [ -z "${FIREKEEP_BENCH_SKIP_BUILD:-}" ]; then
     cargo build --release -q -p firekeep-cli --bin firekeep
@@ -33,22 +32,11 @@ if [ -z "${FIREKEEP_BENCH_SKIP_BUILD:-}" ]; then
 fi
 FIREKEEP="$TARGET_DIR/release/firekeep"
 SERVER="$TARGET_DIR/release/examples/bench_read"
-(cd connectors/firestore/node-tests && { [ -d node_modules/@google-cloud/firestore ] || npm ci --no-audit --no-fund; })
+fk_npm_install connectors/firestore/node-tests
 
-WORK=$(mktemp -d /tmp/firekeep-bench-read-path.XXXXXX)
-trap 'exec 3>&- 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-mkfifo "$WORK/stdin"
-# The server runs until our end of its stdin closes.
-"$SERVER" serve "$SIZES" --latency-ms "$LATENCY_MS" --cursor-cost-ns "$CURSOR_NS" \
-    --rate-limit "$RATE" < "$WORK/stdin" > "$WORK/server.out" &
-exec 3> "$WORK/stdin"
+fk_workdir firekeep-bench-read-path
 echo "seeding $SIZES documents (~1 KiB each) into the test server..."
-for _ in $(seq 1 1200); do
-    grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
-    sleep 0.5
-done
-HOST=$(sed -n 's/^listening on //p' "$WORK/server.out")
-[ -n "$HOST" ] || { echo "server did not start"; exit 1; }
+fk_start_server "$SERVER" serve "$SIZES" --latency-ms "$LATENCY_MS" --cursor-cost-ns "$CURSOR_NS" --rate-limit "$RATE"
 echo "server: latency ${LATENCY_MS} ms per call, cursors ${CURSOR_NS} ns per skipped document, rate limit ${RATE} docs/s per stream (0: none)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 

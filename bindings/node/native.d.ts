@@ -23,9 +23,10 @@ export declare class CancelToken {
 export declare class Client {
   /**
    * Opens a repository with a key, a principal and an audit sink. `auditCallback`
-   * receives each batch of audit events as JSON (it does not keep the process alive).
+   * receives each batch of audit events as JSON, `alertCallback` each alert of the
+   * policy's `[alerts]` rules (neither keeps the process alive).
    */
-  constructor(options: ClientOptions, auditCallback?: ((eventsJson: string) => void) | undefined | null)
+  constructor(options: ClientOptions, auditCallback?: ((eventsJson: string) => void) | undefined | null, alertCallback?: ((alertJson: string) => void) | undefined | null)
   /** The principal's kind and id, e.g. `user:alice`. */
   get principal(): string
   /** The organization the principal acts in. */
@@ -80,6 +81,20 @@ export declare class Client {
    * (`export_audit_logs`, audited as `audit.exported`).
    */
   auditExport(format: string, since?: string | undefined | null, until?: string | undefined | null, actions?: Array<string> | undefined | null): Promise<string>
+  /**
+   * Erases documents from every backup holding them (or `backups`); resolves with the
+   * report as JSON. Needs `erase_data`; a backup under legal hold refuses it.
+   */
+  erase(options: NativeEraseOptions, cancel?: CancelToken | undefined | null): Promise<string>
+  /**
+   * Exports a backup, decrypted, into directory `out` as `ndjson`, `json` or `csv`;
+   * resolves with the report as JSON. Needs `export_data`.
+   */
+  export(backupId: string, out: string, collections?: Array<string> | undefined | null, format?: string | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
+  /** Places a legal hold (`manage_legal_holds`); resolves with the hold as JSON. */
+  hold(backupId: string, reason: string): Promise<string>
+  /** Releases a legal hold; resolves with the released hold as JSON (`null` if none). */
+  releaseHold(backupId: string): Promise<string>
 }
 
 /** Push-style decryptor: returns only verified plaintext (used by `createDecryptStream`). */
@@ -273,6 +288,8 @@ export interface ClientOptions {
   location?: string
   /** Whether the caller authenticated with a second factor (policy conditions may ask). */
   mfa?: boolean
+  /** A caller verified by `Authenticator` to act as (instead of `principal`/`mfa`). */
+  identity?: Identity
 }
 
 /** The outcome of an authorization check. */
@@ -387,3 +404,89 @@ export declare function parseDuration(text: string): number
 
 /** Parses an RFC 3339 timestamp into `[unixSeconds, nanos]`. */
 export declare function parseRfc3339(s: string): Array<number>
+
+/** The access review as JSON; `applyInactive` disables inactive members in the file. */
+export declare function accessReview(options: AdminOptions, inactiveDays?: number | undefined | null, rotationDays?: number | undefined | null, applyInactive?: boolean | undefined | null): Promise<string>
+
+/** Who manages keys or reviews access, on which policy file and trail. */
+export interface AdminOptions {
+  /** The policy file. */
+  policy: string
+  /** `user:ID` or `user:EMAIL` of a member allowed to manage keys / the team. */
+  principal: string
+  organization?: string
+  /** The JSONL audit trail (default: in memory, lost). */
+  audit?: string
+}
+
+/** Creates an API key; resolves with its secret (shown once). */
+export declare function apiKeyCreate(options: AdminOptions, keyId: string, actions: Array<string>, projects?: Array<string> | undefined | null, expiresInDays?: number | undefined | null): Promise<string>
+
+/** The keys of a policy file as JSON (never secrets or hashes). */
+export declare function apiKeyList(policy: string, organization?: string | undefined | null): string
+
+/** Revokes an API key. */
+export declare function apiKeyRevoke(options: AdminOptions, keyId: string): Promise<void>
+
+/** Rotates an API key; resolves with the new secret. */
+export declare function apiKeyRotate(options: AdminOptions, keyId: string, graceHours?: number | undefined | null, expiresInDays?: number | undefined | null): Promise<string>
+
+/** Verifies `Authorization` header values against a policy. */
+export declare class Authenticator {
+  constructor(options: AuthenticatorOptions)
+  /**
+   * Verifies the header value; resolves with the caller, rejects with
+   * `ERR_UNAUTHENTICATED` (never echoing the credential).
+   */
+  authenticate(authorization?: string | undefined | null): Promise<Identity>
+}
+
+/** Which ways in are accepted (see `docs/identity.md`). */
+export interface AuthenticatorOptions {
+  /** Policy text (TOML or JSON) or a path to a policy file. */
+  policy: string
+  /** Default `default`. */
+  organization?: string
+  /** Accept the policy's API keys (default true). */
+  apiKeys?: boolean
+  googleClientId?: string
+  firebaseProject?: string
+  oidc?: OidcIssuer
+  hs256?: Hs256Issuer
+}
+
+/** HS256 tokens signed with a shared secret. */
+export interface Hs256Issuer {
+  issuer: string
+  audience: string
+  secret: Buffer
+}
+
+/** A verified caller (never holds anything printable of its credential). */
+export declare class Identity {
+  /** `user:ID` or `apikey:ID`. */
+  get principal(): string
+  /** principal, kind, id, email, organization, mfa, method, expires_at as JSON. */
+  toJsonString(): string
+}
+
+/** An OIDC issuer whose ID tokens are accepted. */
+export interface OidcIssuer {
+  issuer: string
+  audience: string
+  jwksUrl: string
+}
+
+/**
+ * What to erase; `equalsJson` is the matched value in Firestore REST JSON (`lib/` encodes
+ * JS values with the same mapping as documents).
+ */
+export interface NativeEraseOptions {
+  paths?: Array<string>
+  collectionGroup?: string
+  field?: string
+  equalsJson?: string
+  subcollections?: boolean
+  backups?: Array<string>
+  dryRun?: boolean
+}

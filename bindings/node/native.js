@@ -835,7 +835,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.accessReview = nativeBinding.accessReview
+module.exports.apiKeyCreate = nativeBinding.apiKeyCreate
+module.exports.apiKeyList = nativeBinding.apiKeyList
+module.exports.apiKeyRevoke = nativeBinding.apiKeyRevoke
+module.exports.apiKeyRotate = nativeBinding.apiKeyRotate
+module.exports.Authenticator = nativeBinding.Authenticator
 module.exports.CancelToken = nativeBinding.CancelToken
+module.exports.Identity = nativeBinding.Identity
 module.exports.Client = nativeBinding.Client
 module.exports.Decryptor = nativeBinding.Decryptor
 module.exports.Encryptor = nativeBinding.Encryptor

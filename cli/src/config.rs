@@ -277,20 +277,16 @@ pub fn backup_scope(args: &ScopeArgs, file: &BackupConfig) -> firekeep_core::sou
     } else {
         file.subcollections.unwrap_or(true)
     };
-    firekeep_core::source::Scope {
-        collections,
-        exclude,
-        subcollections,
-    }
+    firekeep_core::source::Scope::of(collections, subcollections, exclude)
 }
 
 /// The restore scope: only flags (a restore's scope is a per-run decision).
 pub fn restore_scope(args: &ScopeArgs) -> firekeep_core::source::Scope {
-    firekeep_core::source::Scope {
-        collections: args.collections.clone(),
-        exclude: args.exclude.clone(),
-        subcollections: !args.no_subcollections,
-    }
+    firekeep_core::source::Scope::of(
+        args.collections.clone(),
+        !args.no_subcollections,
+        args.exclude.clone(),
+    )
 }
 
 /// Retention: each flag overrides the file's `[retention]` value of the same name.

@@ -1,7 +1,7 @@
 //! Progress display: an indicatif bar on a terminal (feature `progress`), nothing otherwise.
 //! Progress goes to stderr so stdout stays clean for the result (and `--json`).
 
-use firekeep_core::engine::{Phase, ProgressEvent, ProgressFn};
+use firekeep_core::engine::{ProgressEvent, ProgressFn};
 use std::sync::Arc;
 
 /// A progress display for one operation.
@@ -51,13 +51,13 @@ impl Progress {
         #[cfg(not(feature = "progress"))]
         {
             // Without the bars: one line per phase.
-            let last = std::sync::Mutex::new(None::<Phase>);
+            let last = std::sync::Mutex::new(None::<firekeep_core::engine::Phase>);
             self.enabled.then(|| -> ProgressFn {
                 Arc::new(move |e: &ProgressEvent| {
                     let mut last = last.lock().expect("progress lock");
                     if *last != Some(e.phase) {
                         *last = Some(e.phase);
-                        eprintln!("{}...", phase_name(e.phase));
+                        eprintln!("{}...", e.phase.as_str());
                     }
                 })
             })
@@ -79,25 +79,10 @@ impl Drop for Progress {
     }
 }
 
-/// The label of a phase.
-pub fn phase_name(p: Phase) -> &'static str {
-    match p {
-        Phase::Preparing => "preparing",
-        Phase::Backup => "backup",
-        Phase::Verify => "verify",
-        Phase::Restore => "restore",
-        Phase::Diff => "diff",
-        Phase::Delete => "delete",
-        Phase::Rotate => "rotate",
-        Phase::Finishing => "finishing",
-        Phase::Done => "done",
-    }
-}
-
 #[cfg(feature = "progress")]
 fn update(bar: &indicatif::ProgressBar, e: &ProgressEvent) {
     use crate::output::{bytes, count};
-    bar.set_prefix(phase_name(e.phase));
+    bar.set_prefix(e.phase.as_str());
     let (pos, len) = match (e.total_documents, e.total_parts) {
         (Some(t), _) => (e.documents, t),
         (None, Some(t)) => (e.parts, t),

@@ -59,8 +59,8 @@ test.after(async () => { if (server) await server.stop() })
 
 function handler() {
   return createRestoreHandler({
-    clientFor: (principal, context) => new Client({
-      repository: repo, key, organization: ORG, policy: policyFile, principal, create: false, context,
+    clientFor: (who, context) => new Client({
+      ...who, repository: repo, key, organization: ORG, policy: policyFile, create: false, context,
       audit: (events) => audit.push(...events),
     }),
     firestore: (project, database) => new Firestore(project, { database, emulatorHost: server.host }),

@@ -11,10 +11,13 @@ import firekeep, {
   auditVerify, createDecryptStream, createEncryptStream, decodeDocument,
   decrypt, decryptedLength, decryptInto, encodeDocument, encrypt, encryptedLength, encryptInto,
   generateDataKey, objectHeader, version,
+  Authenticator, Identity, UnauthenticatedError, accessReview, apiKeyCreate, apiKeyList, apiKeyRevoke,
+  apiKeyRotate, identityInfo,
 } from 'firekeep'
 import type {
-  AuditEvent, BackupErasure, BackupList, BackupReport, BackupSummary, DiffReport, EraseOptions, EraseReport,
-  ErrorCode, ExportReport, LegalHold, PruneResult, RestoreReport, RotateReport, UnreadableBackup, VerifyReport,
+  Alert, ApiKeyInfo, AuditEvent, BackupErasure, BackupList, BackupReport, BackupSummary, DiffReport, EraseOptions,
+  EraseReport, ErrorCode, ExportReport, LegalHold, PruneResult, RestoreReport, RotateReport, UnreadableBackup,
+  VerifyReport,
 } from 'firekeep'
 
 const v: string = version
@@ -154,10 +157,32 @@ function audit(evs: AuditEvent[]): void {
   void [head.events, head.hash, evs[0]?.actor.id, evs[0]?.context.userAgent]
 }
 
+// Who is calling --------------------------------------------------------------------------
+async function identity(header: string | undefined): Promise<string> {
+  const auth = new Authenticator({
+    policy: 'policy.toml', organization: 'acme', apiKeys: true, firebaseProject: 'p', googleClientId: 'c',
+    oidc: { issuer: 'https://i', audience: 'a', jwksUrl: 'https://i/jwks' },
+    hs256: { issuer: 'i', audience: 'a', secret: Buffer.alloc(32) },
+  })
+  const who: Identity = await auth.authenticate(header)
+  const info = identityInfo(who)
+  const mfa: boolean = info.mfa
+  const alerts: Alert[] = []
+  const c = new Client({ repository: '/tmp/r', key: Key.raw(generateDataKey()), identity: who, onAlert: (a) => alerts.push(a) })
+  const admin = { policy: 'policy.toml', principal: 'user:alice', organization: 'acme', audit: 'audit.jsonl' }
+  const secret: string = await apiKeyCreate(admin, 'ci', { actions: ['create_backup'], projects: ['prod'], expiresInDays: 30 })
+  const next: string = await apiKeyRotate(admin, 'ci', { graceHours: 1 })
+  await apiKeyRevoke(admin, 'ci')
+  const keys: ApiKeyInfo[] = apiKeyList('policy.toml', { organization: 'acme' })
+  const review = await accessReview(admin, { inactiveDays: 90, rotationDays: 90, applyInactive: false })
+  return [who.principal, info.kind, mfa, c.principal, secret, next, keys[0]?.state, review.findings[0]?.kind, alerts[0]?.rule].join()
+}
+
 // Errors ---------------------------------------------------------------------------------
 function errors(e: unknown): string {
   if (e instanceof KeyMismatchError) { const c: 'ERR_KEY_MISMATCH' = e.code; return c }
   if (e instanceof CancelledError) return String(e.cause)
+  if (e instanceof UnauthenticatedError) { const c: 'ERR_UNAUTHENTICATED' = e.code; return c }
   const classes = [InvalidInputError, InvalidConfigError, IntegrityError, NotFoundError, AlreadyExistsError,
     StoragePermissionError, StorageError, FirestoreError, KeyProviderError, AuthorizationDeniedError, AuditError, IoError]
   for (const C of classes) if (e instanceof C) return e.code
@@ -165,4 +190,4 @@ function errors(e: unknown): string {
   return 'other'
 }
 
-void [v, same, date, millis, text, eq, geoJson, refParts, dblNum, back2, backPath, created, badFields, format, client, audit, errors, new FirekeepError('m', 'ERR_IO')]
+void [v, same, date, millis, text, eq, geoJson, refParts, dblNum, back2, backPath, created, badFields, format, client, audit, identity, errors, new FirekeepError('m', 'ERR_IO')]

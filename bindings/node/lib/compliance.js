@@ -1,8 +1,10 @@
 'use strict'
 // Client.erase / export / hold / releaseHold: argument checks and camelCase reports over the
 // native methods (the core does the erasure, export and hold). Installed on the Client
-// class by lib/index.js, which passes its argument helpers.
+// class by lib/client.js, which passes its operation runner (signal and progress wiring).
 const { Timestamp, encodeValue } = require('./values.js')
+const { call, typeError, rangeError } = require('./errors.js')
+const { kNative, optObject, str, optStrings, optBool } = require('./args.js')
 
 // A Rust Duration serialises as {secs, nanos}.
 const secs = (d) => (d && typeof d === 'object' ? d.secs + (d.nanos || 0) / 1e9 : d)
@@ -35,9 +37,8 @@ function legalHold(h) {
 
 const FORMATS = ['ndjson', 'json', 'csv']
 
-/** Adds the compliance methods to `Client`; `h` holds lib/index.js's helpers. */
-function install(Client, h) {
-  const { kNative, run, call, optObject, str, optStrings, optBool, typeError, rangeError } = h
+/** Adds the compliance methods to `Client`; `run` is lib/client.js's operation runner. */
+function install(Client, run) {
 
   /**
    * Erases documents from every backup holding them (or `backups`): by relative `paths`

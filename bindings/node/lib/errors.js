@@ -26,6 +26,8 @@ class StorageError extends FirekeepError {}
 class FirestoreError extends FirekeepError {}
 class KeyProviderError extends FirekeepError {}
 class AuthorizationDeniedError extends FirekeepError {}
+/** The presented credential (token, API key) was refused; the message never holds it. */
+class UnauthenticatedError extends FirekeepError {}
 class AuditError extends FirekeepError {}
 class CancelledError extends FirekeepError {}
 class IoError extends FirekeepError {}
@@ -42,6 +44,7 @@ const CLASSES = {
   ERR_FIRESTORE: FirestoreError,
   ERR_KEY_PROVIDER: KeyProviderError,
   ERR_AUTHORIZATION_DENIED: AuthorizationDeniedError,
+  ERR_UNAUTHENTICATED: UnauthenticatedError,
   ERR_AUDIT: AuditError,
   ERR_CANCELLED: CancelledError,
   ERR_IO: IoError,
@@ -104,6 +107,7 @@ module.exports = {
   FirestoreError,
   KeyProviderError,
   AuthorizationDeniedError,
+  UnauthenticatedError,
   AuditError,
   CancelledError,
   IoError,

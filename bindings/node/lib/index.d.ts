@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'ERR_FIRESTORE'
   | 'ERR_KEY_PROVIDER'
   | 'ERR_AUTHORIZATION_DENIED'
+  | 'ERR_UNAUTHENTICATED'
   | 'ERR_AUDIT'
   | 'ERR_CANCELLED'
   | 'ERR_IO'
@@ -64,6 +65,8 @@ export declare class FirestoreError extends FirekeepError { readonly code: 'ERR_
 export declare class KeyProviderError extends FirekeepError { readonly code: 'ERR_KEY_PROVIDER' }
 /** `ERR_AUTHORIZATION_DENIED`: the policy does not allow this principal the operation. */
 export declare class AuthorizationDeniedError extends FirekeepError { readonly code: 'ERR_AUTHORIZATION_DENIED' }
+/** `ERR_UNAUTHENTICATED`: a token or API key was refused (expired, bad signature, wrong audience, unknown key, revoked …); never echoes it. */
+export declare class UnauthenticatedError extends FirekeepError { readonly code: 'ERR_UNAUTHENTICATED' }
 /** `ERR_AUDIT`: an audit event could not be recorded, or a chain does not verify. */
 export declare class AuditError extends FirekeepError { readonly code: 'ERR_AUDIT' }
 /** `ERR_CANCELLED`: the operation's AbortSignal fired (`cause` is the signal's reason). */
@@ -348,6 +351,25 @@ export interface ClientOptions {
   create?: boolean
   /** Caller details recorded in audit events. */
   context?: RequestContext
+  /** A caller verified by `Authenticator.authenticate` to act as (instead of `principal`; sets `mfa`). */
+  identity?: Identity
+  /** Called with each alert the policy's `[alerts]` rules raise (see docs/security.md). */
+  onAlert?: (alert: Alert) => void
+}
+
+/** An alert raised by the policy's `[alerts]` rules on an audit event. */
+export interface Alert {
+  /** `denials`, `outside_working_hours`, `audit_exported` or `key_rotation_failed`. */
+  rule: string
+  /** What happened, for a person. */
+  message: string
+  /** When the triggering event happened (RFC 3339). */
+  timestamp: string
+  organization: string
+  /** Who acted (as in audit events). */
+  actor: { type: string; id: string; email: string | null }
+  /** The audit events that triggered it. */
+  event_ids: string[]
 }
 
 /** The phase a long operation is in. */
@@ -686,6 +708,91 @@ export interface AuditExportOptions {
  */
 export declare function auditVerify(events: AuditEvent[]): { events: number; hash: string }
 
+/** A caller verified by an `Authenticator`. */
+export declare class Identity {
+  private constructor()
+  /** `user:ID` or `apikey:ID`. */
+  readonly principal: string
+  /** The fields as JSON (see `identityInfo`). */
+  toJsonString(): string
+}
+
+/** What `identityInfo` returns. */
+export interface IdentityInfo {
+  principal: string
+  kind: 'user' | 'api_key'
+  id: string
+  email: string | null
+  organization: string
+  mfa: boolean
+  method: 'jwt' | 'api_key'
+  expires_at: string | null
+}
+
+/** Which callers an `Authenticator` accepts. */
+export interface AuthenticatorOptions {
+  /** A policy file path, or its TOML or JSON text: callers must be its members or keys. */
+  policy: string
+  /** Default `default`. */
+  organization?: string
+  /** Accept the policy's API keys (`Bearer fk_…`; default true). */
+  apiKeys?: boolean
+  /** Accept Google ID tokens for this OAuth client id. */
+  googleClientId?: string
+  /** Accept Firebase Auth ID tokens of this project (a second factor sets `mfa`). */
+  firebaseProject?: string
+  /** Accept ID tokens of an OIDC issuer, keys from its JWKS URL. */
+  oidc?: { issuer: string; audience: string; jwksUrl: string }
+  /** Accept HS256 tokens signed with a shared secret (at least 32 bytes). */
+  hs256?: { issuer: string; audience: string; secret: Buffer | Uint8Array | string }
+}
+
+/** Verifies `Authorization: Bearer …` header values (ID tokens, JWTs, API keys). */
+export declare class Authenticator {
+  constructor(options: AuthenticatorOptions)
+  /** Resolves with the caller; rejects with UnauthenticatedError. */
+  authenticate(authorization: string | undefined | null): Promise<Identity>
+}
+
+/** The identity's fields. */
+export declare function identityInfo(identity: Identity): IdentityInfo
+
+/** Who manages keys or reviews access. */
+export interface AdminOptions {
+  /** The policy file. */
+  policy: string
+  /** `user:ID` or `user:EMAIL` of a member with manage_api_keys / manage_team. */
+  principal: string
+  organization?: string
+  /** The JSONL audit trail (default: memory). */
+  audit?: string
+}
+
+/** One API key as listed (never its secret). */
+export interface ApiKeyInfo {
+  id: string
+  organization: string
+  created_by: string
+  actions: string[]
+  projects: string[] | null
+  created_at: string | null
+  rotated_at: string | null
+  expires_at: string | null
+  revoked_at: string | null
+  state: 'active' | 'in_grace' | 'expired' | 'revoked' | 'no_secret'
+}
+
+/** Creates an API key; resolves with its secret, shown only now. */
+export declare function apiKeyCreate(options: AdminOptions, keyId: string, key: { actions: Action[]; projects?: string[]; expiresInDays?: number }): Promise<string>
+/** Rotates an API key; resolves with the new secret (the old one works for `graceHours`, default 24). */
+export declare function apiKeyRotate(options: AdminOptions, keyId: string, rotation?: { graceHours?: number; expiresInDays?: number }): Promise<string>
+/** Revokes an API key. */
+export declare function apiKeyRevoke(options: AdminOptions, keyId: string): Promise<void>
+/** The organization's keys. */
+export declare function apiKeyList(policy: string, options?: { organization?: string }): ApiKeyInfo[]
+/** The access review: members, API keys and findings (see docs/identity.md). */
+export declare function accessReview(options: AdminOptions, review?: { inactiveDays?: number; rotationDays?: number; applyInactive?: boolean }): Promise<{ organization: string; members: object[]; api_keys: object[]; findings: { kind: string; subject: string; message: string }[] }>
+
 declare const firekeep: {
   version: typeof version
   FirekeepError: typeof FirekeepError
@@ -700,6 +807,7 @@ declare const firekeep: {
   FirestoreError: typeof FirestoreError
   KeyProviderError: typeof KeyProviderError
   AuthorizationDeniedError: typeof AuthorizationDeniedError
+  UnauthenticatedError: typeof UnauthenticatedError
   AuditError: typeof AuditError
   CancelledError: typeof CancelledError
   IoError: typeof IoError
@@ -724,5 +832,13 @@ declare const firekeep: {
   decodeDocument: typeof decodeDocument
   encodeDocument: typeof encodeDocument
   auditVerify: typeof auditVerify
+  Authenticator: typeof Authenticator
+  Identity: typeof Identity
+  identityInfo: typeof identityInfo
+  apiKeyCreate: typeof apiKeyCreate
+  apiKeyRotate: typeof apiKeyRotate
+  apiKeyRevoke: typeof apiKeyRevoke
+  apiKeyList: typeof apiKeyList
+  accessReview: typeof accessReview
 }
 export default firekeep

@@ -5,11 +5,12 @@ export const {
   version,
   FirekeepError, InvalidInputError, InvalidConfigError, KeyMismatchError, IntegrityError,
   NotFoundError, AlreadyExistsError, StoragePermissionError, StorageError, FirestoreError,
-  KeyProviderError, AuthorizationDeniedError, AuditError, CancelledError, IoError,
+  KeyProviderError, AuthorizationDeniedError, UnauthenticatedError, AuditError, CancelledError, IoError,
   Client, Firestore, Key,
   generateDataKey, encrypt, decrypt, encryptInto, decryptInto, encryptedLength, decryptedLength,
   objectHeader, createEncryptStream, createDecryptStream,
   Timestamp, GeoPoint, DocumentReference, Double, Document, decodeDocument, encodeDocument,
   auditVerify,
+  Authenticator, Identity, identityInfo, apiKeyCreate, apiKeyRotate, apiKeyRevoke, apiKeyList, accessReview,
 } = firekeep
 export default firekeep

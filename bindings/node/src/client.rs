@@ -2,53 +2,22 @@
 
 use crate::audit::AuditHead;
 use crate::authorize::{Decision, decision, parse_action};
+use crate::client_open::{ClientOptions, open};
 use crate::errors::{invalid_input, js_err, range_err, to_json, type_err};
 use crate::firestore::Firestore;
 use crate::keys::Key;
 use crate::runtime::{CancelToken, JsonCallback, WeakJsonCallback, progress_fn, spawn, token_of};
-use firekeep_core::Error as CoreError;
-use firekeep_core::audit::{AuditEvent, CallbackAuditSink, ExportFilter, ExportFormat};
+use firekeep_core::audit::{ExportFilter, ExportFormat};
 use firekeep_core::client::Client as CoreClient;
 use firekeep_core::engine::{BackupOptions, DiffOptions, RestoreOptions, Retention};
 use firekeep_core::model::Timestamp;
-use firekeep_core::policy::{PrincipalKind, RequestContext};
-use firekeep_core::setup::{AuditChoice, AuditHandle, PolicySource, SessionOptions};
+use firekeep_core::policy::PrincipalKind;
+use firekeep_core::setup::AuditHandle;
 use firekeep_core::source::{ConflictMode, Scope};
-use firekeep_object_store::{OpenClientOptions, open_client};
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Client options (see `docs/node.md`).
-#[napi(object)]
-pub struct ClientOptions {
-    /// A path, `file:///path`, `s3://bucket/prefix`, `gs://…` or `az://…`.
-    pub repository: String,
-    pub key: ClassInstance<'static, Key>,
-    /// object_store options (`aws_endpoint`, `aws_region`, …).
-    pub storage_options: Option<HashMap<String, String>>,
-    /// Default `default`.
-    pub organization: Option<String>,
-    /// `user:ID`, `user:EMAIL` or `apikey:ID`.
-    pub principal: Option<String>,
-    /// Policy text (TOML or JSON) or a path to a policy file.
-    pub policy: Option<String>,
-    /// `memory` (default) or a JSONL file path.
-    pub audit: Option<String>,
-    /// Create a local repository that does not exist yet (default true).
-    pub create: Option<bool>,
-    /// The caller's IP address, recorded in audit events (`context.ip`).
-    pub ip: Option<String>,
-    /// The caller's user agent, recorded in audit events (`context.userAgent`).
-    pub user_agent: Option<String>,
-    /// The caller's location, recorded in audit events (`context.location`).
-    pub location: Option<String>,
-    /// Whether the caller authenticated with a second factor (policy conditions may ask).
-    pub mfa: Option<bool>,
-}
 
 /// Authorized, audited access to one backup repository (the core's `Client`).
 #[napi]
@@ -62,12 +31,7 @@ pub(crate) fn scope(
     subcollections: bool,
     exclude: Vec<String>,
 ) -> Scope {
-    let mut s = match collections {
-        Some(c) if !c.is_empty() => Scope::collections(c, subcollections),
-        _ => Scope::database(),
-    };
-    s.exclude = exclude;
-    s
+    Scope::of(collections.unwrap_or_default(), subcollections, exclude)
 }
 
 pub(crate) fn opt_ts(s: Option<String>) -> Result<Option<Timestamp>> {
@@ -102,61 +66,17 @@ pub struct NativeRestoreOptions {
 #[napi]
 impl Client {
     /// Opens a repository with a key, a principal and an audit sink. `auditCallback`
-    /// receives each batch of audit events as JSON (it does not keep the process alive).
+    /// receives each batch of audit events as JSON, `alertCallback` each alert of the
+    /// policy's `[alerts]` rules (neither keeps the process alive).
     #[napi(constructor)]
     pub fn new(
         options: ClientOptions,
         #[napi(ts_arg_type = "((eventsJson: string) => void) | undefined | null")]
         audit_callback: Option<WeakJsonCallback>,
+        #[napi(ts_arg_type = "((alertJson: string) => void) | undefined | null")]
+        alert_callback: Option<WeakJsonCallback>,
     ) -> Result<Self> {
-        let audit = match (audit_callback, options.audit) {
-            (Some(cb), _) => {
-                let sink = CallbackAuditSink::new(move |events: &[AuditEvent]| {
-                    cb.call(to_json(&events), ThreadsafeFunctionCallMode::NonBlocking);
-                    Ok(())
-                });
-                AuditChoice::Sink(Arc::new(sink))
-            }
-            (None, None) => AuditChoice::Memory,
-            (None, Some(s)) if s == "memory" => AuditChoice::Memory,
-            (None, Some(s)) => AuditChoice::File(PathBuf::from(s)),
-        };
-        // The one client builder every front end uses: repository, audit sink, policy,
-        // principal, context, and the storage options registered as secrets.
-        let open = OpenClientOptions {
-            // Sorted, so the first bad option reported is the same on every run.
-            storage_options: options
-                .storage_options
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
-            repository: options.repository,
-            create: options.create.unwrap_or(true),
-            session: SessionOptions {
-                organization: options.organization.unwrap_or_else(|| "default".into()),
-                principal: options.principal,
-                policy: options.policy.map(PolicySource::Text),
-                local_owner: "local".into(),
-                audit,
-                context: RequestContext {
-                    ip: options.ip,
-                    user_agent: options.user_agent,
-                    location: options.location,
-                    mfa: options.mfa.unwrap_or(false),
-                },
-                principal_hint: "pass principal: \"user:EMAIL\"".into(),
-                ..SessionOptions::default()
-            },
-        };
-        // A malformed repository, principal or missing principal is a bad argument
-        // (`TypeError`); the rest keep their codes.
-        let (inner, audit) =
-            open_client(&open, options.key.inner.clone()).map_err(|e| match e {
-                CoreError::InvalidInput(m) => {
-                    Error::new(Status::InvalidArg, format!("ERR_INVALID_ARG_VALUE: {m}"))
-                }
-                e => js_err(e),
-            })?;
+        let (inner, audit) = open(options, audit_callback, alert_callback)?;
         Ok(Client { inner, audit })
     }
 

@@ -11,9 +11,11 @@
 pub mod audit;
 pub mod authorize;
 pub mod client;
+pub mod client_open;
 pub mod compliance;
 pub mod errors;
 pub mod firestore;
+pub mod identity;
 pub mod keys;
 pub mod object_format;
 pub mod runtime;

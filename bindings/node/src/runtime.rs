@@ -59,7 +59,7 @@ pub(crate) fn progress_fn(cb: Option<Arc<JsonCallback>>) -> Option<ProgressFn> {
     let cb = cb?;
     Some(Arc::new(move |e: &ProgressEvent| {
         let json = serde_json::json!({
-            "phase": format!("{:?}", e.phase).to_lowercase(),
+            "phase": e.phase.as_str().to_string(),
             "documents": e.documents,
             "totalDocuments": e.total_documents,
             "bytes": e.bytes,

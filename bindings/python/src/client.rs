@@ -39,12 +39,7 @@ pub(crate) fn scope(
     subcollections: bool,
     exclude: Vec<String>,
 ) -> Scope {
-    let mut s = match collections {
-        Some(c) if !c.is_empty() => Scope::collections(c, subcollections),
-        _ => Scope::database(),
-    };
-    s.exclude = exclude;
-    s
+    Scope::of(collections.unwrap_or_default(), subcollections, exclude)
 }
 
 pub(crate) fn opt_ts(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Timestamp>> {

@@ -122,7 +122,7 @@ pub(crate) fn progress_fn(callback: Option<Py<PyAny>>) -> Option<ProgressFn> {
     let callback = Arc::new(callback?);
     Some(Arc::new(move |e: &ProgressEvent| {
         let p = Progress {
-            phase: format!("{:?}", e.phase).to_lowercase(),
+            phase: e.phase.as_str().to_string(),
             documents: e.documents,
             total_documents: e.total_documents,
             bytes: e.bytes,

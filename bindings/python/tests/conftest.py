@@ -17,83 +17,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _server_binary() -> Path:
-    explicit = os.environ.get("FIREKEEP_FIRESTORE_SERVER")
-    if explicit:
-        return Path(explicit)
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    if not target.is_absolute():
-        target = ROOT / target
-    binary = target / "debug" / "firekeep-firestore-server"
-    if not binary.exists():
-        subprocess.run(
-            ["cargo", "build", "-p", "firekeep-firestore-server", "--bin", "firekeep-firestore-server"],
-            cwd=ROOT, check=True,
-        )
-    return binary
+sys.path.insert(0, str(ROOT / "testing/python"))
+from firekeep_test_servers import FirestoreTestServer, LoopbackServer, server_binary  # noqa: E402
 
 
-class FirestoreServer:
+class FirestoreServer(FirestoreTestServer):
     """A running `firekeep-firestore-server` process."""
 
     def __init__(self) -> None:
         # --keep-nanos: timestamps keep nanoseconds, so fidelity is checked to the nanosecond.
-        # --exit-on-stdin-eof: the server dies with the test process, even on a crash.
-        self.proc = subprocess.Popen(
-            [str(_server_binary()), "--port", "0", "--keep-nanos", "--exit-on-stdin-eof"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening on "):
-            self.proc.kill()
-            raise RuntimeError(f"firekeep-firestore-server did not start: {line!r}")
-        self.host = line.removeprefix("listening on ")
-
-    def stop(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        super().__init__("--keep-nanos")
 
 
-class GcpKmsServer:
+class GcpKmsServer(LoopbackServer):
     """A running `firekeep-gcp-kms-server` (Cloud KMS test server) with one symmetric key."""
 
     KEY = "projects/py-test/locations/europe-west1/keyRings/backups/cryptoKeys/firekeep"
 
     def __init__(self) -> None:
-        target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-        if not target.is_absolute():
-            target = ROOT / target
-        binary = target / "debug" / "firekeep-gcp-kms-server"
-        if not binary.exists():
-            subprocess.run(
-                ["cargo", "build", "-p", "firekeep-gcp-kms-server", "--bin", "firekeep-gcp-kms-server"],
-                cwd=ROOT, check=True,
-            )
-        self.proc = subprocess.Popen(
-            [str(binary), "--port", "0", "--key", self.KEY, "--exit-on-stdin-eof"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening on "):
-            self.proc.kill()
-            raise RuntimeError(f"firekeep-gcp-kms-server did not start: {line!r}")
-        self.endpoint = "http://" + line.removeprefix("listening on ")
-
-    def stop(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        super().__init__(server_binary("firekeep-gcp-kms-server"), "--key", self.KEY)
+        self.endpoint = "http://" + self.host
 
 
 @pytest.fixture(scope="session")

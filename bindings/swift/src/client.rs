@@ -27,11 +27,7 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
 }
 
 pub(crate) fn scope(collections: Vec<String>, subcollections: bool) -> Scope {
-    if collections.is_empty() {
-        Scope::database()
-    } else {
-        Scope::collections(collections, subcollections)
-    }
+    Scope::of(collections, subcollections, Vec::new())
 }
 
 /// Authorized, audited access to one backup repository: every call is checked against

@@ -70,7 +70,7 @@ pub(crate) fn progress_fn(listener: Option<Box<dyn ProgressListener>>) -> Option
     let listener = listener?;
     Some(Arc::new(move |e: &ProgressEvent| {
         let p = Progress {
-            phase: format!("{:?}", e.phase).to_lowercase(),
+            phase: e.phase.as_str().to_string(),
             documents: e.documents,
             total_documents: e.total_documents,
             bytes: e.bytes,

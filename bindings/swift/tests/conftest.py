@@ -36,47 +36,17 @@ def _bindings_dir() -> Path:
 sys.path.insert(0, str(_bindings_dir()))
 
 
-def _server_binary() -> Path:
-    explicit = os.environ.get("FIREKEEP_FIRESTORE_SERVER")
-    if explicit:
-        return Path(explicit)
-    binary = _target() / "debug" / "firekeep-firestore-server"
-    if not binary.exists():
-        subprocess.run(
-            ["cargo", "build", "-q", "-p", "firekeep-firestore-server", "--bin",
-             "firekeep-firestore-server"],
-            cwd=ROOT, check=True,
-        )
-    return binary
+sys.path.insert(0, str(ROOT / "testing/python"))
+from firekeep_test_servers import FirestoreTestServer  # noqa: E402
 
 
-class FirestoreServer:
+class FirestoreServer(FirestoreTestServer):
     """A running `firekeep-firestore-server` seeded with `docs` demo documents in `project`."""
 
     def __init__(self, project: str, docs: int) -> None:
         self.project = project
         self.docs = docs
-        # --exit-on-stdin-eof: the server dies with the test process, even on a crash.
-        self.proc = subprocess.Popen(
-            [str(_server_binary()), "--port", "0", "--seed-demo", "--demo-project", project,
-             "--demo-docs", str(docs), "--exit-on-stdin-eof"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening on "):
-            self.proc.kill()
-            raise RuntimeError(f"firekeep-firestore-server did not start: {line!r}")
-        self.host = line.removeprefix("listening on ")
-
-    def stop(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        super().__init__("--seed-demo", "--demo-project", project, "--demo-docs", str(docs))
 
 
 @pytest.fixture(scope="session")

@@ -89,23 +89,7 @@ pub struct AccessReviewArgs {
 }
 
 /// Webhook alert sinks for a policy's `alerts.webhook_url`, signed with the secret in
-/// `FIREKEEP_ALERT_WEBHOOK_SECRET` (at least 32 bytes).
+/// `FIREKEEP_ALERT_WEBHOOK_SECRET` (at least 32 bytes): the connector's, shared with Node.
 pub fn webhook_factory() -> firekeep_core::setup::WebhookFactory {
-    std::sync::Arc::new(|url: &str| {
-        let secret = std::env::var("FIREKEEP_ALERT_WEBHOOK_SECRET").map_err(|_| {
-            firekeep_core::Error::InvalidConfig(
-                "the policy sends alerts to a webhook: set FIREKEEP_ALERT_WEBHOOK_SECRET to \
-                 its signing secret (at least 32 bytes)"
-                    .into(),
-            )
-        })?;
-        let sink = firekeep_oidc::WebhookAlertSink::new(
-            url,
-            firekeep_core::secret::SecretBytes::new(secret.into_bytes()),
-        )?;
-        Ok(std::sync::Arc::new(sink)
-            as std::sync::Arc<
-                dyn firekeep_core::identity::alerts::AlertSink,
-            >)
-    })
+    firekeep_oidc::webhook_factory_from_env()
 }

@@ -295,6 +295,26 @@ impl AlertSink for WebhookAlertSink {
     }
 }
 
+/// The environment variable that holds the webhook signing secret for front ends that read
+/// it from the environment (the CLI, the Node package).
+pub const WEBHOOK_SECRET_ENV: &str = "FIREKEEP_ALERT_WEBHOOK_SECRET";
+
+/// Webhook alert sinks for a policy's `alerts.webhook_url`, signed with the secret in
+/// [`WEBHOOK_SECRET_ENV`] (at least 32 bytes), read when a session is built; without it such
+/// a policy is refused (`InvalidConfig`) rather than left silent.
+pub fn webhook_factory_from_env() -> firekeep_core::setup::WebhookFactory {
+    Arc::new(|url: &str| {
+        let secret = std::env::var(WEBHOOK_SECRET_ENV).map_err(|_| {
+            Error::InvalidConfig(format!(
+                "the policy sends alerts to a webhook: set {WEBHOOK_SECRET_ENV} to its signing \
+                 secret (at least 32 bytes)"
+            ))
+        })?;
+        let sink = WebhookAlertSink::new(url, SecretBytes::new(secret.into_bytes()))?;
+        Ok(Arc::new(sink) as Arc<dyn AlertSink>)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,23 @@ pub enum Phase {
     Done,
 }
 
+impl Phase {
+    /// The stable snake_case name (as serialized): what every front end shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Preparing => "preparing",
+            Phase::Backup => "backup",
+            Phase::Verify => "verify",
+            Phase::Restore => "restore",
+            Phase::Diff => "diff",
+            Phase::Delete => "delete",
+            Phase::Rotate => "rotate",
+            Phase::Finishing => "finishing",
+            Phase::Done => "done",
+        }
+    }
+}
+
 /// One progress report. Rates are averages since the operation started.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ProgressEvent {

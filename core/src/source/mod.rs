@@ -52,6 +52,16 @@ impl Scope {
         }
     }
 
+    /// The scope front ends build from their options: `collections` (none: every
+    /// collection), whether their subcollections are included, and collections left out.
+    pub fn of(collections: Vec<String>, subcollections: bool, exclude: Vec<String>) -> Self {
+        Scope {
+            collections,
+            exclude,
+            subcollections,
+        }
+    }
+
     /// Whether a document path is inside this scope.
     pub fn contains(&self, path: &DocumentPath) -> bool {
         let root = path.root_collection();
@@ -267,7 +277,25 @@ pub trait FirestoreTarget: Send + Sync {
 
 #[cfg(test)]
 mod tests {
-    use super::ConflictMode;
+    use super::{ConflictMode, Scope};
+    use crate::model::DocumentPath;
+
+    #[test]
+    fn scope_of_front_end_options() {
+        let top = DocumentPath::parse("users/u1").unwrap();
+        let sub = DocumentPath::parse("users/u1/orders/o1").unwrap();
+        let other = DocumentPath::parse("logs/l1").unwrap();
+        // No collections: every collection, as `Scope::database` with subcollections.
+        assert_eq!(Scope::of(vec![], true, vec![]), Scope::database());
+        // Without subcollections, every collection's top-level documents only (the Python and
+        // Node bindings used to ignore the flag when no collection was named).
+        let shallow = Scope::of(vec![], false, vec![]);
+        assert!(shallow.contains(&top) && shallow.contains(&other) && !shallow.contains(&sub));
+        let chosen = Scope::of(vec!["users".into()], true, vec![]);
+        assert!(chosen.contains(&sub) && !chosen.contains(&other));
+        let excluded = Scope::of(vec![], true, vec!["logs".into()]);
+        assert!(excluded.contains(&sub) && !excluded.contains(&other));
+    }
 
     #[test]
     fn conflict_names_parse_once_and_round_trip() {

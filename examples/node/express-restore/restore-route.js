@@ -1,7 +1,8 @@
 'use strict'
 // An Express route handler that restores a backup for an authenticated caller, after
 // checking the caller's role under the firekeep policy. Free of Express and of firekeep
-// imports (both are passed in), so it can be tested with a fake req/res.
+// imports (both are passed in), so it can be tested with a fake req/res. app.js mounts it
+// behind firekeep's Authenticator; standalone it can trust Identity-Aware Proxy instead.
 //
 // The role check is firekeep's: `client.authorize('restore_backup', ...)` evaluates the
 // policy (Owner and Admin may restore; Member and Viewer may not) and, on a denial, records
@@ -21,6 +22,7 @@ function iapCaller(req) {
 /** HTTP status for a firekeep error code (`err.code`). */
 function statusFor(code) {
   switch (code) {
+    case 'ERR_UNAUTHENTICATED': return 401
     case 'ERR_AUTHORIZATION_DENIED': return 403
     case 'ERR_NOT_FOUND': return 404
     case 'ERR_ALREADY_EXISTS': return 409
@@ -35,26 +37,33 @@ function statusFor(code) {
 
 /**
  * @param {object} deps
- * @param {(principal: string, context: object) => import('firekeep').Client} deps.clientFor
- *   a Client acting as `principal` (`user:EMAIL`) under the policy
+ * @param {(who: {identity?: object, principal?: string}, context: object) => import('firekeep').Client} deps.clientFor
+ *   a Client acting as `who` under the policy (`new Client({ ...who, ... })`)
  * @param {(project: string, database: string) => import('firekeep').Firestore} deps.firestore
- * @param {(req: object) => string | null} [deps.callerOf] who is calling (default: IAP)
+ * @param {(req: object) => ({identity: object} | {principal: string} | null)} [deps.callerOf]
+ *   who is calling (default: the IAP header's e-mail)
  * @returns {(req: object, res: object) => Promise<void>} for `app.post('/backups/:backupId/restore', ...)`
  */
-function createRestoreHandler({ clientFor, firestore, callerOf = iapCaller }) {
+function iapPrincipal(req) {
+  const email = iapCaller(req)
+  return email ? { principal: `user:${email}` } : null
+}
+
+function createRestoreHandler({ clientFor, firestore, callerOf = iapPrincipal }) {
   return async function restoreHandler(req, res) {
-    const email = callerOf(req)
-    if (!email) return res.status(401).json({ error: 'no authenticated caller; deploy behind IAP' })
+    const who = callerOf(req)
+    if (!who) return res.status(401).json({ error: 'no authenticated caller; send Authorization: Bearer … or deploy behind IAP' })
     const { backupId } = req.params
     const { project, database = '(default)', collections, dryRun = false, conflict = 'fail' } = req.body || {}
     if (typeof project !== 'string' || typeof database !== 'string') {
       return res.status(400).json({ error: 'the body needs {"project": "...", "database"?: "..."}' })
     }
-    const client = clientFor(`user:${email}`, {
-      ip: req.ip,
-      userAgent: req.headers && req.headers['user-agent'],
-    })
     try {
+      // Inside the try: opening can fail too (e.g. an API key revoked since it was verified).
+      const client = clientFor(who, {
+        ip: req.ip,
+        userAgent: req.headers && req.headers['user-agent'],
+      })
       // The role check, before any work: a Viewer or Member gets 403 here (and an audit event).
       await client.authorize('restore_backup', { project, database, collections })
       // Abort the restore if the caller goes away (the core stops between batches).
