@@ -81,6 +81,20 @@ export declare class Client {
    * (`export_audit_logs`, audited as `audit.exported`).
    */
   auditExport(format: string, since?: string | undefined | null, until?: string | undefined | null, actions?: Array<string> | undefined | null): Promise<string>
+  /**
+   * Erases documents from every backup holding them (or `backups`); resolves with the
+   * report as JSON. Needs `erase_data`; a backup under legal hold refuses it.
+   */
+  erase(options: NativeEraseOptions, cancel?: CancelToken | undefined | null): Promise<string>
+  /**
+   * Exports a backup, decrypted, into directory `out` as `ndjson`, `json` or `csv`;
+   * resolves with the report as JSON. Needs `export_data`.
+   */
+  export(backupId: string, out: string, collections?: Array<string> | undefined | null, format?: string | undefined | null, cancel?: CancelToken | undefined | null): Promise<string>
+  /** Places a legal hold (`manage_legal_holds`); resolves with the hold as JSON. */
+  hold(backupId: string, reason: string): Promise<string>
+  /** Releases a legal hold; resolves with the released hold as JSON (`null` if none). */
+  releaseHold(backupId: string): Promise<string>
 }
 
 /** Push-style decryptor: returns only verified plaintext (used by `createDecryptStream`). */
@@ -461,4 +475,18 @@ export interface OidcIssuer {
   issuer: string
   audience: string
   jwksUrl: string
+}
+
+/**
+ * What to erase; `equalsJson` is the matched value in Firestore REST JSON (`lib/` encodes
+ * JS values with the same mapping as documents).
+ */
+export interface NativeEraseOptions {
+  paths?: Array<string>
+  collectionGroup?: string
+  field?: string
+  equalsJson?: string
+  subcollections?: boolean
+  backups?: Array<string>
+  dryRun?: boolean
 }

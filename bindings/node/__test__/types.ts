@@ -15,8 +15,9 @@ import firekeep, {
   apiKeyRotate, identityInfo,
 } from 'firekeep'
 import type {
-  Alert, ApiKeyInfo, AuditEvent, BackupList, BackupReport, BackupSummary, DiffReport, ErrorCode, PruneResult, RestoreReport,
-  RotateReport, UnreadableBackup, VerifyReport,
+  Alert, ApiKeyInfo, AuditEvent, BackupErasure, BackupList, BackupReport, BackupSummary, DiffReport, EraseOptions,
+  EraseReport, ErrorCode, ExportReport, LegalHold, PruneResult, RestoreReport, RotateReport, UnreadableBackup,
+  VerifyReport,
 } from 'firekeep'
 
 const v: string = version
@@ -134,11 +135,20 @@ async function client(): Promise<void> {
   const csv: string = await c.auditExport('csv', { since: new Date(0), until: Timestamp.now(), actions: ['backup.*'] })
   const json: string = await c.auditExport()
   const head: { events: number; hash: string } = await c.auditVerify()
+  const sel: EraseOptions = { paths: ['users/alice'], subcollections: true, collectionGroup: 'orders', field: 'userId', equals: 'alice' }
+  const erased: EraseReport = await c.erase({ ...sel, dryRun: true, backups: [report.backupId], signal: ac.signal })
+  const first: BackupErasure | undefined = erased.backups[0]
+  const exported: ExportReport = await c.export(report.backupId, '/tmp/out', { format: 'csv', collections: ['users'], signal: ac.signal })
+  const held: LegalHold = await c.hold(report.backupId, 'case 1')
+  const released: LegalHold | null = await c.releaseHold(report.backupId)
+  const heldAt: Timestamp = held.heldAt
+  // @ts-expect-error export formats are ndjson, json and csv
+  await c.export('bk', '/tmp/out', { format: 'xml' })
   // @ts-expect-error conflict is one of three words
   await c.restore('bk', source, { conflict: 'merge' })
   // @ts-expect-error not a policy action
   c.check('drop_everything')
-  void [rt, ver.ok, res.written, diff1.added, diff2.changedNames, pruned.report?.removed, pruned.plan.keep, rot.rotated, allowed, reason, audit, info, csv, json, head.hash]
+  void [rt, ver.ok, res.written, diff1.added, diff2.changedNames, pruned.report?.removed, pruned.plan.keep, rot.rotated, allowed, reason, audit, info, csv, json, head.hash, first?.partsUnchanged, exported.files, released?.reason, heldAt]
 }
 
 // Audit ----------------------------------------------------------------------------------

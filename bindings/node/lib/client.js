@@ -314,4 +314,6 @@ function auditVerify(events) {
   return call(() => native.auditVerifyEvents(JSON.stringify(events)))
 }
 
+require('./compliance.js').install(Client, run)
+
 module.exports = { Client, auditVerify, VERSION }

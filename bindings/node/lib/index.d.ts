@@ -5,6 +5,9 @@
 
 import { EventEmitter } from 'node:events'
 import { Transform } from 'node:stream'
+import type { EraseOptions, EraseReport, ExportOptions, ExportReport, LegalHold } from './compliance'
+
+export type { BackupErasure, EraseOptions, EraseReport, ExportOptions, ExportReport, LegalHold } from './compliance'
 
 /** The package version. */
 export declare const version: string
@@ -609,6 +612,7 @@ export type Action =
   | 'create_backup' | 'verify_backup' | 'restore_backup' | 'delete_backup'
   | 'manage_schedules' | 'configure_storage' | 'manage_keys' | 'manage_team'
   | 'manage_api_keys' | 'access_billing' | 'delete_organization' | 'manage_audit_retention'
+  | 'erase_data' | 'export_data' | 'manage_legal_holds'
 
 export interface Decision {
   action: Action
@@ -641,6 +645,14 @@ export declare class Client extends EventEmitter {
   prune(options: PruneOptions): Promise<PruneResult>
   /** Re-wraps every backup's data key under `newKey`; use a Client with `newKey` afterwards. */
   rotateKey(newKey: Key, options?: OperationOptions): Promise<RotateReport>
+  /** Erases documents from every backup holding them; needs `erase_data`; a held backup refuses it. */
+  erase(options: EraseOptions): Promise<EraseReport>
+  /** Writes a backup's documents, decrypted, into directory `out`; needs `export_data`. */
+  export(backupId: string, out: string, options?: ExportOptions): Promise<ExportReport>
+  /** Places a legal hold (prune and erase refuse the backup); needs `manage_legal_holds`. */
+  hold(backupId: string, reason?: string): Promise<LegalHold>
+  /** Releases a legal hold; null when the backup was not held. */
+  releaseHold(backupId: string): Promise<LegalHold | null>
   /** Whether the principal may do `action` (no audit event; operations check again). */
   check(action: Action, resource?: { project?: string; database?: string; collections?: string[] }): Decision
   /**

@@ -367,6 +367,11 @@ function encFields(obj, path, depth) {
   return parts.join(',')
 }
 
+/** One value as Firestore REST JSON (the same mapping as document fields). */
+function encodeValue(v) {
+  return encValue(v, [], 0)
+}
+
 function timeText(v, what) {
   if (v instanceof Timestamp) return v.toRFC3339()
   if (v instanceof Date) return Timestamp.fromDate(v).toRFC3339()
@@ -470,6 +475,7 @@ module.exports = {
   Double,
   Document,
   encodeDocument,
+  encodeValue,
   decodeDocument,
   isPlainObject,
 }

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod authorize;
 pub mod client;
 pub mod client_open;
+pub mod compliance;
 pub mod errors;
 pub mod firestore;
 pub mod identity;

@@ -34,7 +34,7 @@ pub(crate) fn scope(collections: Vec<String>, subcollections: bool) -> Scope {
 /// the policy and recorded in the audit trail (success, failure and denial alike).
 #[derive(uniffi::Object)]
 pub struct Client {
-    inner: CoreClient,
+    pub(crate) inner: CoreClient,
     audit: AuditHandle,
 }
 

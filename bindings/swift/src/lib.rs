@@ -10,11 +10,12 @@
 //! Surface: the object format (bytes, files, and streaming through [`ByteSource`] /
 //! [`ByteSink`] callbacks), key providers (passphrase, raw key), the policy evaluator,
 //! audit-chain verification, and the authorized, audited [`Client`] (backup, verify,
-//! restore, list) as async functions with a [`ProgressListener`] and a
-//! [`CancellationToken`].
+//! restore, list, and erase / export / legal hold) as async functions with a
+//! [`ProgressListener`] and a [`CancellationToken`].
 
 mod audit;
 mod client;
+mod compliance;
 mod errors;
 mod key_providers;
 mod object_format;
@@ -25,6 +26,7 @@ mod streams;
 
 pub use audit::*;
 pub use client::*;
+pub use compliance::*;
 pub use errors::*;
 pub use key_providers::*;
 pub use object_format::*;

@@ -12,19 +12,9 @@ use firekeep_core::engine::{
 use firekeep_core::model::{Value, json as fjson};
 use serde_json::json;
 
-/// A Firestore REST JSON value (`{"integerValue":"42"}`), decoded by the one document
-/// decoder.
+/// A Firestore REST JSON value (`{"integerValue":"42"}`), decoded by the core.
 fn rest_value(text: &str) -> CliResult<Value> {
-    let doc = format!(
-        "{{\"name\":\"projects/p/databases/d/documents/c/d\",\"fields\":{{\"v\":{text}}}}}"
-    );
-    let mut d = fjson::decode_document(doc.as_bytes()).map_err(|e| {
-        CliError::usage(format!(
-            "--equals-json is not a Firestore REST JSON value ({e}); write e.g. \
-             '{{\"integerValue\":\"42\"}}'"
-        ))
-    })?;
-    Ok(d.fields.remove("v").expect("decoded above"))
+    fjson::decode_value(text.as_bytes()).map_err(|e| CliError::usage(format!("--equals-json: {e}")))
 }
 
 pub(super) async fn erase(ctx: &Ctx, a: EraseArgs) -> CliResult<i32> {

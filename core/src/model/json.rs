@@ -427,6 +427,21 @@ pub fn decode_document(json: &[u8]) -> Result<Document> {
     Ok(doc)
 }
 
+/// Decodes one value from Firestore REST JSON (`{"integerValue":"42"}`), with the same
+/// rules as [`decode_document`] (front ends taking a value to match, e.g. erasure by field).
+pub fn decode_value(json: &[u8]) -> Result<Value> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    ValueSeed { depth: 0 }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| {
+            Error::InvalidInput(format!(
+                "not a Firestore value in REST JSON form ({e}); expected e.g. \
+                 {{\"stringValue\": \"x\"}} or {{\"integerValue\": \"42\"}}"
+            ))
+        })
+}
+
 /// Every object key the decoder knows, so keys are matched without allocating.
 enum Key {
     Name,
@@ -954,6 +969,26 @@ mod tests {
             "projects/p/databases/(default)/documents/c/d",
             fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         )
+    }
+
+    #[test]
+    fn decodes_a_single_value() {
+        assert_eq!(
+            decode_value(br#"{"integerValue":"42"}"#).unwrap(),
+            Value::Integer(42)
+        );
+        assert_eq!(
+            decode_value(br#"{"stringValue":"alice"}"#).unwrap(),
+            Value::String("alice".into())
+        );
+        for bad in [
+            &b"{}"[..],
+            b"42",
+            br#"{"stringValue":"a"} x"#,
+            br#"{"v":1}"#,
+        ] {
+            assert!(matches!(decode_value(bad), Err(Error::InvalidInput(_))));
+        }
     }
 
     #[test]

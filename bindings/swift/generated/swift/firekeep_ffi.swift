@@ -503,6 +503,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
+    typealias FfiType = Int64
+    typealias SwiftType = Int64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int64, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
     typealias FfiType = Double
     typealias SwiftType = Double
@@ -815,6 +831,29 @@ public protocol ClientProtocol: AnyObject, Sendable {
      */
     func verify(backupId: String, progress: ProgressListener?, cancel: CancellationToken?) async throws  -> VerifyReport
     
+    /**
+     * Erases documents from every backup holding them (permission: erase data). A backup
+     * under legal hold fails the call with `Storage` before anything is written.
+     */
+    func erase(options: EraseOptions, cancel: CancellationToken?) async throws  -> EraseReport
+    
+    /**
+     * Writes a backup's documents, decrypted, into directory `out` (permission: export
+     * data); `collections` empty means all.
+     */
+    func export(backupId: String, out: String, collections: [String], format: DataFormat?, cancel: CancellationToken?) async throws  -> ExportReport
+    
+    /**
+     * Places a legal hold (permission: manage legal holds): prune and erase refuse the
+     * backup until it is released.
+     */
+    func hold(backupId: String, reason: String) async throws  -> LegalHold
+    
+    /**
+     * Releases a legal hold; `None` when the backup was not held.
+     */
+    func releaseHold(backupId: String) async throws  -> LegalHold?
+    
 }
 /**
  * Authorized, audited access to one backup repository: every call is checked against
@@ -1022,6 +1061,85 @@ open func verify(backupId: String, progress: ProgressListener? = nil, cancel: Ca
             completeFunc: ffi_firekeep_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_firekeep_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeVerifyReport_lift,
+            errorHandler: FfiConverterTypeFirekeepError_lift
+        )
+}
+    
+    /**
+     * Erases documents from every backup holding them (permission: erase data). A backup
+     * under legal hold fails the call with `Storage` before anything is written.
+     */
+open func erase(options: EraseOptions, cancel: CancellationToken? = nil)async throws  -> EraseReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_firekeep_ffi_fn_method_client_erase(
+                        self.uniffiCloneHandle(),FfiConverterTypeEraseOptions_lower(options),FfiConverterOptionTypeCancellationToken.lower(cancel)
+                )
+            },
+            pollFunc: ffi_firekeep_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_firekeep_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_firekeep_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEraseReport_lift,
+            errorHandler: FfiConverterTypeFirekeepError_lift
+        )
+}
+    
+    /**
+     * Writes a backup's documents, decrypted, into directory `out` (permission: export
+     * data); `collections` empty means all.
+     */
+open func export(backupId: String, out: String, collections: [String] = [], format: DataFormat? = nil, cancel: CancellationToken? = nil)async throws  -> ExportReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_firekeep_ffi_fn_method_client_export(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(backupId),FfiConverterString.lower(out),FfiConverterSequenceString.lower(collections),FfiConverterOptionTypeDataFormat.lower(format),FfiConverterOptionTypeCancellationToken.lower(cancel)
+                )
+            },
+            pollFunc: ffi_firekeep_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_firekeep_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_firekeep_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeExportReport_lift,
+            errorHandler: FfiConverterTypeFirekeepError_lift
+        )
+}
+    
+    /**
+     * Places a legal hold (permission: manage legal holds): prune and erase refuse the
+     * backup until it is released.
+     */
+open func hold(backupId: String, reason: String)async throws  -> LegalHold  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_firekeep_ffi_fn_method_client_hold(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(backupId),FfiConverterString.lower(reason)
+                )
+            },
+            pollFunc: ffi_firekeep_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_firekeep_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_firekeep_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeLegalHold_lift,
+            errorHandler: FfiConverterTypeFirekeepError_lift
+        )
+}
+    
+    /**
+     * Releases a legal hold; `None` when the backup was not held.
+     */
+open func releaseHold(backupId: String)async throws  -> LegalHold?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_firekeep_ffi_fn_method_client_release_hold(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(backupId)
+                )
+            },
+            pollFunc: ffi_firekeep_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_firekeep_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_firekeep_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeLegalHold.lift,
             errorHandler: FfiConverterTypeFirekeepError_lift
         )
 }
@@ -1551,6 +1669,115 @@ public func FfiConverterTypeAuditHead_lift(_ buf: RustBuffer) throws -> AuditHea
 #endif
 public func FfiConverterTypeAuditHead_lower(_ value: AuditHead) -> RustBuffer {
     return FfiConverterTypeAuditHead.lower(value)
+}
+
+
+/**
+ * What an erasure did (or would do) to one backup; counts only.
+ */
+public struct BackupErasure: Equatable, Hashable {
+    /**
+     * Backup id.
+     */
+    public var backupId: String
+    /**
+     * Documents erased.
+     */
+    public var documents: UInt64
+    /**
+     * Parts rewritten without the documents.
+     */
+    public var partsRewritten: UInt64
+    /**
+     * Parts that held only erased documents.
+     */
+    public var partsDropped: UInt64
+    /**
+     * Parts left as they were.
+     */
+    public var partsUnchanged: UInt64
+    /**
+     * The backup's manifest generation after the run.
+     */
+    public var generation: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Backup id.
+         */backupId: String, 
+        /**
+         * Documents erased.
+         */documents: UInt64, 
+        /**
+         * Parts rewritten without the documents.
+         */partsRewritten: UInt64, 
+        /**
+         * Parts that held only erased documents.
+         */partsDropped: UInt64, 
+        /**
+         * Parts left as they were.
+         */partsUnchanged: UInt64, 
+        /**
+         * The backup's manifest generation after the run.
+         */generation: UInt64) {
+        self.backupId = backupId
+        self.documents = documents
+        self.partsRewritten = partsRewritten
+        self.partsDropped = partsDropped
+        self.partsUnchanged = partsUnchanged
+        self.generation = generation
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BackupErasure: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBackupErasure: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BackupErasure {
+        return
+            try BackupErasure(
+                backupId: FfiConverterString.read(from: &buf), 
+                documents: FfiConverterUInt64.read(from: &buf), 
+                partsRewritten: FfiConverterUInt64.read(from: &buf), 
+                partsDropped: FfiConverterUInt64.read(from: &buf), 
+                partsUnchanged: FfiConverterUInt64.read(from: &buf), 
+                generation: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BackupErasure, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.backupId, into: &buf)
+        FfiConverterUInt64.write(value.documents, into: &buf)
+        FfiConverterUInt64.write(value.partsRewritten, into: &buf)
+        FfiConverterUInt64.write(value.partsDropped, into: &buf)
+        FfiConverterUInt64.write(value.partsUnchanged, into: &buf)
+        FfiConverterUInt64.write(value.generation, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBackupErasure_lift(_ buf: RustBuffer) throws -> BackupErasure {
+    return try FfiConverterTypeBackupErasure.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBackupErasure_lower(_ value: BackupErasure) -> RustBuffer {
+    return FfiConverterTypeBackupErasure.lower(value)
 }
 
 
@@ -2153,6 +2380,362 @@ public func FfiConverterTypeDecision_lower(_ value: Decision) -> RustBuffer {
 
 
 /**
+ * Which documents to erase, and from which backups.
+ */
+public struct EraseOptions: Equatable, Hashable {
+    /**
+     * Relative document paths (`users/alice`).
+     */
+    public var paths: [String]
+    /**
+     * Documents matched by a field's value.
+     */
+    public var fieldMatch: FieldMatch?
+    /**
+     * Also erase the subcollections of each selected document.
+     */
+    public var subcollections: Bool
+    /**
+     * Backups to erase from; empty means every backup the key opens.
+     */
+    public var backups: [String]
+    /**
+     * Only report what would change.
+     */
+    public var dryRun: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Relative document paths (`users/alice`).
+         */paths: [String] = [], 
+        /**
+         * Documents matched by a field's value.
+         */fieldMatch: FieldMatch? = nil, 
+        /**
+         * Also erase the subcollections of each selected document.
+         */subcollections: Bool = false, 
+        /**
+         * Backups to erase from; empty means every backup the key opens.
+         */backups: [String] = [], 
+        /**
+         * Only report what would change.
+         */dryRun: Bool = false) {
+        self.paths = paths
+        self.fieldMatch = fieldMatch
+        self.subcollections = subcollections
+        self.backups = backups
+        self.dryRun = dryRun
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EraseOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEraseOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EraseOptions {
+        return
+            try EraseOptions(
+                paths: FfiConverterSequenceString.read(from: &buf), 
+                fieldMatch: FfiConverterOptionTypeFieldMatch.read(from: &buf), 
+                subcollections: FfiConverterBool.read(from: &buf), 
+                backups: FfiConverterSequenceString.read(from: &buf), 
+                dryRun: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EraseOptions, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.paths, into: &buf)
+        FfiConverterOptionTypeFieldMatch.write(value.fieldMatch, into: &buf)
+        FfiConverterBool.write(value.subcollections, into: &buf)
+        FfiConverterSequenceString.write(value.backups, into: &buf)
+        FfiConverterBool.write(value.dryRun, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEraseOptions_lift(_ buf: RustBuffer) throws -> EraseOptions {
+    return try FfiConverterTypeEraseOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEraseOptions_lower(_ value: EraseOptions) -> RustBuffer {
+    return FfiConverterTypeEraseOptions.lower(value)
+}
+
+
+/**
+ * What an erasure did.
+ */
+public struct EraseReport: Equatable, Hashable {
+    /**
+     * Whether nothing was written.
+     */
+    public var dryRun: Bool
+    /**
+     * Documents erased over all backups.
+     */
+    public var documents: UInt64
+    /**
+     * Every backup looked at, oldest first.
+     */
+    public var backups: [BackupErasure]
+    /**
+     * The core's full report as JSON.
+     */
+    public var json: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Whether nothing was written.
+         */dryRun: Bool, 
+        /**
+         * Documents erased over all backups.
+         */documents: UInt64, 
+        /**
+         * Every backup looked at, oldest first.
+         */backups: [BackupErasure], 
+        /**
+         * The core's full report as JSON.
+         */json: String) {
+        self.dryRun = dryRun
+        self.documents = documents
+        self.backups = backups
+        self.json = json
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EraseReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEraseReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EraseReport {
+        return
+            try EraseReport(
+                dryRun: FfiConverterBool.read(from: &buf), 
+                documents: FfiConverterUInt64.read(from: &buf), 
+                backups: FfiConverterSequenceTypeBackupErasure.read(from: &buf), 
+                json: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EraseReport, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.dryRun, into: &buf)
+        FfiConverterUInt64.write(value.documents, into: &buf)
+        FfiConverterSequenceTypeBackupErasure.write(value.backups, into: &buf)
+        FfiConverterString.write(value.json, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEraseReport_lift(_ buf: RustBuffer) throws -> EraseReport {
+    return try FfiConverterTypeEraseReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEraseReport_lower(_ value: EraseReport) -> RustBuffer {
+    return FfiConverterTypeEraseReport.lower(value)
+}
+
+
+/**
+ * What an export wrote.
+ */
+public struct ExportReport: Equatable, Hashable {
+    /**
+     * Backup id.
+     */
+    public var backupId: String
+    /**
+     * Documents written.
+     */
+    public var documents: UInt64
+    /**
+     * File names written in the output directory.
+     */
+    public var files: [String]
+    /**
+     * Parts downloaded.
+     */
+    public var partsRead: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Backup id.
+         */backupId: String, 
+        /**
+         * Documents written.
+         */documents: UInt64, 
+        /**
+         * File names written in the output directory.
+         */files: [String], 
+        /**
+         * Parts downloaded.
+         */partsRead: UInt64) {
+        self.backupId = backupId
+        self.documents = documents
+        self.files = files
+        self.partsRead = partsRead
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ExportReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeExportReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ExportReport {
+        return
+            try ExportReport(
+                backupId: FfiConverterString.read(from: &buf), 
+                documents: FfiConverterUInt64.read(from: &buf), 
+                files: FfiConverterSequenceString.read(from: &buf), 
+                partsRead: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ExportReport, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.backupId, into: &buf)
+        FfiConverterUInt64.write(value.documents, into: &buf)
+        FfiConverterSequenceString.write(value.files, into: &buf)
+        FfiConverterUInt64.write(value.partsRead, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeExportReport_lift(_ buf: RustBuffer) throws -> ExportReport {
+    return try FfiConverterTypeExportReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeExportReport_lower(_ value: ExportReport) -> RustBuffer {
+    return FfiConverterTypeExportReport.lower(value)
+}
+
+
+/**
+ * Documents of a collection group whose field equals a value.
+ */
+public struct FieldMatch: Equatable, Hashable {
+    /**
+     * A collection id: `orders` matches `orders/…` and `users/u1/orders/…`.
+     */
+    public var collectionGroup: String
+    /**
+     * Field path, dotted for nested maps (`owner.id`).
+     */
+    public var field: String
+    /**
+     * The value to match.
+     */
+    public var equals: MatchValue
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * A collection id: `orders` matches `orders/…` and `users/u1/orders/…`.
+         */collectionGroup: String, 
+        /**
+         * Field path, dotted for nested maps (`owner.id`).
+         */field: String, 
+        /**
+         * The value to match.
+         */equals: MatchValue) {
+        self.collectionGroup = collectionGroup
+        self.field = field
+        self.equals = equals
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FieldMatch: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFieldMatch: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldMatch {
+        return
+            try FieldMatch(
+                collectionGroup: FfiConverterString.read(from: &buf), 
+                field: FfiConverterString.read(from: &buf), 
+                equals: FfiConverterTypeMatchValue.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FieldMatch, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.collectionGroup, into: &buf)
+        FfiConverterString.write(value.field, into: &buf)
+        FfiConverterTypeMatchValue.write(value.equals, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldMatch_lift(_ buf: RustBuffer) throws -> FieldMatch {
+    return try FfiConverterTypeFieldMatch.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldMatch_lower(_ value: FieldMatch) -> RustBuffer {
+    return FfiConverterTypeFieldMatch.lower(value)
+}
+
+
+/**
  * Where a Firestore database is.
  */
 public struct FirestoreConfig: Equatable, Hashable {
@@ -2238,6 +2821,85 @@ public func FfiConverterTypeFirestoreConfig_lift(_ buf: RustBuffer) throws -> Fi
 #endif
 public func FfiConverterTypeFirestoreConfig_lower(_ value: FirestoreConfig) -> RustBuffer {
     return FfiConverterTypeFirestoreConfig.lower(value)
+}
+
+
+/**
+ * A legal hold on one backup.
+ */
+public struct LegalHold: Equatable, Hashable {
+    /**
+     * The backup held.
+     */
+    public var backupId: String
+    /**
+     * When the hold was placed (RFC 3339).
+     */
+    public var heldAt: String
+    /**
+     * Why (a case number, a ticket).
+     */
+    public var reason: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The backup held.
+         */backupId: String, 
+        /**
+         * When the hold was placed (RFC 3339).
+         */heldAt: String, 
+        /**
+         * Why (a case number, a ticket).
+         */reason: String) {
+        self.backupId = backupId
+        self.heldAt = heldAt
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LegalHold: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLegalHold: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LegalHold {
+        return
+            try LegalHold(
+                backupId: FfiConverterString.read(from: &buf), 
+                heldAt: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LegalHold, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.backupId, into: &buf)
+        FfiConverterString.write(value.heldAt, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLegalHold_lift(_ buf: RustBuffer) throws -> LegalHold {
+    return try FfiConverterTypeLegalHold.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLegalHold_lower(_ value: LegalHold) -> RustBuffer {
+    return FfiConverterTypeLegalHold.lower(value)
 }
 
 
@@ -3218,6 +3880,91 @@ public func FfiConverterTypeConflictMode_lower(_ value: ConflictMode) -> RustBuf
 
 
 /**
+ * The format of an export.
+ */
+
+public enum DataFormat: Equatable, Hashable {
+    
+    /**
+     * `documents.ndjson`: one Firestore REST JSON document per line.
+     */
+    case ndjson
+    /**
+     * `documents.json`: one JSON array.
+     */
+    case json
+    /**
+     * One flat CSV per collection (formula cells defused).
+     */
+    case csv
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DataFormat: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDataFormat: FfiConverterRustBuffer {
+    typealias SwiftType = DataFormat
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DataFormat {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ndjson
+        
+        case 2: return .json
+        
+        case 3: return .csv
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DataFormat, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .ndjson:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .json:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .csv:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDataFormat_lift(_ buf: RustBuffer) throws -> DataFormat {
+    return try FfiConverterTypeDataFormat.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDataFormat_lower(_ value: DataFormat) -> RustBuffer {
+    return FfiConverterTypeDataFormat.lower(value)
+}
+
+
+
+/**
  * Every failure firekeep reports to Swift/Kotlin. One variant per core error kind (see
  * `firekeep_core::Error`), plus `Callback` (a foreign callback failed) and `Panic` (a bug
  * in firekeep, caught before it crossed the boundary). `message` says what to do.
@@ -3550,6 +4297,113 @@ public func FfiConverterTypeFirekeepError_lift(_ buf: RustBuffer) throws -> Fire
 public func FfiConverterTypeFirekeepError_lower(_ value: FirekeepError) -> RustBuffer {
     return FfiConverterTypeFirekeepError.lower(value)
 }
+
+
+/**
+ * The value a matched field must equal (same type and value).
+ */
+
+public enum MatchValue: Equatable, Hashable {
+    
+    /**
+     * A string.
+     */
+    case text(value: String
+    )
+    /**
+     * A 64-bit integer.
+     */
+    case integer(value: Int64
+    )
+    /**
+     * A boolean.
+     */
+    case boolean(value: Bool
+    )
+    /**
+     * Any value in Firestore REST JSON, e.g. `{"doubleValue": 1.5}`.
+     */
+    case restJson(json: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MatchValue: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMatchValue: FfiConverterRustBuffer {
+    typealias SwiftType = MatchValue
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MatchValue {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .text(value: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .integer(value: try FfiConverterInt64.read(from: &buf)
+        )
+        
+        case 3: return .boolean(value: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 4: return .restJson(json: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MatchValue, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .text(value):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(value, into: &buf)
+            
+        
+        case let .integer(value):
+            writeInt(&buf, Int32(2))
+            FfiConverterInt64.write(value, into: &buf)
+            
+        
+        case let .boolean(value):
+            writeInt(&buf, Int32(3))
+            FfiConverterBool.write(value, into: &buf)
+            
+        
+        case let .restJson(json):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(json, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatchValue_lift(_ buf: RustBuffer) throws -> MatchValue {
+    return try FfiConverterTypeMatchValue.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMatchValue_lower(_ value: MatchValue) -> RustBuffer {
+    return FfiConverterTypeMatchValue.lower(value)
+}
+
 
 
 
@@ -4100,6 +4954,54 @@ fileprivate struct FfiConverterOptionTypeCancellationToken: FfiConverterRustBuff
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeFieldMatch: FfiConverterRustBuffer {
+    typealias SwiftType = FieldMatch?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeFieldMatch.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeFieldMatch.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLegalHold: FfiConverterRustBuffer {
+    typealias SwiftType = LegalHold?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLegalHold.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLegalHold.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeObjectOptions: FfiConverterRustBuffer {
     typealias SwiftType = ObjectOptions?
 
@@ -4116,6 +5018,30 @@ fileprivate struct FfiConverterOptionTypeObjectOptions: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeObjectOptions.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeDataFormat: FfiConverterRustBuffer {
+    typealias SwiftType = DataFormat?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDataFormat.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDataFormat.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4165,6 +5091,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeBackupErasure: FfiConverterRustBuffer {
+    typealias SwiftType = [BackupErasure]
+
+    public static func write(_ value: [BackupErasure], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBackupErasure.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BackupErasure] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BackupErasure]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBackupErasure.read(from: &buf))
         }
         return seq
     }
@@ -4515,6 +5466,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_firekeep_ffi_checksum_method_client_verify() != 6826) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_firekeep_ffi_checksum_method_client_erase() != 43032) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_firekeep_ffi_checksum_method_client_export() != 36426) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_firekeep_ffi_checksum_method_client_hold() != 40992) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_firekeep_ffi_checksum_method_client_release_hold() != 57617) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_firekeep_ffi_checksum_method_keyprovider_key_id() != 42872) {

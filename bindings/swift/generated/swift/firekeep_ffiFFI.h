@@ -341,6 +341,26 @@ uint64_t uniffi_firekeep_ffi_fn_method_client_restore(uint64_t ptr, RustBuffer b
 uint64_t uniffi_firekeep_ffi_fn_method_client_verify(uint64_t ptr, RustBuffer backup_id, RustBuffer progress, RustBuffer cancel
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_ERASE
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_ERASE
+uint64_t uniffi_firekeep_ffi_fn_method_client_erase(uint64_t ptr, RustBuffer options, RustBuffer cancel
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_EXPORT
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_EXPORT
+uint64_t uniffi_firekeep_ffi_fn_method_client_export(uint64_t ptr, RustBuffer backup_id, RustBuffer out, RustBuffer collections, RustBuffer format, RustBuffer cancel
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_HOLD
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_HOLD
+uint64_t uniffi_firekeep_ffi_fn_method_client_hold(uint64_t ptr, RustBuffer backup_id, RustBuffer reason
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_RELEASE_HOLD
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_METHOD_CLIENT_RELEASE_HOLD
+uint64_t uniffi_firekeep_ffi_fn_method_client_release_hold(uint64_t ptr, RustBuffer backup_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CLONE_KEYPROVIDER
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_CLONE_KEYPROVIDER
 uint64_t uniffi_firekeep_ffi_fn_clone_keyprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -891,6 +911,30 @@ uint16_t uniffi_firekeep_ffi_checksum_method_client_restore(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_VERIFY
 uint16_t uniffi_firekeep_ffi_checksum_method_client_verify(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_ERASE
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_ERASE
+uint16_t uniffi_firekeep_ffi_checksum_method_client_erase(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_EXPORT
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_EXPORT
+uint16_t uniffi_firekeep_ffi_checksum_method_client_export(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_HOLD
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_HOLD
+uint16_t uniffi_firekeep_ffi_checksum_method_client_hold(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_RELEASE_HOLD
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_METHOD_CLIENT_RELEASE_HOLD
+uint16_t uniffi_firekeep_ffi_checksum_method_client_release_hold(void
     
 );
 #endif

@@ -786,6 +786,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_firekeep_ffi_checksum_method_client_verify(
     ): Int
+    external fun uniffi_firekeep_ffi_checksum_method_client_erase(
+    ): Int
+    external fun uniffi_firekeep_ffi_checksum_method_client_export(
+    ): Int
+    external fun uniffi_firekeep_ffi_checksum_method_client_hold(
+    ): Int
+    external fun uniffi_firekeep_ffi_checksum_method_client_release_hold(
+    ): Int
     external fun uniffi_firekeep_ffi_checksum_method_keyprovider_key_id(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_method_keyprovider_kind(
@@ -864,6 +872,14 @@ internal object UniffiLib {
     external fun uniffi_firekeep_ffi_fn_method_client_restore(`ptr`: Long,`backupId`: RustBuffer.ByValue,`target`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`progress`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_firekeep_ffi_fn_method_client_verify(`ptr`: Long,`backupId`: RustBuffer.ByValue,`progress`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_method_client_erase(`ptr`: Long,`options`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_method_client_export(`ptr`: Long,`backupId`: RustBuffer.ByValue,`out`: RustBuffer.ByValue,`collections`: RustBuffer.ByValue,`format`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_method_client_hold(`ptr`: Long,`backupId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_firekeep_ffi_fn_method_client_release_hold(`ptr`: Long,`backupId`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_firekeep_ffi_fn_clone_keyprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1109,6 +1125,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_firekeep_ffi_checksum_method_client_verify() and 0xFFFF) != 6826) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_erase() and 0xFFFF) != 43032) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_export() and 0xFFFF) != 36426) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_hold() and 0xFFFF) != 40992) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_firekeep_ffi_checksum_method_client_release_hold() and 0xFFFF) != 57617) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_firekeep_ffi_checksum_method_keyprovider_key_id() and 0xFFFF) != 42872) {
@@ -1436,6 +1464,29 @@ public object FfiConverterULong: FfiConverter<ULong, Long> {
 
     override fun write(value: ULong, buf: ByteBuffer) {
         buf.putLong(value.toLong())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterLong: FfiConverter<Long, Long> {
+    override fun lift(value: Long): Long {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Long {
+        return buf.getLong()
+    }
+
+    override fun lower(value: Long): Long {
+        return value
+    }
+
+    override fun allocationSize(value: Long) = 8UL
+
+    override fun write(value: Long, buf: ByteBuffer) {
+        buf.putLong(value)
     }
 }
 
@@ -2007,6 +2058,29 @@ public interface ClientInterface {
      */
     suspend fun `verify`(`backupId`: kotlin.String, `progress`: ProgressListener? = null, `cancel`: CancellationToken? = null): VerifyReport
     
+    /**
+     * Erases documents from every backup holding them (permission: erase data). A backup
+     * under legal hold fails the call with `Storage` before anything is written.
+     */
+    suspend fun `erase`(`options`: EraseOptions, `cancel`: CancellationToken? = null): EraseReport
+    
+    /**
+     * Writes a backup's documents, decrypted, into directory `out` (permission: export
+     * data); `collections` empty means all.
+     */
+    suspend fun `export`(`backupId`: kotlin.String, `out`: kotlin.String, `collections`: List<kotlin.String> = listOf(), `format`: DataFormat? = null, `cancel`: CancellationToken? = null): ExportReport
+    
+    /**
+     * Places a legal hold (permission: manage legal holds): prune and erase refuse the
+     * backup until it is released.
+     */
+    suspend fun `hold`(`backupId`: kotlin.String, `reason`: kotlin.String): LegalHold
+    
+    /**
+     * Releases a legal hold; `None` when the backup was not held.
+     */
+    suspend fun `releaseHold`(`backupId`: kotlin.String): LegalHold?
+    
     companion object
 }
 
@@ -2314,6 +2388,115 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         { future -> UniffiLib.ffi_firekeep_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeVerifyReport.lift(it) },
+        // Error FFI converter
+        FirekeepException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Erases documents from every backup holding them (permission: erase data). A backup
+     * under legal hold fails the call with `Storage` before anything is written.
+     */
+    @Throws(FirekeepException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `erase`(`options`: EraseOptions, `cancel`: CancellationToken?) : EraseReport {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_firekeep_ffi_fn_method_client_erase(
+                uniffiHandle,
+                
+        FfiConverterTypeEraseOptions.lower(`options`),
+        FfiConverterOptionalTypeCancellationToken.lower(`cancel`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_firekeep_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeEraseReport.lift(it) },
+        // Error FFI converter
+        FirekeepException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Writes a backup's documents, decrypted, into directory `out` (permission: export
+     * data); `collections` empty means all.
+     */
+    @Throws(FirekeepException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `export`(`backupId`: kotlin.String, `out`: kotlin.String, `collections`: List<kotlin.String>, `format`: DataFormat?, `cancel`: CancellationToken?) : ExportReport {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_firekeep_ffi_fn_method_client_export(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`backupId`),
+        FfiConverterString.lower(`out`),
+        FfiConverterSequenceString.lower(`collections`),
+        FfiConverterOptionalTypeDataFormat.lower(`format`),
+        FfiConverterOptionalTypeCancellationToken.lower(`cancel`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_firekeep_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeExportReport.lift(it) },
+        // Error FFI converter
+        FirekeepException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Places a legal hold (permission: manage legal holds): prune and erase refuse the
+     * backup until it is released.
+     */
+    @Throws(FirekeepException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `hold`(`backupId`: kotlin.String, `reason`: kotlin.String) : LegalHold {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_firekeep_ffi_fn_method_client_hold(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`backupId`),
+        FfiConverterString.lower(`reason`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_firekeep_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeLegalHold.lift(it) },
+        // Error FFI converter
+        FirekeepException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Releases a legal hold; `None` when the backup was not held.
+     */
+    @Throws(FirekeepException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `releaseHold`(`backupId`: kotlin.String) : LegalHold? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_firekeep_ffi_fn_method_client_release_hold(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`backupId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_firekeep_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_firekeep_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeLegalHold.lift(it) },
         // Error FFI converter
         FirekeepException.ErrorHandler,
     )
@@ -3134,6 +3317,85 @@ public object FfiConverterTypeAuditHead: FfiConverterRustBuffer<AuditHead> {
 
 
 /**
+ * What an erasure did (or would do) to one backup; counts only.
+ */
+data class BackupErasure (
+    /**
+     * Backup id.
+     */
+    var `backupId`: kotlin.String
+    , 
+    /**
+     * Documents erased.
+     */
+    var `documents`: kotlin.ULong
+    , 
+    /**
+     * Parts rewritten without the documents.
+     */
+    var `partsRewritten`: kotlin.ULong
+    , 
+    /**
+     * Parts that held only erased documents.
+     */
+    var `partsDropped`: kotlin.ULong
+    , 
+    /**
+     * Parts left as they were.
+     */
+    var `partsUnchanged`: kotlin.ULong
+    , 
+    /**
+     * The backup's manifest generation after the run.
+     */
+    var `generation`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBackupErasure: FfiConverterRustBuffer<BackupErasure> {
+    override fun read(buf: ByteBuffer): BackupErasure {
+        return BackupErasure(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: BackupErasure) = (
+            FfiConverterString.allocationSize(value.`backupId`) +
+            FfiConverterULong.allocationSize(value.`documents`) +
+            FfiConverterULong.allocationSize(value.`partsRewritten`) +
+            FfiConverterULong.allocationSize(value.`partsDropped`) +
+            FfiConverterULong.allocationSize(value.`partsUnchanged`) +
+            FfiConverterULong.allocationSize(value.`generation`)
+    )
+
+    override fun write(value: BackupErasure, buf: ByteBuffer) {
+            FfiConverterString.write(value.`backupId`, buf)
+            FfiConverterULong.write(value.`documents`, buf)
+            FfiConverterULong.write(value.`partsRewritten`, buf)
+            FfiConverterULong.write(value.`partsDropped`, buf)
+            FfiConverterULong.write(value.`partsUnchanged`, buf)
+            FfiConverterULong.write(value.`generation`, buf)
+    }
+}
+
+
+
+/**
  * What `list` found.
  */
 data class BackupList (
@@ -3562,6 +3824,258 @@ public object FfiConverterTypeDecision: FfiConverterRustBuffer<Decision> {
 
 
 /**
+ * Which documents to erase, and from which backups.
+ */
+data class EraseOptions (
+    /**
+     * Relative document paths (`users/alice`).
+     */
+    var `paths`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * Documents matched by a field's value.
+     */
+    var `fieldMatch`: FieldMatch? = null 
+    , 
+    /**
+     * Also erase the subcollections of each selected document.
+     */
+    var `subcollections`: kotlin.Boolean = false 
+    , 
+    /**
+     * Backups to erase from; empty means every backup the key opens.
+     */
+    var `backups`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * Only report what would change.
+     */
+    var `dryRun`: kotlin.Boolean = false 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEraseOptions: FfiConverterRustBuffer<EraseOptions> {
+    override fun read(buf: ByteBuffer): EraseOptions {
+        return EraseOptions(
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalTypeFieldMatch.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EraseOptions) = (
+            FfiConverterSequenceString.allocationSize(value.`paths`) +
+            FfiConverterOptionalTypeFieldMatch.allocationSize(value.`fieldMatch`) +
+            FfiConverterBoolean.allocationSize(value.`subcollections`) +
+            FfiConverterSequenceString.allocationSize(value.`backups`) +
+            FfiConverterBoolean.allocationSize(value.`dryRun`)
+    )
+
+    override fun write(value: EraseOptions, buf: ByteBuffer) {
+            FfiConverterSequenceString.write(value.`paths`, buf)
+            FfiConverterOptionalTypeFieldMatch.write(value.`fieldMatch`, buf)
+            FfiConverterBoolean.write(value.`subcollections`, buf)
+            FfiConverterSequenceString.write(value.`backups`, buf)
+            FfiConverterBoolean.write(value.`dryRun`, buf)
+    }
+}
+
+
+
+/**
+ * What an erasure did.
+ */
+data class EraseReport (
+    /**
+     * Whether nothing was written.
+     */
+    var `dryRun`: kotlin.Boolean
+    , 
+    /**
+     * Documents erased over all backups.
+     */
+    var `documents`: kotlin.ULong
+    , 
+    /**
+     * Every backup looked at, oldest first.
+     */
+    var `backups`: List<BackupErasure>
+    , 
+    /**
+     * The core's full report as JSON.
+     */
+    var `json`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEraseReport: FfiConverterRustBuffer<EraseReport> {
+    override fun read(buf: ByteBuffer): EraseReport {
+        return EraseReport(
+            FfiConverterBoolean.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterSequenceTypeBackupErasure.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EraseReport) = (
+            FfiConverterBoolean.allocationSize(value.`dryRun`) +
+            FfiConverterULong.allocationSize(value.`documents`) +
+            FfiConverterSequenceTypeBackupErasure.allocationSize(value.`backups`) +
+            FfiConverterString.allocationSize(value.`json`)
+    )
+
+    override fun write(value: EraseReport, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`dryRun`, buf)
+            FfiConverterULong.write(value.`documents`, buf)
+            FfiConverterSequenceTypeBackupErasure.write(value.`backups`, buf)
+            FfiConverterString.write(value.`json`, buf)
+    }
+}
+
+
+
+/**
+ * What an export wrote.
+ */
+data class ExportReport (
+    /**
+     * Backup id.
+     */
+    var `backupId`: kotlin.String
+    , 
+    /**
+     * Documents written.
+     */
+    var `documents`: kotlin.ULong
+    , 
+    /**
+     * File names written in the output directory.
+     */
+    var `files`: List<kotlin.String>
+    , 
+    /**
+     * Parts downloaded.
+     */
+    var `partsRead`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeExportReport: FfiConverterRustBuffer<ExportReport> {
+    override fun read(buf: ByteBuffer): ExportReport {
+        return ExportReport(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ExportReport) = (
+            FfiConverterString.allocationSize(value.`backupId`) +
+            FfiConverterULong.allocationSize(value.`documents`) +
+            FfiConverterSequenceString.allocationSize(value.`files`) +
+            FfiConverterULong.allocationSize(value.`partsRead`)
+    )
+
+    override fun write(value: ExportReport, buf: ByteBuffer) {
+            FfiConverterString.write(value.`backupId`, buf)
+            FfiConverterULong.write(value.`documents`, buf)
+            FfiConverterSequenceString.write(value.`files`, buf)
+            FfiConverterULong.write(value.`partsRead`, buf)
+    }
+}
+
+
+
+/**
+ * Documents of a collection group whose field equals a value.
+ */
+data class FieldMatch (
+    /**
+     * A collection id: `orders` matches `orders/…` and `users/u1/orders/…`.
+     */
+    var `collectionGroup`: kotlin.String
+    , 
+    /**
+     * Field path, dotted for nested maps (`owner.id`).
+     */
+    var `field`: kotlin.String
+    , 
+    /**
+     * The value to match.
+     */
+    var `equals`: MatchValue
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFieldMatch: FfiConverterRustBuffer<FieldMatch> {
+    override fun read(buf: ByteBuffer): FieldMatch {
+        return FieldMatch(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeMatchValue.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FieldMatch) = (
+            FfiConverterString.allocationSize(value.`collectionGroup`) +
+            FfiConverterString.allocationSize(value.`field`) +
+            FfiConverterTypeMatchValue.allocationSize(value.`equals`)
+    )
+
+    override fun write(value: FieldMatch, buf: ByteBuffer) {
+            FfiConverterString.write(value.`collectionGroup`, buf)
+            FfiConverterString.write(value.`field`, buf)
+            FfiConverterTypeMatchValue.write(value.`equals`, buf)
+    }
+}
+
+
+
+/**
  * Where a Firestore database is.
  */
 data class FirestoreConfig (
@@ -3619,6 +4133,61 @@ public object FfiConverterTypeFirestoreConfig: FfiConverterRustBuffer<FirestoreC
             FfiConverterString.write(value.`database`, buf)
             FfiConverterOptionalString.write(value.`emulatorHost`, buf)
             FfiConverterOptionalString.write(value.`credentialsFile`, buf)
+    }
+}
+
+
+
+/**
+ * A legal hold on one backup.
+ */
+data class LegalHold (
+    /**
+     * The backup held.
+     */
+    var `backupId`: kotlin.String
+    , 
+    /**
+     * When the hold was placed (RFC 3339).
+     */
+    var `heldAt`: kotlin.String
+    , 
+    /**
+     * Why (a case number, a ticket).
+     */
+    var `reason`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLegalHold: FfiConverterRustBuffer<LegalHold> {
+    override fun read(buf: ByteBuffer): LegalHold {
+        return LegalHold(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LegalHold) = (
+            FfiConverterString.allocationSize(value.`backupId`) +
+            FfiConverterString.allocationSize(value.`heldAt`) +
+            FfiConverterString.allocationSize(value.`reason`)
+    )
+
+    override fun write(value: LegalHold, buf: ByteBuffer) {
+            FfiConverterString.write(value.`backupId`, buf)
+            FfiConverterString.write(value.`heldAt`, buf)
+            FfiConverterString.write(value.`reason`, buf)
     }
 }
 
@@ -4310,6 +4879,53 @@ public object FfiConverterTypeConflictMode: FfiConverterRustBuffer<ConflictMode>
 
 
 
+/**
+ * The format of an export.
+ */
+
+enum class DataFormat {
+    
+    /**
+     * `documents.ndjson`: one Firestore REST JSON document per line.
+     */
+    NDJSON,
+    /**
+     * `documents.json`: one JSON array.
+     */
+    JSON,
+    /**
+     * One flat CSV per collection (formula cells defused).
+     */
+    CSV;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDataFormat: FfiConverterRustBuffer<DataFormat> {
+    override fun read(buf: ByteBuffer) = try {
+        DataFormat.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DataFormat) = 4UL
+
+    override fun write(value: DataFormat, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -4801,6 +5417,152 @@ public object FfiConverterTypeFirekeepError : FfiConverterRustBuffer<FirekeepExc
 
 
 
+/**
+ * The value a matched field must equal (same type and value).
+ */
+sealed class MatchValue {
+    
+    /**
+     * A string.
+     */
+    data class Text(
+        val `value`: kotlin.String) : MatchValue()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A 64-bit integer.
+     */
+    data class Integer(
+        val `value`: kotlin.Long) : MatchValue()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A boolean.
+     */
+    data class Boolean(
+        val `value`: kotlin.Boolean) : MatchValue()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Any value in Firestore REST JSON, e.g. `{"doubleValue": 1.5}`.
+     */
+    data class RestJson(
+        val `json`: kotlin.String) : MatchValue()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMatchValue : FfiConverterRustBuffer<MatchValue>{
+    override fun read(buf: ByteBuffer): MatchValue {
+        return when(buf.getInt()) {
+            1 -> MatchValue.Text(
+                FfiConverterString.read(buf),
+                )
+            2 -> MatchValue.Integer(
+                FfiConverterLong.read(buf),
+                )
+            3 -> MatchValue.Boolean(
+                FfiConverterBoolean.read(buf),
+                )
+            4 -> MatchValue.RestJson(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: MatchValue): ULong = when(value) {
+        is MatchValue.Text -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`value`)
+            )
+        }
+        is MatchValue.Integer -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterLong.allocationSize(value.`value`)
+            )
+        }
+        is MatchValue.Boolean -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterBoolean.allocationSize(value.`value`)
+            )
+        }
+        is MatchValue.RestJson -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`json`)
+            )
+        }
+    }
+
+    override fun write(value: MatchValue, buf: ByteBuffer) {
+        when(value) {
+            is MatchValue.Text -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`value`, buf)
+                Unit
+            }
+            is MatchValue.Integer -> {
+                buf.putInt(2)
+                FfiConverterLong.write(value.`value`, buf)
+                Unit
+            }
+            is MatchValue.Boolean -> {
+                buf.putInt(3)
+                FfiConverterBoolean.write(value.`value`, buf)
+                Unit
+            }
+            is MatchValue.RestJson -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`json`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -5174,6 +5936,70 @@ public object FfiConverterOptionalTypeCancellationToken: FfiConverterRustBuffer<
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeFieldMatch: FfiConverterRustBuffer<FieldMatch?> {
+    override fun read(buf: ByteBuffer): FieldMatch? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeFieldMatch.read(buf)
+    }
+
+    override fun allocationSize(value: FieldMatch?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeFieldMatch.allocationSize(value)
+        }
+    }
+
+    override fun write(value: FieldMatch?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeFieldMatch.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeLegalHold: FfiConverterRustBuffer<LegalHold?> {
+    override fun read(buf: ByteBuffer): LegalHold? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLegalHold.read(buf)
+    }
+
+    override fun allocationSize(value: LegalHold?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLegalHold.allocationSize(value)
+        }
+    }
+
+    override fun write(value: LegalHold?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLegalHold.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeObjectOptions: FfiConverterRustBuffer<ObjectOptions?> {
     override fun read(buf: ByteBuffer): ObjectOptions? {
         if (buf.get().toInt() == 0) {
@@ -5196,6 +6022,38 @@ public object FfiConverterOptionalTypeObjectOptions: FfiConverterRustBuffer<Obje
         } else {
             buf.put(1)
             FfiConverterTypeObjectOptions.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeDataFormat: FfiConverterRustBuffer<DataFormat?> {
+    override fun read(buf: ByteBuffer): DataFormat? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeDataFormat.read(buf)
+    }
+
+    override fun allocationSize(value: DataFormat?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeDataFormat.allocationSize(value)
+        }
+    }
+
+    override fun write(value: DataFormat?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeDataFormat.write(value, buf)
         }
     }
 }
@@ -5256,6 +6114,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeBackupErasure: FfiConverterRustBuffer<List<BackupErasure>> {
+    override fun read(buf: ByteBuffer): List<BackupErasure> {
+        val len = buf.getInt()
+        return List<BackupErasure>(len) {
+            FfiConverterTypeBackupErasure.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<BackupErasure>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeBackupErasure.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<BackupErasure>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeBackupErasure.write(it, buf)
         }
     }
 }
