@@ -258,4 +258,7 @@ function files(dir) {
   return out.sort()
 }
 
-module.exports = { ROOT, SERVER_BIN, startFirestore, startGcpKms, startMoto, freePort, s3, gclient, everyType, seed, norm, dump, tmpdir, files }
+/** The members policy the Python and Node identity/alert tests share (testing/fixtures). */
+const ACME_MEMBERS = fs.readFileSync(path.join(ROOT, 'testing/fixtures/acme-members.toml'), 'utf8')
+
+module.exports = { ROOT, ACME_MEMBERS, SERVER_BIN, startFirestore, startGcpKms, startMoto, freePort, s3, gclient, everyType, seed, norm, dump, tmpdir, files }

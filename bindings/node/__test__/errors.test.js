@@ -8,23 +8,9 @@ const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const fk = require('../lib/index.js')
-const { startFirestore, startMoto, freePort, s3, gclient, seed, tmpdir, files } = require('./_helpers.js')
+const { ROOT, startFirestore, startMoto, freePort, s3, gclient, seed, tmpdir, files } = require('./_helpers.js')
 
-const POLICY = `
-version = 1
-
-[[members]]
-id = "alice"
-email = "alice@example.com"
-organization = "acme"
-role = "owner"
-
-[[members]]
-id = "victor"
-email = "victor@example.com"
-organization = "acme"
-role = "viewer"
-`
+const POLICY = fs.readFileSync(path.join(ROOT, 'testing/fixtures/owner-and-viewer.toml'), 'utf8')
 
 let server, moto, db, source
 

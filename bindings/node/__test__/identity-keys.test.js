@@ -8,22 +8,11 @@ const http = require('node:http')
 const fs = require('node:fs')
 const path = require('node:path')
 const fk = require('../lib/index.js')
-const { tmpdir } = require('./_helpers.js')
+const { ACME_MEMBERS, tmpdir } = require('./_helpers.js')
 
 const ISS = 'https://issuer.test'
 const AUD = 'firekeep-api'
-const MEMBERS = `
-version = 1
-[[members]]
-id = "alice"
-organization = "acme"
-role = "admin"
-
-[[members]]
-id = "vera"
-organization = "acme"
-role = "viewer"
-`
+const MEMBERS = ACME_MEMBERS
 
 let jose
 test.before(async () => { jose = await import('jose') })

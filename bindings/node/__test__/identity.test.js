@@ -10,24 +10,12 @@ const fs = require('node:fs')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const fk = require('../lib/index.js')
-const { tmpdir } = require('./_helpers.js')
+const { ACME_MEMBERS, tmpdir } = require('./_helpers.js')
 
 const ISS = 'https://issuer.test'
 const AUD = 'firekeep-api'
 const HS = Buffer.from('an-hs256-secret-of-at-least-32-bytes!')
-const POLICY = `
-version = 1
-[[members]]
-id = "alice"
-email = "alice@example.com"
-organization = "acme"
-role = "admin"
-
-[[members]]
-id = "vera"
-organization = "acme"
-role = "viewer"
-`
+const POLICY = ACME_MEMBERS
 
 let jose
 test.before(async () => { jose = await import('jose') })

@@ -11,18 +11,8 @@ import pytest
 
 import firekeep
 
-POLICY = """
-version = 1
-[[members]]
-id = "alice"
-organization = "acme"
-role = "admin"
-
-[[members]]
-id = "vera"
-organization = "acme"
-role = "viewer"
-
+MEMBERS = (Path(__file__).resolve().parents[3] / "testing/fixtures/acme-members.toml").read_text()
+ALERTS = """
 [alerts]
 denials = {{ count = 2, within_minutes = 10 }}
 audit_export = true
@@ -33,7 +23,7 @@ file = {file}
 def test_alerts_reach_on_alert_and_the_alerts_file(tmp_path: Path) -> None:
     alerts_file = tmp_path / "alerts.jsonl"
     policy = tmp_path / "policy.toml"
-    policy.write_text(POLICY.format(file=json.dumps(str(alerts_file))))
+    policy.write_text(MEMBERS + ALERTS.format(file=json.dumps(str(alerts_file))))
     key = firekeep.Key.raw(firekeep.generate_data_key())
     alerts: List[Dict[str, Any]] = []
 

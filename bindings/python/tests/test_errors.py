@@ -11,21 +11,7 @@ import pytest
 from conftest import free_port
 from helpers import seed
 
-POLICY = """
-version = 1
-
-[[members]]
-id = "alice"
-email = "alice@example.com"
-organization = "acme"
-role = "owner"
-
-[[members]]
-id = "victor"
-email = "victor@example.com"
-organization = "acme"
-role = "viewer"
-"""
+POLICY = (Path(__file__).resolve().parents[3] / "testing/fixtures/owner-and-viewer.toml").read_text()
 
 
 def test_hierarchy():

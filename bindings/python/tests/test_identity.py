@@ -24,19 +24,7 @@ import firekeep
 ISS = "https://issuer.test"
 AUD = "firekeep-api"
 HS_SECRET = b"an-hs256-secret-of-at-least-32-bytes!"
-POLICY = """
-version = 1
-[[members]]
-id = "alice"
-email = "alice@example.com"
-organization = "acme"
-role = "admin"
-
-[[members]]
-id = "vera"
-organization = "acme"
-role = "viewer"
-"""
+POLICY = (Path(__file__).resolve().parents[3] / "testing/fixtures/acme-members.toml").read_text()
 
 
 def _b64(n: int, length: int = 0) -> str:

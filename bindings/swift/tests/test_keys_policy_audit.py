@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,44 +12,7 @@ from helpers import sync
 
 PASS = "correct horse battery staple"
 
-POLICY = """
-version = 1
-
-[roles.owner.conditions]
-require_mfa = ["delete_organization"]
-
-[[members]]
-id = "olga"
-email = "olga@example.com"
-organization = "acme"
-role = "owner"
-
-[[members]]
-id = "adam"
-organization = "acme"
-role = "admin"
-
-[[members]]
-id = "mona"
-organization = "acme"
-role = "member"
-
-[[members]]
-id = "vic"
-organization = "acme"
-role = "viewer"
-
-[[members]]
-id = "ex"
-organization = "acme"
-role = "admin"
-expires_at = "2020-01-01T00:00:00Z"
-
-[[members]]
-id = "zed"
-organization = "other"
-role = "owner"
-"""
+POLICY = (Path(__file__).resolve().parents[3] / "testing/fixtures/policy-matrix.toml").read_text()
 
 
 def who(p: str, mfa: bool = False) -> fk.PrincipalSpec:

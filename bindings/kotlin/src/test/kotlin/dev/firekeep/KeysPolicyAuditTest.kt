@@ -27,44 +27,11 @@ import uniffi.firekeep_ffi.policyActions
 
 const val PASS = "correct horse battery staple"
 
-val POLICY = """
-version = 1
-
-[roles.owner.conditions]
-require_mfa = ["delete_organization"]
-
-[[members]]
-id = "olga"
-email = "olga@example.com"
-organization = "acme"
-role = "owner"
-
-[[members]]
-id = "adam"
-organization = "acme"
-role = "admin"
-
-[[members]]
-id = "mona"
-organization = "acme"
-role = "member"
-
-[[members]]
-id = "vic"
-organization = "acme"
-role = "viewer"
-
-[[members]]
-id = "ex"
-organization = "acme"
-role = "admin"
-expires_at = "2020-01-01T00:00:00Z"
-
-[[members]]
-id = "zed"
-organization = "other"
-role = "owner"
-""".trimIndent()
+/** testing/fixtures/policy-matrix.toml, shared with the uniffi Python suite. */
+val POLICY: String = generateSequence(java.io.File(System.getProperty("user.dir")).absoluteFile) { it.parentFile }
+    .map { java.io.File(it, "testing/fixtures/policy-matrix.toml") }
+    .first { it.isFile }
+    .readText()
 
 /** Key providers, the policy evaluator and audit-chain verification from Kotlin. */
 class KeysPolicyAuditTest {
