@@ -35,8 +35,17 @@ test('CommonJS and ESM export the same objects', () => {
   assert.equal(cjs.version, JSON.parse(fs.readFileSync(path.join(HERE, '..', 'package.json'), 'utf8')).version)
 })
 
+// lib/index.d.ts and the type modules it re-exports (`export * from './x'`), as one text.
+function declarations() {
+  const dir = path.join(HERE, '..', 'lib')
+  const index = fs.readFileSync(path.join(dir, 'index.d.ts'), 'utf8')
+  const modules = [...index.matchAll(/^export \* from '\.\/(\w+)'/gm)].map((m) => fs.readFileSync(path.join(dir, `${m[1]}.d.ts`), 'utf8'))
+  assert.ok(modules.length > 0)
+  return [index, ...modules].join('\n')
+}
+
 test('lib/index.d.ts declares every runtime export, and nothing that does not exist', () => {
-  const dts = fs.readFileSync(path.join(HERE, '..', 'lib', 'index.d.ts'), 'utf8')
+  const dts = declarations()
   const declared = new Set([...dts.matchAll(/^export declare (?:class|function|const) (\w+)/gm)].map((m) => m[1]))
   const runtime = Object.keys(cjs).filter((k) => k !== 'default')
   assert.deepEqual([...declared].sort(), runtime.sort())
