@@ -203,7 +203,12 @@ pub(crate) async fn restore_parts(
                 continue;
             }
             report.documents += 1;
-            let doc = doc.rehome(&target_db)?;
+            // `Document::rehome` without its deep copy of the fields: the decoded document
+            // is ours, so only its name changes (same name `rehome` gives).
+            let doc = Document {
+                name: target_db.document_name(&path),
+                ..doc
+            };
             let size = codec::estimate_size(&doc);
             if !batch.is_empty()
                 && (batch.len() >= max_writes || batch_bytes + size > limits.max_bytes)

@@ -51,7 +51,25 @@ impl DatabaseId {
 
     /// The full resource name of a document in this database.
     pub fn document_name(&self, path: &DocumentPath) -> String {
-        format!("{}/{}", self.documents_root(), path)
+        // Built in one allocation (restore names every document it writes with this): the
+        // same string as `format!("{}/{path}", self.documents_root())`.
+        let segments: usize = path.segments.iter().map(|s| s.len() + 1).sum();
+        let mut name = String::with_capacity(
+            "projects//databases//documents".len()
+                + self.project.len()
+                + self.database.len()
+                + segments,
+        );
+        name.push_str("projects/");
+        name.push_str(&self.project);
+        name.push_str("/databases/");
+        name.push_str(&self.database);
+        name.push_str("/documents");
+        for segment in &path.segments {
+            name.push('/');
+            name.push_str(segment);
+        }
+        name
     }
 }
 
@@ -204,6 +222,20 @@ impl fmt::Display for DocumentPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn document_name_is_root_slash_path() {
+        let db = DatabaseId::new("p-1", "(default)").unwrap();
+        for rel in ["c/d", "users/alice/posts/1", "a-/z"] {
+            let path = DocumentPath::parse(rel).unwrap();
+            let name = db.document_name(&path);
+            assert_eq!(name, format!("{}/{path}", db.documents_root()));
+            assert_eq!(
+                DocumentPath::parse_resource_name(&name).unwrap(),
+                (db.clone(), path)
+            );
+        }
+    }
 
     #[test]
     fn order_is_segment_wise() {
