@@ -92,28 +92,64 @@ pub(crate) fn token_of(cancel: Option<&CancellationToken>) -> CoreToken {
     cancel.map(|c| c.inner.clone()).unwrap_or_default()
 }
 
-/// One progress report, handed to the progress callback.
-#[pyclass(module = "firekeep._native", frozen, get_all)]
-pub(crate) struct Progress {
-    /// `preparing`, `backup`, `verify`, `restore`, `diff`, `delete`, `rotate`, `finishing`, `done`.
-    phase: String,
-    documents: u64,
-    total_documents: Option<u64>,
-    bytes: u64,
-    parts: u64,
-    total_parts: Option<u64>,
-    elapsed: f64,
-    docs_per_sec: f64,
-    bytes_per_sec: f64,
-    eta: Option<f64>,
-}
+/// One progress report, handed to the progress callback: the core's event, read through
+/// getters (durations as seconds).
+#[pyclass(module = "firekeep._native", frozen)]
+pub(crate) struct Progress(ProgressEvent);
 
 #[pymethods]
 impl Progress {
+    /// `preparing`, `backup`, `verify`, `restore`, `diff`, `delete`, `rotate`, `finishing`, `done`.
+    #[getter]
+    fn phase(&self) -> &'static str {
+        self.0.phase.as_str()
+    }
+    #[getter]
+    fn documents(&self) -> u64 {
+        self.0.documents
+    }
+    #[getter]
+    fn total_documents(&self) -> Option<u64> {
+        self.0.total_documents
+    }
+    #[getter]
+    fn bytes(&self) -> u64 {
+        self.0.bytes
+    }
+    #[getter]
+    fn parts(&self) -> u64 {
+        self.0.parts
+    }
+    #[getter]
+    fn total_parts(&self) -> Option<u64> {
+        self.0.total_parts
+    }
+    #[getter]
+    fn elapsed(&self) -> f64 {
+        self.0.elapsed.as_secs_f64()
+    }
+    #[getter]
+    fn docs_per_sec(&self) -> f64 {
+        self.0.docs_per_sec
+    }
+    #[getter]
+    fn bytes_per_sec(&self) -> f64 {
+        self.0.bytes_per_sec
+    }
+    #[getter]
+    fn eta(&self) -> Option<f64> {
+        self.0.eta.map(|d| d.as_secs_f64())
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Progress(phase={:?}, documents={}, total_documents={:?}, bytes={}, parts={}, elapsed={:.3})",
-            self.phase, self.documents, self.total_documents, self.bytes, self.parts, self.elapsed
+            self.phase(),
+            self.0.documents,
+            self.0.total_documents,
+            self.0.bytes,
+            self.0.parts,
+            self.elapsed()
         )
     }
 }
@@ -121,18 +157,7 @@ impl Progress {
 pub(crate) fn progress_fn(callback: Option<Py<PyAny>>) -> Option<ProgressFn> {
     let callback = Arc::new(callback?);
     Some(Arc::new(move |e: &ProgressEvent| {
-        let p = Progress {
-            phase: e.phase.as_str().to_string(),
-            documents: e.documents,
-            total_documents: e.total_documents,
-            bytes: e.bytes,
-            parts: e.parts,
-            total_parts: e.total_parts,
-            elapsed: e.elapsed.as_secs_f64(),
-            docs_per_sec: e.docs_per_sec,
-            bytes_per_sec: e.bytes_per_sec,
-            eta: e.eta.map(|d| d.as_secs_f64()),
-        };
+        let p = Progress(e.clone());
         Python::attach(|py| {
             // A failing progress callback must not fail the backup: report it as Python
             // reports errors in callbacks it cannot propagate.
