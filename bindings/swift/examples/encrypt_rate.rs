@@ -15,7 +15,7 @@ fn main() {
     for _ in 0..rounds {
         // The FFI call takes its arguments by value; so does this one (same copies).
         let t = Instant::now();
-        let obj = firekeep_ffi::encrypt(key.clone(), data.clone(), None).expect("encrypt");
+        let obj = firekeep_ffi::encrypt(key.clone(), data.clone().into(), None).expect("encrypt");
         best = best.min(t.elapsed().as_secs_f64());
         std::hint::black_box(obj);
     }

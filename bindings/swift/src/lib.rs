@@ -14,6 +14,7 @@
 //! [`ProgressListener`] and a [`CancellationToken`].
 
 mod audit;
+mod bytes;
 mod client;
 mod compliance;
 mod errors;
@@ -25,6 +26,7 @@ mod runtime;
 mod streams;
 
 pub use audit::*;
+pub use bytes::Bytes;
 pub use client::*;
 pub use compliance::*;
 pub use errors::*;

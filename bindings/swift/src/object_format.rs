@@ -1,5 +1,6 @@
 //! The object format on whole byte arrays: data keys, encrypt, decrypt, object info.
 
+use crate::bytes::Bytes;
 use crate::errors::{Result, guard, invalid};
 use firekeep_core::format::{self, ObjectHeader};
 use firekeep_core::keys;
@@ -78,15 +79,11 @@ pub(crate) const WHOLE_OBJECT_THREADS: usize = 2;
 
 /// Encrypts `plaintext` into one object (firekeep header ‖ Tink AesGcmHkdfStreaming body).
 #[uniffi::export]
-pub fn encrypt(
-    key: Vec<u8>,
-    plaintext: Vec<u8>,
-    options: Option<ObjectOptions>,
-) -> Result<Vec<u8>> {
+pub fn encrypt(key: Vec<u8>, plaintext: Bytes, options: Option<ObjectOptions>) -> Result<Bytes> {
     guard(|| {
         let dek = data_key(key)?;
         let header = header_for(&dek, options)?;
-        let mut out = vec![0; format::sealed_len(&header, plaintext.len())?];
+        let mut out = Bytes::zeroed(format::sealed_len(&header, plaintext.len())?);
         format::seal_into(&dek, &header, &plaintext, &mut out, WHOLE_OBJECT_THREADS)?;
         Ok(out)
     })
@@ -95,10 +92,10 @@ pub fn encrypt(
 /// Decrypts a whole object. A different key fails with `KeyMismatch`; any changed,
 /// truncated or extended byte with `Integrity`.
 #[uniffi::export]
-pub fn decrypt(key: Vec<u8>, object: Vec<u8>) -> Result<Vec<u8>> {
+pub fn decrypt(key: Vec<u8>, object: Bytes) -> Result<Bytes> {
     guard(|| {
         let dek = data_key(key)?;
-        let mut out = vec![0; format::opened_len_for(&dek, &object)?];
+        let mut out = Bytes::zeroed(format::opened_len_for(&dek, &object)?);
         format::open_into(&dek, &object, &mut out, WHOLE_OBJECT_THREADS)?;
         Ok(out)
     })
@@ -119,7 +116,7 @@ pub struct ObjectInfo {
 
 /// Reads an object's header (its first bytes suffice: at most 64 KiB).
 #[uniffi::export]
-pub fn object_info(object: Vec<u8>) -> Result<ObjectInfo> {
+pub fn object_info(object: Bytes) -> Result<ObjectInfo> {
     guard(|| {
         let (h, _) = format::read_header(&object)?;
         Ok(ObjectInfo {
