@@ -22,6 +22,23 @@ use std::sync::Arc;
 
 mod distributed;
 
+/// What [`Client::diff`] compares a backup with.
+pub enum DiffWith {
+    /// Another backup of this repository.
+    Backup(String),
+    /// The live database, read now.
+    Source(Arc<dyn FirestoreSource>),
+}
+
+/// A prune's plan and, unless it was a dry run, what it removed ([`Client::prune`]).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PruneOutcome {
+    /// What the retention policy keeps and removes.
+    pub plan: PrunePlan,
+    /// What was removed; `None` for a dry run.
+    pub report: Option<PruneReport>,
+}
+
 /// A session, a repository and a key provider: everything an operation needs.
 #[derive(Clone)]
 pub struct Client {
@@ -442,6 +459,38 @@ impl Client {
                 },
             )
             .await
+    }
+
+    /// Compares backup `from` with another backup or with the live database (read now):
+    /// [`Client::diff_backups`] or [`Client::diff_with_source`], with their permissions
+    /// and audit. What every front end's `diff` calls.
+    pub async fn diff(
+        &self,
+        from: &str,
+        with: DiffWith,
+        opts: &DiffOptions,
+        cancel: &CancellationToken,
+    ) -> Result<DiffReport> {
+        match with {
+            DiffWith::Backup(to) => self.diff_backups(from, &to, opts, cancel).await,
+            DiffWith::Source(source) => {
+                self.diff_with_source(from, source, None, opts, cancel)
+                    .await
+            }
+        }
+    }
+
+    /// Plans a prune under `retention` as of now and, unless `dry_run`, applies it:
+    /// [`Client::plan_prune`] then [`Client::apply_prune`]. What every front end's `prune`
+    /// calls.
+    pub async fn prune(&self, retention: &Retention, dry_run: bool) -> Result<PruneOutcome> {
+        let plan = self.plan_prune(retention, Timestamp::now()).await?;
+        let report = if dry_run {
+            None
+        } else {
+            Some(self.apply_prune(&plan).await?)
+        };
+        Ok(PruneOutcome { plan, report })
     }
 
     /// Plans a prune without deleting anything (permission: view backups). Needs this

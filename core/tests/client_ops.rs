@@ -6,7 +6,7 @@ mod engine_common;
 use engine_common::*;
 use firekeep_core::Error;
 use firekeep_core::audit::{AuditEvent, MemoryAuditSink};
-use firekeep_core::client::Client;
+use firekeep_core::client::{Client, DiffWith};
 use firekeep_core::engine::{BackupOptions, DiffOptions, Repository, RestoreOptions, Retention};
 use firekeep_core::keys::{KeyProvider, PassphraseKey};
 use firekeep_core::model::{DatabaseId, Document, Timestamp, Value};
@@ -173,6 +173,44 @@ fn operations_are_authorized_and_audited() {
     // No secret anywhere in the trail.
     let all = serde_json::to_string(&events).unwrap();
     assert!(!all.contains(PASSPHRASE));
+}
+
+#[test]
+fn diff_and_prune_as_front_ends_call_them() {
+    let store = MemoryStorage::new();
+    let audit = Arc::new(MemoryAuditSink::new());
+    let key: Arc<dyn KeyProvider> =
+        Arc::new(PassphraseKey::with_iterations(PASSPHRASE, 100_000).unwrap());
+    let owner = client("olga", &store, &audit, key);
+    let source = Arc::new(sample_source(10));
+    let first = block_on(owner.backup(source.clone(), &small_parts(), None, &no_cancel())).unwrap();
+    let second =
+        block_on(owner.backup(source.clone(), &small_parts(), None, &no_cancel())).unwrap();
+
+    let opts = DiffOptions::default();
+    let with_backup = DiffWith::Backup(second.backup_id.clone());
+    let d = block_on(owner.diff(&first.backup_id, with_backup, &opts, &no_cancel())).unwrap();
+    assert!(d.is_empty());
+    let with_source = DiffWith::Source(source.clone());
+    let d = block_on(owner.diff(&first.backup_id, with_source, &opts, &no_cancel())).unwrap();
+    assert!(d.is_empty());
+
+    let keep_one = Retention {
+        keep_last: 1,
+        ..Default::default()
+    };
+    let dry = block_on(owner.prune(&keep_one, true)).unwrap();
+    assert_eq!(dry.plan.remove.len(), 1);
+    assert!(dry.report.is_none());
+    assert_eq!(block_on(owner.list()).unwrap().len(), 2);
+    let done = block_on(owner.prune(&keep_one, false)).unwrap();
+    assert_eq!(done.report.unwrap().removed.len(), 1);
+    let left = block_on(owner.list()).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, second.backup_id);
+    // The shape the bindings hand to Python and Node.
+    let json = serde_json::to_value(&dry).unwrap();
+    assert!(json["plan"].is_object() && json["report"].is_null());
 }
 
 #[test]

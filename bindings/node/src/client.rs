@@ -8,7 +8,7 @@ use crate::firestore::Firestore;
 use crate::keys::Key;
 use crate::runtime::{CancelToken, JsonCallback, WeakJsonCallback, progress_fn, spawn, token_of};
 use firekeep_core::audit::{ExportFilter, ExportFormat};
-use firekeep_core::client::Client as CoreClient;
+use firekeep_core::client::{Client as CoreClient, DiffWith};
 use firekeep_core::engine::{BackupOptions, DiffOptions, RestoreOptions, Retention};
 use firekeep_core::model::Timestamp;
 use firekeep_core::policy::PrincipalKind;
@@ -241,17 +241,12 @@ impl Client {
         let source = source.cloned();
         let t = token_of(cancel);
         spawn(env, async move {
-            let r = match (to_id, source) {
-                (Some(to), _) => client.diff_backups(&from_id, &to, &opts, &t).await?,
-                (None, Some(src)) => {
-                    let conn = src.connect().await?;
-                    client
-                        .diff_with_source(&from_id, conn, None, &opts, &t)
-                        .await?
-                }
+            let with = match (to_id, source) {
+                (Some(to), _) => DiffWith::Backup(to),
+                (None, Some(src)) => DiffWith::Source(src.connect().await?),
                 (None, None) => unreachable!("checked above"),
             };
-            Ok(to_json(&r))
+            Ok(to_json(&client.diff(&from_id, with, &opts, &t).await?))
         })
     }
 
@@ -273,13 +268,7 @@ impl Client {
         }
         let client = self.inner.clone();
         spawn(env, async move {
-            let plan = client.plan_prune(&retention, Timestamp::now()).await?;
-            let report = if dry_run {
-                None
-            } else {
-                Some(client.apply_prune(&plan).await?)
-            };
-            Ok(serde_json::json!({"plan": plan, "report": report}).to_string())
+            Ok(to_json(&client.prune(&retention, dry_run).await?))
         })
     }
 

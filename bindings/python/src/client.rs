@@ -8,7 +8,7 @@ use crate::runtime::{CancellationToken, awaitable, block_on, progress_fn, to_jso
 use crate::values::py_to_ts;
 use firekeep_core::Error as CoreError;
 use firekeep_core::audit::{AuditEvent, CallbackAuditSink, ExportFilter, ExportFormat};
-use firekeep_core::client::Client as CoreClient;
+use firekeep_core::client::{Client as CoreClient, DiffWith};
 use firekeep_core::engine::{
     BackupOptions, CancellationToken as CoreToken, DiffOptions, RestoreOptions, Retention,
 };
@@ -334,17 +334,12 @@ impl Client {
         Op {
             token,
             fut: async move {
-                let r = match (to, source) {
-                    (Some(to), _) => client.diff_backups(&from_id, &to, &opts, &t).await?,
-                    (None, Some(src)) => {
-                        let conn = src.connect().await?;
-                        client
-                            .diff_with_source(&from_id, conn, None, &opts, &t)
-                            .await?
-                    }
+                let with = match (to, source) {
+                    (Some(to), _) => DiffWith::Backup(to),
+                    (None, Some(src)) => DiffWith::Source(src.connect().await?),
                     (None, None) => unreachable!("checked above"),
                 };
-                Ok(to_json(&r))
+                Ok(to_json(&client.diff(&from_id, with, &opts, &t).await?))
             },
         }
         .run(py, is_async)
@@ -370,15 +365,7 @@ impl Client {
         let client = self.inner.clone();
         Op {
             token: CoreToken::new(),
-            fut: async move {
-                let plan = client.plan_prune(&retention, Timestamp::now()).await?;
-                let report = if dry_run {
-                    None
-                } else {
-                    Some(client.apply_prune(&plan).await?)
-                };
-                Ok(serde_json::json!({"plan": plan, "report": report}).to_string())
-            },
+            fut: async move { Ok(to_json(&client.prune(&retention, dry_run).await?)) },
         }
         .run(py, is_async)
     }
