@@ -26,14 +26,6 @@ pub struct Client {
     audit: AuditHandle,
 }
 
-pub(crate) fn scope(
-    collections: Option<Vec<String>>,
-    subcollections: bool,
-    exclude: Vec<String>,
-) -> Scope {
-    Scope::of(collections.unwrap_or_default(), subcollections, exclude)
-}
-
 pub(crate) fn opt_ts(s: Option<String>) -> Result<Option<Timestamp>> {
     s.map(|s| Timestamp::parse_rfc3339(&s).map_err(js_err))
         .transpose()
@@ -122,8 +114,8 @@ impl Client {
     ) -> Result<PromiseRaw<'e, String>> {
         let o = options.unwrap_or_default();
         let mut opts = BackupOptions {
-            scope: scope(
-                o.collections,
+            scope: Scope::of(
+                o.collections.unwrap_or_default(),
                 o.subcollections.unwrap_or(true),
                 o.exclude.unwrap_or_default(),
             ),
@@ -196,7 +188,11 @@ impl Client {
             .parse::<ConflictMode>()
             .map_err(invalid_input)?;
         let opts = RestoreOptions {
-            scope: scope(o.collections, o.subcollections.unwrap_or(true), vec![]),
+            scope: Scope::of(
+                o.collections.unwrap_or_default(),
+                o.subcollections.unwrap_or(true),
+                vec![],
+            ),
             conflict,
             dry_run: o.dry_run.unwrap_or(false),
             verify_first: o.verify_first.unwrap_or(true),

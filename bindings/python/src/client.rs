@@ -35,14 +35,6 @@ pub(crate) struct Client {
     audit: AuditHandle,
 }
 
-pub(crate) fn scope(
-    collections: Option<Vec<String>>,
-    subcollections: bool,
-    exclude: Vec<String>,
-) -> Scope {
-    Scope::of(collections.unwrap_or_default(), subcollections, exclude)
-}
-
 pub(crate) fn opt_ts(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Timestamp>> {
     obj.map(py_to_ts).transpose()
 }
@@ -200,7 +192,7 @@ impl Client {
         is_async: bool,
     ) -> PyResult<Py<PyAny>> {
         let mut opts = BackupOptions {
-            scope: scope(collections, subcollections, exclude),
+            scope: Scope::of(collections.unwrap_or_default(), subcollections, exclude),
             read_time: opt_ts(read_time)?,
             labels: labels.unwrap_or_default(),
             ..BackupOptions::default()
@@ -280,7 +272,7 @@ impl Client {
         is_async: bool,
     ) -> PyResult<Py<PyAny>> {
         let opts = RestoreOptions {
-            scope: scope(collections, subcollections, vec![]),
+            scope: Scope::of(collections.unwrap_or_default(), subcollections, vec![]),
             conflict: conflict_mode(conflict)?,
             dry_run,
             verify_first,

@@ -2,7 +2,7 @@
 //! steps, each a blocking call with the GIL released. Dask (or any other scheduler) runs
 //! the tasks; this layer only maps arguments and reports (JSON).
 
-use crate::client::{Client, opt_ts, scope};
+use crate::client::{Client, opt_ts};
 use crate::errors::py_err;
 use crate::firestore::Firestore;
 use crate::runtime::{block_on, to_json};
@@ -10,6 +10,7 @@ use firekeep_core::engine::{
     BackupOptions, CancellationToken as CoreToken, PlanOptions, TaskOptions,
 };
 use firekeep_core::model::DatabaseId;
+use firekeep_core::source::Scope;
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
 
@@ -31,7 +32,7 @@ pub(crate) fn plan_backup(
 ) -> PyResult<String> {
     let opts = PlanOptions {
         backup: BackupOptions {
-            scope: scope(collections, subcollections, exclude),
+            scope: Scope::of(collections.unwrap_or_default(), subcollections, exclude),
             read_time: opt_ts(read_time)?,
             labels: labels.unwrap_or_default(),
             ..BackupOptions::default()
