@@ -62,9 +62,6 @@ from ._results import (
     RotateReport,
     UnreadableBackup,
     VerifyReport,
-    _build,
-    diff_report,
-    prune_result,
 )
 from ._types import Document, GeoPoint, Reference, Timestamp
 

@@ -6,35 +6,9 @@ from __future__ import annotations
 import datetime as _dt
 import json as _json
 import os
-from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence, Union, overload
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _native
-from ._errors import (
-    AlreadyExists,
-    AuditError,
-    AuthorizationDenied,
-    Cancelled,
-    Error,
-    FirestoreError,
-    IntegrityError,
-    InvalidConfig,
-    InvalidInput,
-    KeyMismatch,
-    KeyProviderError,
-    LocalIOError,
-    NotFound,
-    StorageError,
-    Unauthenticated,
-)
-from ._identity import (
-    Authenticator,
-    access_review,
-    api_key_create,
-    api_key_list,
-    api_key_revoke,
-    api_key_rotate,
-    identity_dict,
-)
 from ._native import CancellationToken, Firestore, Identity, Key, Progress
 from ._results import (
     AuditHead,
@@ -42,23 +16,14 @@ from ._results import (
     BackupReport,
     BackupSummary,
     DiffReport,
-    FailedDocument,
-    KeptBackup,
-    OtherKeyBackup,
-    PartProblem,
-    PrunedBackup,
-    PrunePlan,
-    PruneReport,
     PruneResult,
     RestoreReport,
     RotateReport,
-    UnreadableBackup,
     VerifyReport,
     _build,
     diff_report,
     prune_result,
 )
-from ._types import Document, GeoPoint, Reference, Timestamp
 
 ProgressCallback = Callable[[Progress], Any]
 PathLike = Union[str, "os.PathLike[str]"]
