@@ -8,7 +8,7 @@
 //! `backup.restored` / `backup.restore_failed` with `stage` `restore_plan`, `restore_task`
 //! or `restore_summary`.
 
-use super::{Client, scope_json};
+use super::{Client, object, scope_json};
 use crate::audit::AuditAction;
 use crate::engine::{
     self, BackupReport, CancellationToken, PlanOptions, PlanReport, ProgressFn, RestoreOptions,
@@ -341,13 +341,6 @@ impl Client {
                 },
             )
             .await
-    }
-}
-
-fn object(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
     }
 }
 
