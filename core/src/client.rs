@@ -610,7 +610,10 @@ impl Client {
     }
 
     /// Places a legal hold on a backup (permission: `manage_legal_holds`): prune and
-    /// erase refuse it until [`Client::release_hold`]. Audited as `backup.held`.
+    /// erase refuse it until [`Client::release_hold`]. Where the store supports it (S3
+    /// Object Lock), the store's own legal hold is also set on every object of the backup
+    /// (see [`engine::hold`] and [`engine::LegalHold::object_lock`]); running it again is
+    /// idempotent. Audited as `backup.held`, with the store-level status and object count.
     pub async fn hold(&self, backup_id: &str, reason: &str) -> Result<engine::LegalHold> {
         let op = self.op(
             Action::ManageLegalHolds,
@@ -626,7 +629,8 @@ impl Client {
     }
 
     /// Releases a backup's legal hold (permission: `manage_legal_holds`); `None` when it
-    /// was not held. Audited as `backup.released`.
+    /// was not held. Store-level legal holds are cleared first; if that fails the hold
+    /// stays. Audited as `backup.released`.
     pub async fn release_hold(&self, backup_id: &str) -> Result<Option<engine::LegalHold>> {
         let op = self.op(
             Action::ManageLegalHolds,
@@ -796,7 +800,12 @@ impl AuditDetails for engine::ExportReport {
 impl AuditDetails for engine::LegalHold {
     // The reason is sealed in the repository and may name a person: not audited.
     fn audit_details(&self) -> Map<String, Value> {
-        object(json!({"backup_id": self.backup_id, "held_at": self.held_at}))
+        let mut d = object(json!({"backup_id": self.backup_id, "held_at": self.held_at}));
+        if let Some(o) = &self.object_lock {
+            d.insert("object_lock".into(), json!(o.status_name()));
+            d.insert("object_lock_objects".into(), json!(o.objects));
+        }
+        d
     }
 }
 

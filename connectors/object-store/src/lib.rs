@@ -22,7 +22,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use firekeep_core::model::Timestamp;
 use firekeep_core::secret::SecretString;
-use firekeep_core::storage::{MultipartUpload, ObjectMeta, StorageSink};
+use firekeep_core::storage::{
+    MultipartUpload, ObjectHoldAnswer, ObjectHoldMode, ObjectLegalHold, ObjectMeta, StorageSink,
+};
 use firekeep_core::{Error, Result};
 use futures::stream::{BoxStream, StreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, Checksum, S3ConditionalPut};
@@ -43,6 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod client;
+mod legal_hold;
 mod repository;
 pub use client::{OpenClientOptions, open_client};
 pub use repository::{RepositoryLocation, open_repository};
@@ -86,7 +89,8 @@ pub struct ObjectLock {
 /// String keys accepted by [`ObjectStoreOptions::set`] (the CLI's `--storage-opt key=value`):
 /// `endpoint`, `region`, `virtual_hosted_style` (bool), `allow_http` (bool),
 /// `access_key_id`, `secret_access_key`, `session_token`, `storage_class`, `sse_kms_key_id`,
-/// `object_lock_mode` (`governance`/`compliance`), `object_lock_days`, `conditional_put`
+/// `object_lock_mode` (`governance`/`compliance`), `object_lock_days`, `object_legal_hold`
+/// (`auto`/`required`/`off`), `conditional_put`
 /// (bool), `part_size` (bytes), `max_concurrent_parts`, `max_retries`, `retry_timeout_secs`,
 /// `request_timeout_secs`; any other key is passed to object_store as a provider config key
 /// (e.g. `google_service_account`, `azure_storage_account_name`, `aws_skip_signature`).
@@ -115,6 +119,9 @@ pub struct ObjectStoreOptions {
     /// S3 Object Lock retention for every object written (the bucket must have Object Lock
     /// enabled).
     pub object_lock: Option<ObjectLock>,
+    /// Whether a legal hold on a backup also sets S3 Object Lock legal holds on its objects
+    /// (unset: [`ObjectHoldMode::Auto`], where the bucket supports it). S3 only.
+    pub object_legal_hold: Option<ObjectHoldMode>,
     /// Set to `Some(false)` for S3-compatible stores without `If-None-Match: *` support;
     /// put-if-absent then checks and writes in two steps (not atomic; see docs/storage.md).
     pub conditional_put: Option<bool>,
@@ -149,6 +156,7 @@ impl fmt::Debug for ObjectStoreOptions {
             .field("storage_class", &self.storage_class)
             .field("sse_kms_key_id", &self.sse_kms_key_id)
             .field("object_lock", &self.object_lock)
+            .field("object_legal_hold", &self.object_legal_hold)
             .field("conditional_put", &self.conditional_put)
             .field("part_size", &self.part_size)
             .field("max_concurrent_parts", &self.max_concurrent_parts)
@@ -214,6 +222,18 @@ impl ObjectStoreOptions {
                     .unwrap_or(ObjectLockMode::Governance);
                 self.object_lock = Some(ObjectLock { mode, days });
             }
+            "object_legal_hold" => {
+                self.object_legal_hold = Some(match value.trim().to_ascii_lowercase().as_str() {
+                    "auto" => ObjectHoldMode::Auto,
+                    "required" => ObjectHoldMode::Required,
+                    "off" => ObjectHoldMode::Off,
+                    _ => {
+                        return Err(Error::InvalidConfig(format!(
+                            "object_legal_hold must be auto, required or off, not {value:?}"
+                        )));
+                    }
+                })
+            }
             "conditional_put" => self.conditional_put = Some(parse_bool(key, value)?),
             "part_size" => self.part_size = Some(parse_num(key, value)?),
             "max_concurrent_parts" => self.max_concurrent_parts = Some(parse_num(key, value)?),
@@ -259,6 +279,7 @@ impl ObjectStoreOptions {
             ("session_token", self.session_token.is_some()),
             ("sse_kms_key_id", self.sse_kms_key_id.is_some()),
             ("object_lock_*", self.object_lock.is_some()),
+            ("object_legal_hold", self.object_legal_hold.is_some()),
         ];
         if let Some((name, _)) = s3_only.iter().find(|(_, set)| *set) {
             return Err(Error::InvalidConfig(format!(
@@ -281,6 +302,8 @@ pub struct ObjectStoreSink {
     conditional_put: bool,
     /// Percent-encode path segments (the local filesystem backend decodes `%xx` in names).
     encode_segments: bool,
+    /// S3 only: how to send Object Lock legal-hold requests.
+    legal_hold: Option<legal_hold::S3LegalHold>,
 }
 
 impl fmt::Debug for ObjectStoreSink {
@@ -297,8 +320,8 @@ impl fmt::Debug for ObjectStoreSink {
 /// firekeep's own option keys, valid for every URL scheme they apply to.
 const FIREKEEP_KEYS: &str = "endpoint, region, path_style, virtual_hosted_style, allow_http, \
      access_key_id, secret_access_key, session_token, storage_class, sse_kms_key_id, \
-     object_lock_mode, object_lock_days, conditional_put, part_size, max_concurrent_parts, \
-     max_retries, retry_timeout_secs, request_timeout_secs";
+     object_lock_mode, object_lock_days, object_legal_hold, conditional_put, part_size, \
+     max_concurrent_parts, max_retries, retry_timeout_secs, request_timeout_secs";
 
 /// The provider keys users set most, named in the error for an unknown key (object_store
 /// accepts a few more aliases; each name here is checked to parse by a unit test).
@@ -391,6 +414,7 @@ impl ObjectStoreSink {
         };
         let mut encode_segments = false;
         let mut conditional_put = true;
+        let mut legal_hold = None;
         let (store, description): (Arc<dyn ObjectStore>, String) = match scheme.as_str() {
             "s3" | "s3a" => {
                 need_bucket()?;
@@ -462,15 +486,51 @@ impl ObjectStoreSink {
                     );
                     client = client.with_default_headers(headers);
                 }
-                let store = b
+                let b = b
                     .with_allow_http(options.allow_http)
                     .with_client_options(client)
-                    .with_retry(options.retry_config())
+                    .with_retry(options.retry_config());
+                // What the store resolves its requests with, for the legal-hold requests.
+                let config = |k: AmazonS3ConfigKey| b.get_config_value(&k);
+                let flag = |k: AmazonS3ConfigKey| config(k).is_some_and(|v| v == "true");
+                let endpoint = config(AmazonS3ConfigKey::S3Endpoint)
+                    .or_else(|| config(AmazonS3ConfigKey::Endpoint));
+                let region =
+                    config(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
+                let virtual_hosted = flag(AmazonS3ConfigKey::VirtualHostedStyleRequest);
+                let skip_signature = flag(AmazonS3ConfigKey::SkipSignature);
+                // S3 Express directory buckets have no Object Lock.
+                let express = flag(AmazonS3ConfigKey::S3Express);
+                let store = b
                     .build()
                     .map_err(|e| config_err("cannot configure S3 storage", e))?;
                 let mut d = format!("s3://{bucket}/{prefix}");
                 if let Some(e) = &options.endpoint {
                     d.push_str(&format!(" (endpoint {})", redact(e)));
+                }
+                if !express {
+                    // The store's client options without the Object Lock retention headers
+                    // (those belong on writes only).
+                    use object_store::client::HttpConnector as _;
+                    let http = object_store::client::ReqwestConnector::default()
+                        .connect(&options.client_options())
+                        .map_err(|e| config_err("cannot configure S3 storage", e))?;
+                    legal_hold = Some(legal_hold::S3LegalHold {
+                        mode: options.object_legal_hold.unwrap_or_default(),
+                        http,
+                        credentials: Arc::clone(store.credentials()),
+                        bucket_endpoint: legal_hold::bucket_endpoint(
+                            endpoint.as_deref(),
+                            &bucket,
+                            &region,
+                            virtual_hosted,
+                        ),
+                        bucket: bucket.clone(),
+                        region,
+                        skip_signature,
+                        max_tries: options.retry_config().max_retries.clamp(1, 10) + 1,
+                        store: d.clone(),
+                    });
                 }
                 (Arc::new(store), d)
             }
@@ -550,7 +610,7 @@ impl ObjectStoreSink {
                 )));
             }
         };
-        Ok(Self::build(
+        let mut sink = Self::build(
             store,
             &prefix,
             description,
@@ -559,7 +619,9 @@ impl ObjectStoreSink {
             max_concurrent_parts,
             conditional_put,
             encode_segments,
-        ))
+        );
+        sink.legal_hold = legal_hold;
+        Ok(sink)
     }
 
     /// Wraps an already configured `object_store` backend. `description` must not contain
@@ -597,6 +659,7 @@ impl ObjectStoreSink {
             max_concurrent_parts,
             conditional_put,
             encode_segments,
+            legal_hold: None,
         }
     }
 
@@ -738,7 +801,46 @@ fn redact(msg: &str) -> String {
 }
 
 #[async_trait]
+impl ObjectLegalHold for ObjectStoreSink {
+    fn mode(&self) -> ObjectHoldMode {
+        self.legal_hold
+            .as_ref()
+            .map(|h| h.mode)
+            .unwrap_or(ObjectHoldMode::Off)
+    }
+
+    async fn set_legal_hold(&self, path: &str, on: bool) -> Result<ObjectHoldAnswer> {
+        let key = self.key(path)?;
+        match &self.legal_hold {
+            Some(h) => h.set(key.as_ref(), on).await,
+            None => Ok(ObjectHoldAnswer::NotEnabled(format!(
+                "{} has no per-object legal hold",
+                self.description
+            ))),
+        }
+    }
+
+    async fn legal_hold(&self, path: &str) -> Result<ObjectHoldAnswer> {
+        let key = self.key(path)?;
+        match &self.legal_hold {
+            Some(h) => h.get(key.as_ref()).await,
+            None => Ok(ObjectHoldAnswer::NotEnabled(format!(
+                "{} has no per-object legal hold",
+                self.description
+            ))),
+        }
+    }
+}
+
+#[async_trait]
 impl StorageSink for ObjectStoreSink {
+    fn object_legal_hold(&self) -> Option<&dyn ObjectLegalHold> {
+        // Only S3 stores have it; the others answer `None` like the core's sinks.
+        self.legal_hold
+            .as_ref()
+            .map(|_| self as &dyn ObjectLegalHold)
+    }
+
     async fn put(&self, path: &str, data: Bytes) -> Result<()> {
         let key = self.key(path)?;
         let opts = PutOptions {

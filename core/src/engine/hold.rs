@@ -10,16 +10,32 @@
 //! (planted or damaged) still blocks deletion, because whoever can write to the bucket
 //! can delete a backup anyway, while a hold that a bucket writer could void by corrupting
 //! it would protect nothing. [`release`] needs the key (the backup must open) and deletes
-//! the object. Stores with S3 Object Lock can add a legal hold on the objects themselves;
-//! firekeep does not set it (the object_store crate has no call for it), see
-//! docs/storage.md.
+//! the object.
+//!
+//! Where the sink has the [`ObjectLegalHold`](crate::storage::ObjectLegalHold) capability
+//! (S3 with Object Lock), placing a hold also sets the store's own legal hold on every
+//! object in the backup's folder (parts, manifests, `key.json`, `hold.fkl`, a distributed
+//! backup's plan and task results), after the hold record is written; releasing clears them
+//! before the record is deleted. So the repository record is the first thing placed and
+//! the last thing removed:
+//!
+//! * place: if the store-level hold fails part-way, the record stays (the stronger state)
+//!   and the error names the objects left and says to run place again, which is idempotent
+//!   (setting ON twice is a no-op in S3);
+//! * release: if clearing fails, the record stays (prune and erase still refuse), and the
+//!   error says to run release again.
+//!
+//! A bucket without Object Lock is reported in [`LegalHold::object_lock`] under
+//! [`ObjectHoldMode::Auto`], and is an error under [`ObjectHoldMode::Required`].
 
 use super::codec;
 use super::repo::Repository;
 use crate::keys::KeyProvider;
 use crate::model::Timestamp;
+use crate::storage::{ObjectHoldAnswer, ObjectHoldMode};
 use crate::{Error, Result};
 use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 
 /// Object name of the hold inside a backup folder.
 pub(crate) const HOLD: &str = "hold.fkl";
@@ -27,6 +43,10 @@ pub(crate) const HOLD: &str = "hold.fkl";
 const MAX_HOLD_BYTES: u64 = 64 << 10;
 /// Longest reason accepted.
 const MAX_REASON_CHARS: usize = 1000;
+/// Store-level hold requests in flight at once (one small request per object).
+const HOLD_CONCURRENCY: usize = 8;
+/// Objects named in an error about the store-level hold (the rest are counted).
+const NAMED_IN_ERROR: usize = 5;
 
 /// A legal hold on one backup.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,6 +57,56 @@ pub struct LegalHold {
     pub held_at: String,
     /// Why (a case number, a ticket); sealed in the repository.
     pub reason: String,
+    /// What placing or releasing did to the store's own per-object legal hold; `None` when
+    /// the hold was only read. Never part of the sealed record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLockOutcome>,
+}
+
+/// The store-level (S3 Object Lock) side of placing or releasing a hold.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectLockOutcome {
+    /// What happened.
+    pub status: ObjectLockStatus,
+    /// Objects of the backup whose store-level legal hold is now ON (place) or OFF
+    /// (release); 0 unless `status` is `applied`.
+    pub objects: u64,
+    /// Why nothing was set, for `not_supported` and `disabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// See [`ObjectLockOutcome::status`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectLockStatus {
+    /// Every object of the backup has the store's legal hold set (place) or cleared
+    /// (release).
+    Applied,
+    /// The store has no per-object legal hold (local, GCS, Azure, memory), or the S3 bucket
+    /// was created without Object Lock: the repository hold alone protects the backup.
+    NotSupported,
+    /// Turned off by the storage option `object_legal_hold=off`.
+    Disabled,
+}
+
+impl ObjectLockOutcome {
+    fn not_supported(detail: impl Into<String>) -> Self {
+        ObjectLockOutcome {
+            status: ObjectLockStatus::NotSupported,
+            objects: 0,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// The status as its wire name (`applied`, `not_supported`, `disabled`).
+    pub fn status_name(&self) -> &'static str {
+        match self.status {
+            ObjectLockStatus::Applied => "applied",
+            ObjectLockStatus::NotSupported => "not_supported",
+            ObjectLockStatus::Disabled => "disabled",
+        }
+    }
 }
 
 /// Whether backup `id` is held: a hold object exists, authenticated or not (see the
@@ -85,23 +155,148 @@ pub async fn hold(
         backup_id: id.to_string(),
         held_at: Timestamp::now().to_rfc3339(),
         reason: reason.to_string(),
+        object_lock: None,
     };
     let json = serde_json::to_vec(&record)
         .map_err(|e| Error::InvalidInput(format!("cannot encode the hold: {e}")))?;
     let sealed = codec::seal_object(&opened.dek, id, HOLD, opened.manifest.segment_size, &json)?;
-    match repo
+    let mut placed = match repo
         .sink()
         .put_if_absent(&repo.object_path(id, HOLD), Bytes::from(sealed))
         .await
     {
-        Ok(()) => Ok(record),
+        Ok(()) => record,
         Err(Error::AlreadyExists(_)) => match read_hold(repo, keys, id).await? {
-            Some(existing) => Ok(existing),
-            None => Err(Error::Storage(format!(
-                "the hold on backup {id} changed while it was being placed; run again"
-            ))),
+            Some(existing) => existing,
+            None => {
+                return Err(Error::Storage(format!(
+                    "the hold on backup {id} changed while it was being placed; run again"
+                )));
+            }
         },
-        Err(e) => Err(e),
+        Err(e) => return Err(e),
+    };
+    // After the record: a failure here leaves the backup held in the repository.
+    placed.object_lock = Some(set_object_holds(repo, id, true).await?);
+    Ok(placed)
+}
+
+/// Sets (`on`) or clears the store-level legal hold on every object of backup `id`.
+async fn set_object_holds(repo: &Repository, id: &str, on: bool) -> Result<ObjectLockOutcome> {
+    let Some(cap) = repo.sink().object_legal_hold() else {
+        return Ok(ObjectLockOutcome::not_supported(format!(
+            "{} has no per-object legal hold; the repository hold alone protects the backup",
+            repo.sink().describe()
+        )));
+    };
+    let mode = cap.mode();
+    if mode == ObjectHoldMode::Off {
+        return Ok(ObjectLockOutcome {
+            status: ObjectLockStatus::Disabled,
+            objects: 0,
+            detail: Some(
+                "the storage option object_legal_hold=off leaves the objects' S3 legal hold \
+                 untouched"
+                    .into(),
+            ),
+        });
+    }
+    let mut paths: Vec<String> = repo
+        .sink()
+        .list(&repo.backup_dir(id))
+        .map_ok(|m| m.path)
+        .try_collect()
+        .await?;
+    // The hold record first: it answers whether the bucket supports the hold at all.
+    let record = repo.object_path(id, HOLD);
+    paths.retain(|p| *p != record);
+    if on {
+        paths.insert(0, record);
+    } else {
+        // On release the record's own hold goes last, just before the record.
+        paths.push(record);
+    }
+    let total = paths.len();
+    let first = paths.remove(0);
+    match cap.set_legal_hold(&first, on).await {
+        Ok(ObjectHoldAnswer::NotEnabled(why)) => {
+            // Releasing has nothing to clear on such a bucket, whatever the mode.
+            if on && mode == ObjectHoldMode::Required {
+                return Err(Error::InvalidConfig(format!(
+                    "{why}; backup {id} is held in the repository only (the storage option \
+                     object_legal_hold=required asks for the S3 legal hold too: use a bucket \
+                     with Object Lock, or set object_legal_hold=auto)"
+                )));
+            }
+            return Ok(ObjectLockOutcome::not_supported(why));
+        }
+        Ok(_) => {}
+        Err(e) => return Err(hold_failure(id, on, total, vec![(first, e)])),
+    }
+    let failed: Vec<(String, Error)> = futures::stream::iter(paths)
+        .map(|p| async move {
+            match cap.set_legal_hold(&p, on).await {
+                Ok(ObjectHoldAnswer::NotEnabled(why)) => Some((p, Error::Storage(why))),
+                Ok(_) => None,
+                // Gone since the listing (a concurrent cleanup of stale task results).
+                Err(Error::NotFound(_)) => None,
+                Err(e) => Some((p, e)),
+            }
+        })
+        .buffer_unordered(HOLD_CONCURRENCY)
+        .filter_map(|r| async move { r })
+        .collect()
+        .await;
+    if !failed.is_empty() {
+        return Err(hold_failure(id, on, total, failed));
+    }
+    Ok(ObjectLockOutcome {
+        status: ObjectLockStatus::Applied,
+        objects: total as u64,
+        detail: None,
+    })
+}
+
+/// The error for store-level holds that could not be set or cleared: names the objects
+/// (a few), keeps the first error's kind, and says what to run again.
+fn hold_failure(id: &str, on: bool, total: usize, mut failed: Vec<(String, Error)>) -> Error {
+    failed.sort_by(|a, b| a.0.cmp(&b.0));
+    let names: Vec<&str> = failed
+        .iter()
+        .take(NAMED_IN_ERROR)
+        .map(|(p, _)| p.as_str())
+        .collect();
+    let more = failed.len().saturating_sub(NAMED_IN_ERROR);
+    let (verb, state, again) = if on {
+        (
+            "set",
+            "backup is held in the repository (prune and erase refuse it)",
+            format!("`firekeep hold place {id}`"),
+        )
+    } else {
+        (
+            "cleared",
+            "hold was NOT released (prune and erase still refuse the backup)",
+            format!("`firekeep hold release {id}`"),
+        )
+    };
+    let msg = format!(
+        "the S3 legal hold could not be {verb} on {} of the {total} objects of backup {id} \
+         ({}{}): {}; the {state}; fix that and run {again} again (it is idempotent)",
+        failed.len(),
+        names.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        },
+        failed[0].1,
+    );
+    match &failed[0].1 {
+        Error::PermissionDenied(_) => Error::PermissionDenied(msg),
+        Error::InvalidConfig(_) => Error::InvalidConfig(msg),
+        Error::Unauthenticated(_) => Error::Unauthenticated(msg),
+        _ => Error::Storage(msg),
     }
 }
 
@@ -131,6 +326,9 @@ pub async fn read_hold(
             format!("not a hold: {e}"),
         )
     })?;
+    let mut record = record;
+    // Only what placing or releasing did: a sealed record never carries it.
+    record.object_lock = None;
     if record.backup_id != id {
         return Err(Error::integrity(
             format!("backup {id} object {HOLD}"),
@@ -141,22 +339,31 @@ pub async fn read_hold(
 }
 
 /// Releases the hold on backup `id` (which must open with `keys`). Returns the released
-/// hold, or `None` when the backup was not held. A hold that does not authenticate is
-/// released too (it is reported by [`read_hold`], and only the key holder gets here).
+/// hold (with what was done to the store-level hold in [`LegalHold::object_lock`]), or
+/// `None` when the backup was not held. A hold that does not authenticate is released too
+/// (it is reported by [`read_hold`], and only the key holder gets here). The store-level
+/// holds are cleared before the record is deleted; if clearing fails, the record stays.
 pub async fn release(
     repo: &Repository,
     keys: &dyn KeyProvider,
     id: &str,
 ) -> Result<Option<LegalHold>> {
     repo.open_backup(id, keys).await?;
+    if !is_held(repo, id).await? {
+        return Ok(None);
+    }
     let existing = match read_hold(repo, keys, id).await {
         Ok(h) => h,
         Err(Error::Integrity { .. }) => None,
         Err(e) => return Err(e),
     };
+    let outcome = set_object_holds(repo, id, false).await?;
     match repo.sink().delete(&repo.object_path(id, HOLD)).await {
         Ok(()) | Err(Error::NotFound(_)) => {}
         Err(e) => return Err(e),
     }
-    Ok(existing)
+    Ok(existing.map(|h| LegalHold {
+        object_lock: Some(outcome),
+        ..h
+    }))
 }

@@ -55,7 +55,7 @@ pub use export::{
     DirOutput, ExportFormat, ExportOptions, ExportOutput, ExportReport, StreamOutput, export,
 };
 pub use head::{HEAD_NEWEST, MAX_HEAD_BYTES, MAX_HEAD_CANDIDATES, RollbackCheck};
-pub use hold::{LegalHold, hold, read_hold, release};
+pub use hold::{LegalHold, ObjectLockOutcome, ObjectLockStatus, hold, read_hold, release};
 pub use manifest::{CollectionTotals, ErasureRecord, Manifest, PartEntry, Totals};
 pub use progress::{CancellationToken, Phase, ProgressEvent, ProgressFn};
 pub use prune::{

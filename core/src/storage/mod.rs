@@ -88,6 +88,61 @@ pub trait StorageSink: Send + Sync + Debug {
     /// A description for reports and errors (`file:///backups`, `s3://bucket/prefix`), with
     /// no credentials in it.
     fn describe(&self) -> String;
+
+    /// The store's own per-object legal hold (S3 Object Lock), when it has one. An optional
+    /// capability: the default is `None` (memory, local folders, GCS, Azure), and the
+    /// required methods above are all a backup needs.
+    fn object_legal_hold(&self) -> Option<&dyn ObjectLegalHold> {
+        None
+    }
+}
+
+/// Whether firekeep sets the store's per-object legal hold when a backup is held (see
+/// [`ObjectLegalHold`] and docs/storage.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectHoldMode {
+    /// Set it where the bucket supports it; a bucket without Object Lock is reported (not an
+    /// error), any other failure is an error.
+    #[default]
+    Auto,
+    /// Set it, and fail when the bucket does not support it.
+    Required,
+    /// Never touch it (the repository hold alone).
+    Off,
+}
+
+/// What the store answered to setting or reading an object's legal hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjectHoldAnswer {
+    /// Done (or, for a read: the hold is on).
+    On,
+    /// Done (or, for a read: the hold is off or was never set).
+    Off,
+    /// The bucket does not support object legal holds (S3: created without Object Lock);
+    /// the text says so and what to do.
+    NotEnabled(String),
+}
+
+/// An optional capability of a [`StorageSink`]: a legal hold on single objects that the
+/// store itself enforces (S3 Object Lock `PutObjectLegalHold`), so even credentials that may
+/// delete objects cannot remove a held version until the hold is cleared. Paths are
+/// relative to the sink's root, as in [`StorageSink`].
+#[async_trait]
+pub trait ObjectLegalHold: Send + Sync + Debug {
+    /// Whether firekeep should set the hold (a store option; default [`ObjectHoldMode::Auto`]).
+    fn mode(&self) -> ObjectHoldMode {
+        ObjectHoldMode::Auto
+    }
+
+    /// Sets (`on`) or clears the legal hold on the current version of `path`. Answers
+    /// [`ObjectHoldAnswer::On`]/[`ObjectHoldAnswer::Off`] as asked, or
+    /// [`ObjectHoldAnswer::NotEnabled`]. Errors: `NotFound`, `PermissionDenied` (naming the
+    /// permission), `Storage`.
+    async fn set_legal_hold(&self, path: &str, on: bool) -> Result<ObjectHoldAnswer>;
+
+    /// The legal hold status of the current version of `path`.
+    async fn legal_hold(&self, path: &str) -> Result<ObjectHoldAnswer>;
 }
 
 /// The error for an object larger than what may be stored at its path.
