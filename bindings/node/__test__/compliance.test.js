@@ -77,6 +77,9 @@ test('export equals the source; a held backup refuses erase and survives prune; 
   assert.equal(hold.backupId, ids[0])
   assert.equal(hold.reason, 'case 42')
   assert.ok(hold.heldAt instanceof fk.Timestamp)
+  // A local folder has no S3 Object Lock: the result says so rather than claiming more.
+  assert.equal(hold.objectLock.status, 'not_supported')
+  assert.equal(hold.objectLock.objects, 0)
   await assert.rejects(client.erase({ paths: ['people/p000'] }), (e) => e instanceof fk.StoragePermissionError && /legal hold/.test(e.message))
   assert.deepEqual((await client.list()).map((b) => b.id).sort(), [...ids].sort())
   const pruned = await client.prune({ keepLast: 1 })

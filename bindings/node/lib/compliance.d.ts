@@ -72,4 +72,20 @@ export interface LegalHold {
   backupId: string
   heldAt: Timestamp
   reason: string
+  /**
+   * What placing or releasing did to the S3 Object Lock legal holds on the backup's objects
+   * (absent when the hold was only read). Storage option `object_legal_hold`: `auto`
+   * (default), `required` or `off`.
+   */
+  objectLock?: ObjectLockOutcome
+}
+
+/** The store-level (S3 Object Lock) side of placing or releasing a legal hold. */
+export interface ObjectLockOutcome {
+  /** `applied`: every object held (place) or cleared (release); `not_supported`: the store or bucket has no Object Lock; `disabled`: `object_legal_hold=off`. */
+  status: 'applied' | 'not_supported' | 'disabled'
+  /** Objects whose S3 legal hold was set or cleared. */
+  objects: number
+  /** Why nothing was set, for `not_supported` and `disabled`. */
+  detail: string | null
 }

@@ -32,7 +32,13 @@ function exportReport(r) {
 }
 
 function legalHold(h) {
-  return h === null ? null : { backupId: h.backup_id, heldAt: Timestamp.parse(h.held_at), reason: h.reason }
+  if (h === null) return null
+  const out = { backupId: h.backup_id, heldAt: Timestamp.parse(h.held_at), reason: h.reason }
+  if (h.object_lock) {
+    const o = h.object_lock
+    out.objectLock = { status: o.status, objects: o.objects, detail: o.detail ?? null }
+  }
+  return out
 }
 
 const FORMATS = ['ndjson', 'json', 'csv']

@@ -10,7 +10,7 @@ import type { Authenticator, Identity, accessReview, apiKeyCreate, apiKeyList, a
 import type { Firestore, Key } from './keys'
 import type { Document, DocumentReference, Double, GeoPoint, Timestamp, decodeDocument, encodeDocument } from './values'
 
-export type { BackupErasure, EraseOptions, EraseReport, ExportOptions, ExportReport, LegalHold } from './compliance'
+export type { BackupErasure, EraseOptions, EraseReport, ExportOptions, ExportReport, LegalHold, ObjectLockOutcome } from './compliance'
 
 /** The package version. */
 export declare const version: string

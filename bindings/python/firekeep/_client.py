@@ -379,11 +379,16 @@ class Client:
 
     def hold(self, backup_id: str, reason: str = "") -> Dict[str, Any]:
         """Places a legal hold: prune and erase refuse the backup until it is released.
-        Needs ``manage_legal_holds``."""
+        Needs ``manage_legal_holds``. On S3 with Object Lock it also sets the S3 legal hold on
+        every object of the backup: the result's ``object_lock`` says ``status`` (``applied``,
+        ``not_supported``, ``disabled``), ``objects`` and ``detail``. Storage option
+        ``object_legal_hold``: ``auto`` (default), ``required`` or ``off``."""
         return _json.loads(_native.client_hold(self._inner, _id(backup_id), reason))  # type: ignore[no-any-return]
 
     def release_hold(self, backup_id: str) -> Optional[Dict[str, Any]]:
-        """Releases a legal hold; returns it, or None when the backup was not held."""
+        """Releases a legal hold (clearing the S3 legal holds first; if that fails the hold
+        stays); returns it with ``object_lock`` as for :meth:`hold`, or None when the backup
+        was not held."""
         return _json.loads(_native.client_release_hold(self._inner, _id(backup_id)))  # type: ignore[no-any-return]
 
     # audit --------------------------------------------------------------------------

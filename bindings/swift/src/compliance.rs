@@ -119,6 +119,13 @@ pub struct LegalHold {
     pub held_at: String,
     /// Why (a case number, a ticket).
     pub reason: String,
+    /// What placing or releasing did to the S3 Object Lock legal holds on the backup's
+    /// objects: `applied`, `not_supported` or `disabled`; `None` when only read.
+    pub object_lock: Option<String>,
+    /// Objects whose S3 legal hold was set (place) or cleared (release).
+    pub object_lock_objects: u64,
+    /// Why no S3 legal hold was set, for `not_supported` and `disabled`.
+    pub object_lock_detail: Option<String>,
 }
 
 fn value(v: MatchValue) -> firekeep_core::Result<Value> {
@@ -131,7 +138,11 @@ fn value(v: MatchValue) -> firekeep_core::Result<Value> {
 }
 
 fn hold_record(h: firekeep_core::engine::LegalHold) -> LegalHold {
+    let o = h.object_lock.as_ref();
     LegalHold {
+        object_lock: o.map(|o| o.status_name().to_string()),
+        object_lock_objects: o.map_or(0, |o| o.objects),
+        object_lock_detail: o.and_then(|o| o.detail.clone()),
         backup_id: h.backup_id,
         held_at: h.held_at,
         reason: h.reason,

@@ -120,6 +120,22 @@ pub(super) async fn export(ctx: &Ctx, a: ExportArgs) -> CliResult<i32> {
     Ok(exit::OK)
 }
 
+/// What placing or releasing did to the S3 Object Lock legal holds, as one line.
+fn object_lock_line(h: &firekeep_core::engine::LegalHold, verb: &str) -> String {
+    use firekeep_core::engine::ObjectLockStatus as S;
+    match &h.object_lock {
+        Some(o) if o.status == S::Applied => {
+            format!("S3 Object Lock legal hold {verb} {} objects\n", o.objects)
+        }
+        Some(o) => format!(
+            "warning: no S3 Object Lock legal hold ({}): {}\n",
+            o.status_name(),
+            o.detail.as_deref().unwrap_or("")
+        ),
+        None => String::new(),
+    }
+}
+
 pub(super) async fn hold(ctx: &Ctx, c: HoldCommand) -> CliResult<i32> {
     let client = ctx.client(false, Prompt::Once).await?;
     match c {
@@ -127,8 +143,10 @@ pub(super) async fn hold(ctx: &Ctx, c: HoldCommand) -> CliResult<i32> {
             let h = client.hold(&a.backup, &a.reason).await?;
             ctx.out.result(&json!({ "hold": h }), || {
                 format!(
-                    "backup {} is under legal hold since {}\n",
-                    h.backup_id, h.held_at
+                    "backup {} is under legal hold since {}\n{}",
+                    h.backup_id,
+                    h.held_at,
+                    object_lock_line(&h, "set on")
                 )
             });
         }
@@ -137,7 +155,11 @@ pub(super) async fn hold(ctx: &Ctx, c: HoldCommand) -> CliResult<i32> {
             ctx.out.result(
                 &json!({ "released": h.is_some(), "hold": h }),
                 || match &h {
-                    Some(_) => format!("released the legal hold on backup {}\n", a.backup),
+                    Some(h) => format!(
+                        "released the legal hold on backup {}\n{}",
+                        a.backup,
+                        object_lock_line(h, "cleared on")
+                    ),
                     None => format!("backup {} was not under legal hold\n", a.backup),
                 },
             );
