@@ -2840,6 +2840,19 @@ public struct LegalHold: Equatable, Hashable {
      * Why (a case number, a ticket).
      */
     public var reason: String
+    /**
+     * What placing or releasing did to the S3 Object Lock legal holds on the backup's
+     * objects: `applied`, `not_supported` or `disabled`; `None` when only read.
+     */
+    public var objectLock: String?
+    /**
+     * Objects whose S3 legal hold was set (place) or cleared (release).
+     */
+    public var objectLockObjects: UInt64
+    /**
+     * Why no S3 legal hold was set, for `not_supported` and `disabled`.
+     */
+    public var objectLockDetail: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2852,10 +2865,23 @@ public struct LegalHold: Equatable, Hashable {
          */heldAt: String, 
         /**
          * Why (a case number, a ticket).
-         */reason: String) {
+         */reason: String, 
+        /**
+         * What placing or releasing did to the S3 Object Lock legal holds on the backup's
+         * objects: `applied`, `not_supported` or `disabled`; `None` when only read.
+         */objectLock: String?, 
+        /**
+         * Objects whose S3 legal hold was set (place) or cleared (release).
+         */objectLockObjects: UInt64, 
+        /**
+         * Why no S3 legal hold was set, for `not_supported` and `disabled`.
+         */objectLockDetail: String?) {
         self.backupId = backupId
         self.heldAt = heldAt
         self.reason = reason
+        self.objectLock = objectLock
+        self.objectLockObjects = objectLockObjects
+        self.objectLockDetail = objectLockDetail
     }
 
     
@@ -2876,7 +2902,10 @@ public struct FfiConverterTypeLegalHold: FfiConverterRustBuffer {
             try LegalHold(
                 backupId: FfiConverterString.read(from: &buf), 
                 heldAt: FfiConverterString.read(from: &buf), 
-                reason: FfiConverterString.read(from: &buf)
+                reason: FfiConverterString.read(from: &buf), 
+                objectLock: FfiConverterOptionString.read(from: &buf), 
+                objectLockObjects: FfiConverterUInt64.read(from: &buf), 
+                objectLockDetail: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2884,6 +2913,9 @@ public struct FfiConverterTypeLegalHold: FfiConverterRustBuffer {
         FfiConverterString.write(value.backupId, into: &buf)
         FfiConverterString.write(value.heldAt, into: &buf)
         FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterOptionString.write(value.objectLock, into: &buf)
+        FfiConverterUInt64.write(value.objectLockObjects, into: &buf)
+        FfiConverterOptionString.write(value.objectLockDetail, into: &buf)
     }
 }
 

@@ -4156,6 +4156,22 @@ data class LegalHold (
      * Why (a case number, a ticket).
      */
     var `reason`: kotlin.String
+    , 
+    /**
+     * What placing or releasing did to the S3 Object Lock legal holds on the backup's
+     * objects: `applied`, `not_supported` or `disabled`; `None` when only read.
+     */
+    var `objectLock`: kotlin.String?
+    , 
+    /**
+     * Objects whose S3 legal hold was set (place) or cleared (release).
+     */
+    var `objectLockObjects`: kotlin.ULong
+    , 
+    /**
+     * Why no S3 legal hold was set, for `not_supported` and `disabled`.
+     */
+    var `objectLockDetail`: kotlin.String?
     
 ){
     
@@ -4175,19 +4191,28 @@ public object FfiConverterTypeLegalHold: FfiConverterRustBuffer<LegalHold> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
     override fun allocationSize(value: LegalHold) = (
             FfiConverterString.allocationSize(value.`backupId`) +
             FfiConverterString.allocationSize(value.`heldAt`) +
-            FfiConverterString.allocationSize(value.`reason`)
+            FfiConverterString.allocationSize(value.`reason`) +
+            FfiConverterOptionalString.allocationSize(value.`objectLock`) +
+            FfiConverterULong.allocationSize(value.`objectLockObjects`) +
+            FfiConverterOptionalString.allocationSize(value.`objectLockDetail`)
     )
 
     override fun write(value: LegalHold, buf: ByteBuffer) {
             FfiConverterString.write(value.`backupId`, buf)
             FfiConverterString.write(value.`heldAt`, buf)
             FfiConverterString.write(value.`reason`, buf)
+            FfiConverterOptionalString.write(value.`objectLock`, buf)
+            FfiConverterULong.write(value.`objectLockObjects`, buf)
+            FfiConverterOptionalString.write(value.`objectLockDetail`, buf)
     }
 }
 
