@@ -376,9 +376,17 @@ fn a_held_backup_survives_prune_and_erase_until_released() {
     // Holding again keeps the first hold.
     let again = block_on(engine::hold(&repo, &key, &ids[0], "other")).unwrap();
     assert_eq!(again, hold);
+    // A memory store has no per-object legal hold, and the result says so.
+    let o = hold.object_lock.clone().unwrap();
+    assert_eq!(o.status, engine::ObjectLockStatus::NotSupported);
+    assert_eq!(o.objects, 0);
+    // What the store did is never part of the sealed record.
     assert_eq!(
         block_on(engine::read_hold(&repo, &key, &ids[0])).unwrap(),
-        Some(hold)
+        Some(engine::LegalHold {
+            object_lock: None,
+            ..hold
+        })
     );
     let listed = block_on(engine::list(&repo, &key)).unwrap();
     assert_eq!(
