@@ -207,16 +207,21 @@ async fn set_object_holds(repo: &Repository, id: &str, on: bool) -> Result<Objec
         .map_ok(|m| m.path)
         .try_collect()
         .await?;
-    // The hold record first: it answers whether the bucket supports the hold at all.
+    // Placing: the record's own hold first; it also answers whether the bucket supports
+    // the hold at all. Releasing: the record's hold last, once every other object is
+    // cleared, so a failed release leaves the record held in S3 as well as present.
     let record = repo.object_path(id, HOLD);
     paths.retain(|p| *p != record);
-    if on {
+    let last = if on {
         paths.insert(0, record);
-    } else {
-        // On release the record's own hold goes last, just before the record.
+        None
+    } else if paths.is_empty() {
         paths.push(record);
-    }
-    let total = paths.len();
+        None
+    } else {
+        Some(record)
+    };
+    let total = paths.len() + usize::from(last.is_some());
     let first = paths.remove(0);
     match cap.set_legal_hold(&first, on).await {
         Ok(ObjectHoldAnswer::NotEnabled(why)) => {
@@ -233,26 +238,48 @@ async fn set_object_holds(repo: &Repository, id: &str, on: bool) -> Result<Objec
         Ok(_) => {}
         Err(e) => return Err(hold_failure(id, on, total, vec![(first, e)])),
     }
-    let failed: Vec<(String, Error)> = futures::stream::iter(paths)
+    let results: Vec<std::result::Result<bool, (String, Error)>> = futures::stream::iter(paths)
         .map(|p| async move {
             match cap.set_legal_hold(&p, on).await {
-                Ok(ObjectHoldAnswer::NotEnabled(why)) => Some((p, Error::Storage(why))),
-                Ok(_) => None,
+                Ok(ObjectHoldAnswer::NotEnabled(why)) => Err((p, Error::Storage(why))),
+                Ok(_) => Ok(true),
                 // Gone since the listing (a concurrent cleanup of stale task results).
-                Err(Error::NotFound(_)) => None,
-                Err(e) => Some((p, e)),
+                Err(Error::NotFound(_)) => Ok(false),
+                Err(e) => Err((p, e)),
             }
         })
         .buffer_unordered(HOLD_CONCURRENCY)
-        .filter_map(|r| async move { r })
         .collect()
         .await;
+    let mut done = 1u64;
+    let mut failed = Vec::new();
+    for r in results {
+        match r {
+            Ok(true) => done += 1,
+            Ok(false) => {}
+            Err(f) => failed.push(f),
+        }
+    }
     if !failed.is_empty() {
         return Err(hold_failure(id, on, total, failed));
     }
+    if let Some(record) = last {
+        match cap.set_legal_hold(&record, on).await {
+            Ok(ObjectHoldAnswer::NotEnabled(why)) => {
+                return Err(hold_failure(
+                    id,
+                    on,
+                    total,
+                    vec![(record, Error::Storage(why))],
+                ));
+            }
+            Ok(_) => done += 1,
+            Err(e) => return Err(hold_failure(id, on, total, vec![(record, e)])),
+        }
+    }
     Ok(ObjectLockOutcome {
         status: ObjectLockStatus::Applied,
-        objects: total as u64,
+        objects: done,
         detail: None,
     })
 }
