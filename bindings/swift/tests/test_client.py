@@ -117,6 +117,20 @@ async def test_tampered_part_fails_verify_as_integrity(firestore_server, tmp_pat
 
 
 @sync
+async def test_legal_hold_reports_what_the_store_did(firestore_server, tmp_path):
+    c = client(tmp_path)
+    report = await c.backup(source(firestore_server), ALL, None, None)
+    held = await c.hold(report.backup_id, "case 7")
+    assert held.reason == "case 7"
+    # A local folder has no S3 Object Lock: reported, not claimed.
+    assert held.object_lock == "not_supported" and held.object_lock_objects == 0
+    assert held.object_lock_detail
+    released = await c.release_hold(report.backup_id)
+    assert released is not None and released.object_lock == "not_supported"
+    assert await c.release_hold(report.backup_id) is None
+
+
+@sync
 async def test_cancel_by_token_from_the_progress_callback(firestore_server, tmp_path):
     c = client(tmp_path)
     token = fk.CancellationToken()
