@@ -65,7 +65,7 @@ pub struct ExportArgs {
 pub enum HoldCommand {
     /// Place a legal hold: prune and erase refuse the backup until it is released. On S3
     /// with Object Lock, also sets the S3 legal hold on every object of the backup (needs
-    /// s3:PutObjectLegalHold); `--storage-opt object_legal_hold=required` fails when the
+    /// s3:PutObjectLegalHold); `--storage-option object_legal_hold=required` fails when the
     /// bucket cannot, `=off` leaves S3 alone. Running it again is idempotent.
     Place(HoldPlaceArgs),
     /// Release a legal hold: clears the S3 legal holds it set, then the repository hold.
