@@ -109,6 +109,20 @@ async fn refused_requests_are_permission_denied_and_never_show_the_secret() {
     }
     // Reading is allowed: a missing object is NotFound, not a permission error.
     assert!(matches!(reader.get("a").await, Err(Error::NotFound(_))));
+    // A legal hold without the permission: typed, names the permission, no secret.
+    let cap = reader
+        .object_legal_hold()
+        .expect("S3 has object legal holds");
+    match cap.set_legal_hold("a", true).await {
+        Err(Error::PermissionDenied(m)) => {
+            assert!(
+                m.contains("s3:PutObjectLegalHold") && m.contains("AccessDenied"),
+                "{m}"
+            );
+            assert!(!m.contains(&secret), "{m}");
+        }
+        other => panic!("legal hold without permission: expected PermissionDenied, got {other:?}"),
+    }
 
     let mut bad = moto_options(&moto.endpoint());
     bad.access_key_id = Some("AKIANOTAREALKEY00000".into());
@@ -122,6 +136,11 @@ async fn refused_requests_are_permission_denied_and_never_show_the_secret() {
             Err(Error::PermissionDenied(m)) => assert!(!m.contains("Wrong-Secret"), "{m}"),
             other => panic!("unknown access key: expected PermissionDenied, got {other:?}"),
         }
+    }
+    let cap = stranger.object_legal_hold().unwrap();
+    match cap.set_legal_hold("a", true).await {
+        Err(Error::PermissionDenied(m)) => assert!(!m.contains("Wrong-Secret"), "{m}"),
+        other => panic!("unknown access key: expected PermissionDenied, got {other:?}"),
     }
     let listed: Vec<_> = futures::StreamExt::collect(stranger.list("")).await;
     assert!(
