@@ -1192,6 +1192,32 @@ mod tests {
     }
 
     #[test]
+    fn object_legal_hold_option_and_capability() {
+        let mut o = ObjectStoreOptions::default();
+        assert!(matches!(
+            o.set("object_legal_hold", "sometimes"),
+            Err(Error::InvalidConfig(_))
+        ));
+        o.set("object_legal_hold", "Required").unwrap();
+        assert_eq!(o.object_legal_hold, Some(ObjectHoldMode::Required));
+        // S3 only: elsewhere it is an error rather than silently ignored.
+        assert!(matches!(
+            ObjectStoreSink::from_url("gs://b/p", o.clone()),
+            Err(Error::InvalidConfig(_))
+        ));
+        let s3 = ObjectStoreSink::from_url("s3://b/p", o).unwrap();
+        let cap = s3.object_legal_hold().expect("S3 has it");
+        assert_eq!(cap.mode(), ObjectHoldMode::Required);
+        let default = ObjectStoreSink::from_url("s3://b/p", ObjectStoreOptions::default()).unwrap();
+        assert_eq!(
+            default.object_legal_hold().unwrap().mode(),
+            ObjectHoldMode::Auto
+        );
+        let memory = ObjectStoreSink::from_url("memory:///p", ObjectStoreOptions::default());
+        assert!(memory.unwrap().object_legal_hold().is_none());
+    }
+
+    #[test]
     fn keys_join_prefix_and_reject_bad_paths() {
         let s =
             ObjectStoreSink::from_url("memory:///root/dir", ObjectStoreOptions::default()).unwrap();
