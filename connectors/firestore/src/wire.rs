@@ -20,18 +20,45 @@ use firekeep_core::model::json::{encode_document_to, piecewise as j};
 use firekeep_core::source::WireDocument;
 use firekeep_core::{Error, Result};
 use prost::Message as _;
+use std::cell::Cell;
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
 /// Value nesting the fast path follows (Firestore allows 20); deeper goes the slow way.
 const MAX_FAST_DEPTH: usize = 32;
 
+/// Entries a worker's scratch list keeps capacity for between documents; a document with
+/// more (up to 1 MiB of tiny entries) gets a fresh list so one outlier does not pin memory.
+const KEEP_ENTRIES: usize = 4096;
+
+thread_local! {
+    /// The map entries of the document being written, reused across documents on each
+    /// worker: growing a fresh list per document cost several allocations per document.
+    static ENTRIES: Cell<Vec<Entry>> = const { Cell::new(Vec::new()) };
+}
+
 /// Appends the JSON line (no newline) of the protobuf `Document` in `wire` to `out`: the
 /// same bytes as decoding it with prost, converting and encoding, or the same error.
+///
+/// One pass over the bytes, writing into `out` as it goes: no tree, no per-field
+/// allocation. Map entries are the exception: protobuf does not order them and the JSON
+/// lists them by key, so each map's entries are gathered (as offsets, in a list reused
+/// across documents), sorted, then written.
 pub fn document_json(wire: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
-    let mut entries = Vec::new();
-    if fast_document(wire, out, &mut entries).is_some() {
+    let mut entries = ENTRIES.take();
+    entries.clear();
+    let done = Writer {
+        wire,
+        out: &mut *out,
+        entries: &mut entries,
+    }
+    .document()
+    .is_some();
+    if entries.capacity() <= KEEP_ENTRIES {
+        ENTRIES.set(entries);
+    }
+    if done {
         return Ok(());
     }
     out.truncate(start);
@@ -68,7 +95,25 @@ impl<'a> Fields<'a> {
         Fields { buf }
     }
 
+    /// Keys (string and bytes values have two-byte keys), lengths and most numbers are one
+    /// or two bytes: those inline, the rest out of line.
+    #[inline(always)]
     fn varint(&mut self) -> Option<u64> {
+        match *self.buf {
+            [b0, ref rest @ ..] if b0 < 0x80 => {
+                self.buf = rest;
+                Some(u64::from(b0))
+            }
+            [b0, b1, ref rest @ ..] if b1 < 0x80 => {
+                self.buf = rest;
+                Some(u64::from(b0 & 0x7f) | u64::from(b1) << 7)
+            }
+            _ => self.long_varint(),
+        }
+    }
+
+    #[inline(never)]
+    fn long_varint(&mut self) -> Option<u64> {
         let mut value = 0u64;
         for i in 0..10 {
             let (&b, rest) = self.buf.split_first()?;
@@ -85,6 +130,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The next field's number and payload; `Some(None)` at the end of the message.
+    #[inline(always)]
     fn next(&mut self) -> Option<Option<(u32, Payload<'a>)>> {
         if self.buf.is_empty() {
             return Some(None);
@@ -113,10 +159,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn utf8(bytes: &[u8]) -> Option<&str> {
-    std::str::from_utf8(bytes).ok()
-}
-
 fn timestamp(bytes: &[u8]) -> Option<Timestamp> {
     let mut f = Fields::new(bytes);
     let (mut seconds, mut nanos) = (None, None);
@@ -131,176 +173,236 @@ fn timestamp(bytes: &[u8]) -> Option<Timestamp> {
     Timestamp::new(seconds.unwrap_or(0), nanos).ok()
 }
 
-/// Map entries (`map<string, Value>`): collected, sorted by key bytes (the core keeps
-/// fields in a `BTreeMap`), later duplicates winning (as prost's map insert does).
-fn collect_entries<'a>(
-    entry_bytes: &'a [u8],
-    entries: &mut Vec<(&'a str, &'a [u8])>,
-) -> Option<()> {
-    let mut f = Fields::new(entry_bytes);
-    let (mut key, mut value) = (None, None);
-    while let Some((n, p)) = f.next()? {
-        match (n, p) {
-            (1, Payload::Bytes(b)) if key.is_none() => key = Some(utf8(b)?),
-            (2, Payload::Bytes(b)) if value.is_none() => value = Some(b),
-            _ => return None,
+/// A map entry (`map<string, Value>`) or document field, as byte ranges of the document's
+/// encoding (offsets, so the list can outlive one document's borrow and be reused).
+#[derive(Clone, Copy)]
+struct Entry {
+    /// The key's first 8 bytes, big-endian, zero-padded: most comparisons end here.
+    prefix: u64,
+    key: (usize, usize),
+    value: (usize, usize),
+}
+
+/// The first 8 bytes of `key`, big-endian, zero-padded (without a call to memcpy).
+#[inline(always)]
+fn key_prefix(key: &[u8]) -> u64 {
+    if let Some(head) = key.first_chunk::<8>() {
+        return u64::from_be_bytes(*head);
+    }
+    let mut prefix = 0u64;
+    for (i, &b) in key.iter().enumerate() {
+        prefix |= u64::from(b) << (56 - 8 * i);
+    }
+    prefix
+}
+
+/// The JSON writer over one document's encoding.
+struct Writer<'w> {
+    wire: &'w [u8],
+    out: &'w mut Vec<u8>,
+    entries: &'w mut Vec<Entry>,
+}
+
+impl<'w> Writer<'w> {
+    /// The range of `part` (a slice of `self.wire`) within `self.wire`.
+    fn range(&self, part: &[u8]) -> (usize, usize) {
+        let start = part.as_ptr() as usize - self.wire.as_ptr() as usize;
+        (start, start + part.len())
+    }
+
+    fn slice(&self, (start, end): (usize, usize)) -> &'w [u8] {
+        &self.wire[start..end]
+    }
+
+    /// Adds one map entry's key and value ranges (a missing key is "", a missing value
+    /// null, as prost has it).
+    fn collect_entry(&mut self, entry_bytes: &'w [u8]) -> Option<()> {
+        let mut f = Fields::new(entry_bytes);
+        let (mut key, mut value): (Option<&[u8]>, Option<&[u8]>) = (None, None);
+        while let Some((n, p)) = f.next()? {
+            match (n, p) {
+                (1, Payload::Bytes(b)) if key.is_none() => key = Some(b),
+                (2, Payload::Bytes(b)) if value.is_none() => value = Some(b),
+                _ => return None,
+            }
         }
+        let key = key.unwrap_or(&[]);
+        let entry = Entry {
+            prefix: key_prefix(key),
+            key: if key.is_empty() {
+                (0, 0)
+            } else {
+                self.range(key)
+            },
+            value: value.map_or((0, 0), |v| self.range(v)),
+        };
+        self.entries.push(entry);
+        Some(())
     }
-    entries.push((key.unwrap_or(""), value.unwrap_or(&[])));
-    Some(())
-}
 
-/// Sorts `entries[from..]` by key and drops all but the last of equal keys.
-fn sort_entries(entries: &mut Vec<(&str, &[u8])>, from: usize) {
-    let region = &mut entries[from..];
-    if region.windows(2).all(|w| w[0].0 < w[1].0) {
-        return;
-    }
-    // Stable: equal keys stay in arrival order, so the last one is the later one.
-    region.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut write = from;
-    for read in from..entries.len() {
-        if read + 1 < entries.len() && entries[read + 1].0 == entries[read].0 {
-            continue;
+    /// Sorts `entries[from..]` by key bytes (the core keeps fields in a `BTreeMap`).
+    /// Equal keys (only in merged encodings, never from Firestore) go the slow path,
+    /// which applies prost's rules (the later entry wins, the earlier one still decoded).
+    fn sort_entries(&mut self, from: usize) -> Option<()> {
+        let wire = self.wire;
+        let key = |e: &Entry| &wire[e.key.0..e.key.1];
+        let cmp = |a: &Entry, b: &Entry| a.prefix.cmp(&b.prefix).then_with(|| key(a).cmp(key(b)));
+        let region = &mut self.entries[from..];
+        if region.windows(2).all(|w| cmp(&w[0], &w[1]).is_lt()) {
+            return Some(());
         }
-        entries[write] = entries[read];
-        write += 1;
-    }
-    entries.truncate(write);
-}
-
-/// Writes the entries `entries[from..]` (sorted) as `"key":value` pairs.
-fn write_entries<'a>(
-    entries: &mut Vec<(&'a str, &'a [u8])>,
-    from: usize,
-    out: &mut Vec<u8>,
-    depth: usize,
-) -> Option<()> {
-    let end = entries.len();
-    for i in from..end {
-        let (k, v) = entries[i];
-        j::key(out, k, i == from);
-        value(v, out, entries, depth)?;
-        entries.truncate(end);
-    }
-    Some(())
-}
-
-fn fast_document<'a>(
-    wire: &'a [u8],
-    out: &mut Vec<u8>,
-    entries: &mut Vec<(&'a str, &'a [u8])>,
-) -> Option<()> {
-    let mut f = Fields::new(wire);
-    let (mut name, mut create, mut update) = (None, None, None);
-    while let Some((n, p)) = f.next()? {
-        match (n, p) {
-            (1, Payload::Bytes(b)) if name.is_none() => name = Some(utf8(b)?),
-            (2, Payload::Bytes(b)) => collect_entries(b, entries)?,
-            (3, Payload::Bytes(b)) if create.is_none() => create = Some(timestamp(b)?),
-            (4, Payload::Bytes(b)) if update.is_none() => update = Some(timestamp(b)?),
-            _ => return None,
+        if region.len() <= 32 {
+            // Insertion sort: few entries, usually few moves.
+            for i in 1..region.len() {
+                let x = region[i];
+                let mut j = i;
+                while j > 0 && cmp(&x, &region[j - 1]).is_lt() {
+                    region[j] = region[j - 1];
+                    j -= 1;
+                }
+                region[j] = x;
+            }
+        } else {
+            region.sort_unstable_by(cmp);
         }
+        if region.windows(2).any(|w| cmp(&w[0], &w[1]).is_eq()) {
+            return None;
+        }
+        Some(())
     }
-    j::document_start(out, name.unwrap_or(""));
-    if !entries.is_empty() {
-        sort_entries(entries, 0);
-        j::fields_start(out);
-        write_entries(entries, 0, out, 0)?;
-        j::fields_end(out);
-    }
-    if let Some(t) = &create {
-        j::create_time(out, t);
-    }
-    if let Some(t) = &update {
-        j::update_time(out, t);
-    }
-    j::document_end(out);
-    Some(())
-}
 
-fn value<'a>(
-    wire: &'a [u8],
-    out: &mut Vec<u8>,
-    entries: &mut Vec<(&'a str, &'a [u8])>,
-    depth: usize,
-) -> Option<()> {
-    if depth > MAX_FAST_DEPTH {
-        return None;
+    /// Writes the entries `entries[from..]` (sorted) as `"key":value` pairs.
+    fn write_entries(&mut self, from: usize, depth: usize) -> Option<()> {
+        let end = self.entries.len();
+        for i in from..end {
+            let e = self.entries[i];
+            if !j::key_utf8(self.out, self.slice(e.key), i == from) {
+                return None;
+            }
+            self.value(self.slice(e.value), depth)?;
+            self.entries.truncate(end);
+        }
+        Some(())
     }
-    let mut f = Fields::new(wire);
-    let Some(field) = f.next()? else {
-        // No value kind set: prost's `None`, which the core reads as null.
-        j::null_value(out);
-        return Some(());
-    };
-    if f.next()?.is_some() {
-        return None; // Two kinds, or one twice: prost's last-wins and merging rules.
+
+    fn document(&mut self) -> Option<()> {
+        let mut f = Fields::new(self.wire);
+        let (mut name, mut create, mut update): (Option<&[u8]>, _, _) = (None, None, None);
+        while let Some((n, p)) = f.next()? {
+            match (n, p) {
+                (1, Payload::Bytes(b)) if name.is_none() => name = Some(b),
+                (2, Payload::Bytes(b)) => self.collect_entry(b)?,
+                (3, Payload::Bytes(b)) if create.is_none() => create = Some(timestamp(b)?),
+                (4, Payload::Bytes(b)) if update.is_none() => update = Some(timestamp(b)?),
+                _ => return None,
+            }
+        }
+        if !j::document_start_utf8(self.out, name.unwrap_or(&[])) {
+            return None;
+        }
+        if !self.entries.is_empty() {
+            self.sort_entries(0)?;
+            j::fields_start(self.out);
+            self.write_entries(0, 0)?;
+            j::fields_end(self.out);
+        }
+        if let Some(t) = &create {
+            j::create_time(self.out, t);
+        }
+        if let Some(t) = &update {
+            j::update_time(self.out, t);
+        }
+        j::document_end(self.out);
+        Some(())
     }
-    match field {
-        (11, Payload::Varint(_)) => j::null_value(out),
-        (1, Payload::Varint(v)) => j::boolean_value(out, v != 0),
-        (2, Payload::Varint(v)) => j::integer_value(out, v as i64),
-        (3, Payload::Fixed64(bits)) => j::double_value(out, f64::from_bits(bits)),
-        (10, Payload::Bytes(b)) => j::timestamp_value(out, &timestamp(b)?),
-        (17, Payload::Bytes(b)) => j::string_value(out, utf8(b)?),
-        (18, Payload::Bytes(b)) => j::bytes_value(out, b),
-        (5, Payload::Bytes(b)) => j::reference_value(out, utf8(b)?),
-        (8, Payload::Bytes(b)) => {
-            let mut g = Fields::new(b);
-            let (mut lat, mut lng) = (None, None);
-            while let Some((n, p)) = g.next()? {
-                match (n, p) {
-                    (1, Payload::Fixed64(v)) if lat.is_none() => lat = Some(f64::from_bits(v)),
-                    (2, Payload::Fixed64(v)) if lng.is_none() => lng = Some(f64::from_bits(v)),
-                    _ => return None,
+
+    fn value(&mut self, wire: &'w [u8], depth: usize) -> Option<()> {
+        if depth > MAX_FAST_DEPTH {
+            return None;
+        }
+        let mut f = Fields::new(wire);
+        let Some(field) = f.next()? else {
+            // No value kind set: prost's `None`, which the core reads as null.
+            j::null_value(self.out);
+            return Some(());
+        };
+        if f.next()?.is_some() {
+            return None; // Two kinds, or one twice: prost's last-wins and merging rules.
+        }
+        let out = &mut *self.out;
+        match field {
+            (17, Payload::Bytes(b)) => {
+                if !j::string_value_utf8(out, b) {
+                    return None;
                 }
             }
-            j::geo_point_value(out, lat.unwrap_or(0.0), lng.unwrap_or(0.0));
-        }
-        (9, Payload::Bytes(b)) => {
-            let mut items = Fields::new(b);
-            let mut first = true;
-            while let Some((n, p)) = items.next()? {
-                let (1, Payload::Bytes(item)) = (n, p) else {
+            (11, Payload::Varint(_)) => j::null_value(out),
+            (1, Payload::Varint(v)) => j::boolean_value(out, v != 0),
+            (2, Payload::Varint(v)) => j::integer_value(out, v as i64),
+            (3, Payload::Fixed64(bits)) => j::double_value(out, f64::from_bits(bits)),
+            (10, Payload::Bytes(b)) => j::timestamp_value(out, &timestamp(b)?),
+            (18, Payload::Bytes(b)) => j::bytes_value(out, b),
+            (5, Payload::Bytes(b)) => {
+                if !j::reference_value_utf8(out, b) {
                     return None;
-                };
+                }
+            }
+            (8, Payload::Bytes(b)) => {
+                let mut g = Fields::new(b);
+                let (mut lat, mut lng) = (None, None);
+                while let Some((n, p)) = g.next()? {
+                    match (n, p) {
+                        (1, Payload::Fixed64(v)) if lat.is_none() => lat = Some(f64::from_bits(v)),
+                        (2, Payload::Fixed64(v)) if lng.is_none() => lng = Some(f64::from_bits(v)),
+                        _ => return None,
+                    }
+                }
+                j::geo_point_value(out, lat.unwrap_or(0.0), lng.unwrap_or(0.0));
+            }
+            (9, Payload::Bytes(b)) => {
+                let mut items = Fields::new(b);
+                let mut first = true;
+                while let Some((n, p)) = items.next()? {
+                    let (1, Payload::Bytes(item)) = (n, p) else {
+                        return None;
+                    };
+                    if first {
+                        j::array_start(self.out);
+                        first = false;
+                    } else {
+                        j::element_separator(self.out);
+                    }
+                    self.value(item, depth + 1)?;
+                }
                 if first {
-                    j::array_start(out);
-                    first = false;
+                    j::empty_array_value(self.out);
                 } else {
-                    j::element_separator(out);
+                    j::array_end(self.out);
                 }
-                value(item, out, entries, depth + 1)?;
             }
-            if first {
-                j::empty_array_value(out);
-            } else {
-                j::array_end(out);
+            (6, Payload::Bytes(b)) => {
+                let from = self.entries.len();
+                let mut m = Fields::new(b);
+                while let Some((n, p)) = m.next()? {
+                    let (1, Payload::Bytes(entry)) = (n, p) else {
+                        return None;
+                    };
+                    self.collect_entry(entry)?;
+                }
+                if self.entries.len() == from {
+                    j::empty_map_value(self.out);
+                } else {
+                    self.sort_entries(from)?;
+                    j::map_start(self.out);
+                    self.write_entries(from, depth + 1)?;
+                    j::map_end(self.out);
+                }
+                self.entries.truncate(from);
             }
+            _ => return None,
         }
-        (6, Payload::Bytes(b)) => {
-            let from = entries.len();
-            let mut m = Fields::new(b);
-            while let Some((n, p)) = m.next()? {
-                let (1, Payload::Bytes(entry)) = (n, p) else {
-                    return None;
-                };
-                collect_entries(entry, entries)?;
-            }
-            if entries.len() == from {
-                j::empty_map_value(out);
-            } else {
-                sort_entries(entries, from);
-                j::map_start(out);
-                write_entries(entries, from, out, depth + 1)?;
-                j::map_end(out);
-            }
-            entries.truncate(from);
-        }
-        _ => return None,
+        Some(())
     }
-    Some(())
 }
 
 /// A RunQuery response with its document still encoded.

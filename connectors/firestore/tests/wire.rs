@@ -39,6 +39,52 @@ fn arb_double() -> impl Strategy<Value = f64> {
     prop_oneof![any::<u64>().prop_map(f64::from_bits), any::<f64>()]
 }
 
+/// Strings with every class the writer's word-at-a-time scan tells apart (plain ASCII,
+/// control characters, quote, backslash, DEL, 2/3/4-byte UTF-8), across word boundaries.
+fn arb_text() -> impl Strategy<Value = String> {
+    let c = prop_oneof![
+        4 => proptest::char::range('a', 'z'),
+        2 => proptest::char::range('\u{0}', '\u{1f}'),
+        1 => Just('"'),
+        1 => Just('\\'),
+        1 => Just('\u{7f}'),
+        1 => Just('é'),
+        1 => Just('\u{ffff}'),
+        1 => Just('𝄞'),
+    ];
+    prop_oneof![
+        any::<String>(),
+        proptest::collection::vec(c, 0..40).prop_map(|v| v.into_iter().collect()),
+    ]
+}
+
+/// Edge values of every kind, alone: what the fidelity tests promise survives.
+fn edge_scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        prop_oneof![
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(-0.0),
+            Just(f64::MIN_POSITIVE / 2.0),
+            Just(f64::from_bits(1)),
+            Just(f64::MAX),
+            Just(f64::MIN),
+        ]
+        .prop_map(Value::Double),
+        prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0), Just(-1)].prop_map(Value::Integer),
+        prop_oneof![
+            Just(Timestamp::MIN),
+            Just(Timestamp::MAX),
+            Just(Timestamp::new(0, 1).unwrap()),
+            Just(Timestamp::new(-1, 999_999_999).unwrap()),
+        ]
+        .prop_map(Value::Timestamp),
+        Just(Value::String("\0".into())),
+        Just(Value::Bytes(Vec::new())),
+    ]
+}
+
 fn arb_scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
@@ -46,7 +92,8 @@ fn arb_scalar() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::Integer),
         arb_double().prop_map(Value::Double),
         arb_timestamp().prop_map(Value::Timestamp),
-        any::<String>().prop_map(Value::String),
+        arb_text().prop_map(Value::String),
+        edge_scalar(),
         proptest::collection::vec(any::<u8>(), 0..64).prop_map(Value::Bytes),
         "[a-z]{1,8}/[^/]{1,8}".prop_map(|p| Value::Reference(format!(
             "projects/p/databases/(default)/documents/{p}"
@@ -62,7 +109,7 @@ fn arb_value() -> impl Strategy<Value = Value> {
     arb_scalar().prop_recursive(6, 64, 6, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            proptest::collection::btree_map(any::<String>(), inner, 0..6).prop_map(Value::Map),
+            proptest::collection::btree_map(arb_text(), inner, 0..6).prop_map(Value::Map),
         ]
     })
 }
@@ -70,7 +117,7 @@ fn arb_value() -> impl Strategy<Value = Value> {
 fn arb_document() -> impl Strategy<Value = Document> {
     (
         "[a-zA-Z0-9]{1,10}/[^/]{1,20}",
-        proptest::collection::btree_map(any::<String>(), arb_value(), 0..8),
+        proptest::collection::btree_map(arb_text(), arb_value(), 0..40),
         proptest::option::of(arb_timestamp()),
         proptest::option::of(arb_timestamp()),
     )
@@ -232,4 +279,55 @@ fn every_value_kind_is_written_as_documented() {
         String::from_utf8(fast(&wire).unwrap()).unwrap(),
         String::from_utf8(encode_document(&doc)).unwrap()
     );
+}
+
+#[test]
+fn invalid_utf8_anywhere_in_any_string_fails_as_the_reference_does() {
+    use proto::value::ValueType as T;
+    // Three bytes each, replacing a three-byte marker so every length prefix stays right:
+    // a byte UTF-8 never uses, a lead byte without its continuation, a UTF-16 surrogate,
+    // a truncated 4-byte sequence, a truncated sequence at the end, an overlong NUL. Put
+    // before, on and after the scan's 8-byte word boundaries, in a string value, a
+    // reference, a map key, a field name and the document name.
+    let bads: [&[u8; 3]; 6] = [
+        &[0xff, b'Q', b'Q'],
+        &[0xc3, b'Q', b'Q'],
+        &[0xed, 0xa0, 0x80],
+        &[0xf0, 0x9d, 0x84],
+        &[b'Q', b'Q', 0xc3],
+        &[0xc0, 0x80, b'Q'],
+    ];
+    const MARKER: &[u8] = b"\x01QQ";
+    for at in 0..18 {
+        let text = format!("{}\u{1}QQ", "p".repeat(at));
+        let mut inner = HashMap::new();
+        inner.insert(text.clone(), value(T::BooleanValue(true)));
+        let docs = [
+            doc_with(vec![("s", value(T::StringValue(text.clone())))]),
+            doc_with(vec![("r", value(T::ReferenceValue(text.clone())))]),
+            doc_with(vec![(
+                "m",
+                value(T::MapValue(proto::MapValue { fields: inner })),
+            )]),
+            doc_with(vec![(text.as_str(), value(T::NullValue(0)))]),
+            proto::Document {
+                name: text.clone(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        ];
+        for wire in docs {
+            let ok = fast(&wire);
+            assert!(ok.is_ok());
+            assert_eq!(ok, slow(&wire));
+            let pos = wire.windows(3).position(|w| w == MARKER).unwrap();
+            for bad in bads {
+                let mut corrupt = wire.clone();
+                corrupt[pos..pos + 3].copy_from_slice(bad);
+                let got = fast(&corrupt);
+                assert!(got.is_err(), "{bad:?} at {at}");
+                assert_eq!(got, slow(&corrupt), "{bad:?} at {at}");
+            }
+        }
+    }
 }

@@ -107,23 +107,71 @@ pub(crate) fn encode_documents(
     })
 }
 
+/// JSON buffers kept per worker thread beyond one part's use only up to this size (a part
+/// holds about `part_target_bytes` of JSON, default 4 MiB; larger buffers are freed).
+const KEEP_JSON_BUFFER: usize = 16 * 1024 * 1024;
+
+/// A worker's reusable encoding state: the NDJSON buffer and a zstd context with its level.
+type EncoderState = (Vec<u8>, Option<(i32, zstd::bulk::Compressor<'static>)>);
+
+thread_local! {
+    /// Per worker: the NDJSON buffer and a zstd context at the level last used. A fresh
+    /// 4 MiB buffer per part comes back from the kernel as new pages, and a fresh context
+    /// allocates and initialises zstd's tables; both are reused instead. The frame written
+    /// is the same one `zstd::bulk::compress` writes.
+    static ENCODER: std::cell::RefCell<EncoderState> =
+        const { std::cell::RefCell::new((Vec::new(), None)) };
+}
+
 fn encode_lines<T>(
     docs: &[T],
     zstd_level: i32,
     size_hint: usize,
     encode: impl Fn(&T, &mut Vec<u8>) -> Result<()>,
 ) -> Result<EncodedPart> {
-    let mut buf = Vec::with_capacity(size_hint + size_hint / 8 + 4096);
-    let mut sizes = Vec::with_capacity(docs.len());
-    for doc in docs {
-        let before = buf.len();
-        encode(doc, &mut buf)?;
-        buf.push(b'\n');
-        sizes.push(buf.len() - before);
-    }
-    let compressed = zstd::bulk::compress(&buf, zstd_level)
-        .map_err(|e| Error::io("compressing a part with zstd", e))?;
-    Ok(EncodedPart { compressed, sizes })
+    ENCODER.with(|cell| {
+        // A re-entrant call (none today) would find the cell borrowed: use fresh state.
+        let mut fresh = (Vec::new(), None);
+        let mut guard = cell.try_borrow_mut();
+        let (buf, zstd) = match guard.as_deref_mut() {
+            Ok(state) => (&mut state.0, &mut state.1),
+            Err(_) => (&mut fresh.0, &mut fresh.1),
+        };
+        buf.clear();
+        buf.reserve(size_hint + size_hint / 8 + 4096);
+        let mut sizes = Vec::with_capacity(docs.len());
+        let encoded = docs.iter().try_for_each(|doc| {
+            let before = buf.len();
+            encode(doc, buf)?;
+            buf.push(b'\n');
+            sizes.push(buf.len() - before);
+            Ok::<_, Error>(())
+        });
+        let compressed = encoded.and_then(|()| {
+            let compressor = match zstd {
+                Some((level, c)) if *level == zstd_level => c,
+                _ => {
+                    let c = zstd::bulk::Compressor::new(zstd_level)
+                        .map_err(|e| Error::io("starting zstd compression", e))?;
+                    &mut zstd.insert((zstd_level, c)).1
+                }
+            };
+            compressor
+                .compress(buf)
+                .map_err(|e| Error::io("compressing a part with zstd", e))
+        });
+        if buf.capacity() > KEEP_JSON_BUFFER {
+            *buf = Vec::new();
+        }
+        if compressed.is_err() {
+            // zstd may leave a failed frame open in the context: start the next one afresh.
+            *zstd = None;
+        }
+        Ok(EncodedPart {
+            compressed: compressed?,
+            sizes,
+        })
+    })
 }
 
 /// The relative document path inside a full resource name, given the database's

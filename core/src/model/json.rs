@@ -142,7 +142,7 @@ fn write_value(out: &mut Vec<u8>, v: &Value) {
 /// [`document_end`](piecewise::document_end) — they write exactly the bytes
 /// [`encode_document_to`] writes for that document: both use these functions.
 pub mod piecewise {
-    use super::{Timestamp, write_f64, write_str, write_timestamp};
+    use super::{Timestamp, write_f64, write_str, write_text, write_timestamp};
     use base64::Engine as _;
     use serde_json::ser::{CompactFormatter, Formatter};
 
@@ -150,6 +150,14 @@ pub mod piecewise {
     pub fn document_start(out: &mut Vec<u8>, name: &str) {
         out.extend_from_slice(b"{\"name\":");
         write_str(out, name);
+    }
+
+    /// [`document_start`] for a name not yet known to be UTF-8: `false` if it is not
+    /// (then what was appended is to be discarded). The same goes for the other `_utf8`
+    /// functions: they let the protobuf fast path check and escape each string in one scan.
+    pub fn document_start_utf8(out: &mut Vec<u8>, name: &[u8]) -> bool {
+        out.extend_from_slice(b"{\"name\":");
+        write_text(out, name, true)
     }
 
     /// `,"fields":{` (only when the document has fields).
@@ -186,6 +194,16 @@ pub mod piecewise {
         }
         write_str(out, key);
         out.push(b':');
+    }
+
+    /// [`key`] for a key not yet known to be UTF-8: `false` if it is not.
+    pub fn key_utf8(out: &mut Vec<u8>, key: &[u8], first: bool) -> bool {
+        if !first {
+            out.push(b',');
+        }
+        let ok = write_text(out, key, true);
+        out.push(b':');
+        ok
     }
 
     /// `{"nullValue":null}`.
@@ -231,6 +249,14 @@ pub mod piecewise {
         out.push(b'}');
     }
 
+    /// [`string_value`] for text not yet known to be UTF-8: `false` if it is not.
+    pub fn string_value_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
+        out.extend_from_slice(b"{\"stringValue\":");
+        let ok = write_text(out, s, true);
+        out.push(b'}');
+        ok
+    }
+
     /// `{"bytesValue":"<standard base64>"}`.
     pub fn bytes_value(out: &mut Vec<u8>, b: &[u8]) {
         out.extend_from_slice(b"{\"bytesValue\":\"");
@@ -249,6 +275,14 @@ pub mod piecewise {
         out.extend_from_slice(b"{\"referenceValue\":");
         write_str(out, r);
         out.push(b'}');
+    }
+
+    /// [`reference_value`] for a name not yet known to be UTF-8: `false` if it is not.
+    pub fn reference_value_utf8(out: &mut Vec<u8>, r: &[u8]) -> bool {
+        out.extend_from_slice(b"{\"referenceValue\":");
+        let ok = write_text(out, r, true);
+        out.push(b'}');
+        ok
     }
 
     /// `{"geoPointValue":{"latitude":..,"longitude":..}}`.
@@ -349,11 +383,29 @@ fn write_timestamp(out: &mut Vec<u8>, t: &Timestamp) {
     out.extend_from_slice(&buf[..len + 2]);
 }
 
+/// "00", "01", ..., "99": two digits per division in [`put_digits`].
+static DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 /// Writes `value` as exactly `dst.len()` decimal digits, zero-padded.
 fn put_digits(dst: &mut [u8], mut value: u32) {
-    for d in dst.iter_mut().rev() {
-        *d = b'0' + (value % 10) as u8;
-        value /= 10;
+    let mut i = dst.len();
+    while i >= 2 {
+        let pair = (value % 100) as usize * 2;
+        value /= 100;
+        dst[i - 2..i].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        i -= 2;
+    }
+    if i == 1 {
+        dst[0] = b'0' + (value % 10) as u8;
     }
 }
 
@@ -377,32 +429,125 @@ static ESCAPE: [u8; 256] = {
 };
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
+    write_text(out, s.as_bytes(), false);
+}
+
+/// Eight copies of a byte, for the word-at-a-time scans below.
+const fn splat(b: u8) -> u64 {
+    u64::from_le_bytes([b; 8])
+}
+
+/// Whether any byte of `w` needs a look: a control character, `"`, a backslash, or (when
+/// `non_ascii`) a byte of a multi-byte UTF-8 sequence. Exact (no false positives at word
+/// level): `(x - 0x01..) & !x & 0x80..` is non-zero iff a byte of `x` is zero, and with
+/// `0x20..` iff a byte is below 0x20.
+#[inline(always)]
+fn word_needs_look(w: u64, non_ascii: bool) -> bool {
+    const HIGH: u64 = splat(0x80);
+    let control = w.wrapping_sub(splat(0x20)) & !w;
+    let q = w ^ splat(b'"');
+    let quote = q.wrapping_sub(splat(1)) & !q;
+    let b = w ^ splat(b'\\');
+    let backslash = b.wrapping_sub(splat(1)) & !b;
+    let high = if non_ascii { w } else { 0 };
+    (control | quote | backslash | high) & HIGH != 0
+}
+
+/// Length of the prefix of `bytes` that is ASCII and needs no escape, eight bytes at a time.
+#[inline(always)]
+fn plain_prefix(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if word_needs_look(w, true) {
+            return i + plain_bytes(&bytes[i..]);
+        }
+        i += 8;
+    }
+    // Fewer than 8 bytes left: for a string of 8 or more, one overlapping word at the end
+    // instead of a byte loop.
+    if i < bytes.len() {
+        if let Some(last) = bytes.last_chunk::<8>() {
+            if !word_needs_look(u64::from_le_bytes(*last), true) {
+                return bytes.len();
+            }
+        }
+    }
+    i + plain_bytes(&bytes[i..])
+}
+
+/// Length of the prefix of `bytes` that is ASCII and needs no escape, a byte at a time.
+#[inline(always)]
+fn plain_bytes(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|&b| b >= 0x80 || ESCAPE[b as usize] != 0)
+        .unwrap_or(bytes.len())
+}
+
+/// Writes `text` as a quoted JSON string (escaping as [`ESCAPE`] says). With `validate`,
+/// first checks that it is UTF-8 and returns `false` (writing nothing) if it is not: the
+/// protobuf fast path validates and escapes in one scan of each string.
+///
+/// Most strings need no escape and are ASCII: a word-at-a-time scan finds that, and the
+/// string is copied whole. Anything else goes byte by byte from the first byte that
+/// needs a look, skipping clean words.
+#[inline]
+fn write_text(out: &mut Vec<u8>, text: &[u8], validate: bool) -> bool {
+    let plain = plain_prefix(text);
+    if plain == text.len() {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text);
+        out.push(b'"');
+        return true;
+    }
+    // The prefix is ASCII, so the rest starts on a character boundary.
+    if validate && std::str::from_utf8(&text[plain..]).is_err() {
+        return false;
+    }
+    write_escaped(out, text, plain);
+    true
+}
+
+/// The slow half of [`write_text`]: `text[..from]` needs no escape.
+#[cold]
+fn write_escaped(out: &mut Vec<u8>, text: &[u8], from: usize) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(text.len() + text.len() / 8 + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = from;
+    while i < text.len() {
+        // Skip words with nothing to escape (multi-byte UTF-8 is copied as is).
+        if let Some(chunk) = text.get(i..i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            if !word_needs_look(w, false) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = text[i];
         let esc = ESCAPE[b as usize];
-        if esc == 0 {
-            continue;
+        if esc != 0 {
+            out.extend_from_slice(&text[start..i]);
+            if esc == b'u' {
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 0xf) as usize],
+                ]);
+            } else {
+                out.extend_from_slice(&[b'\\', esc]);
+            }
+            start = i + 1;
         }
-        out.extend_from_slice(&bytes[start..i]);
-        if esc == b'u' {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xf) as usize],
-            ]);
-        } else {
-            out.extend_from_slice(&[b'\\', esc]);
-        }
-        start = i + 1;
+        i += 1;
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(&text[start..]);
     out.push(b'"');
 }
 
