@@ -182,21 +182,36 @@ pub(crate) fn with_part_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 /// one buffer or does not decompress cleanly: the caller then takes the streaming path,
 /// which finds and words the problem exactly as it always has.
 pub(crate) fn decompress_whole(compressed: &[u8], plain_bytes: u64, out: &mut Vec<u8>) -> bool {
-    out.clear();
     if plain_bytes > WHOLE_PART_MAX_BYTES {
+        out.clear();
         return false;
     }
     let Ok(zstd) = zstd::stream::read::Decoder::with_buffer(compressed) else {
+        out.clear();
         return false;
     };
-    // Sized by the bound (plus the probe byte), so the buffer never grows.
-    out.reserve(plain_bytes as usize + 1);
+    // Sized by the bound plus the probe byte, so it never grows; a reused buffer keeps its
+    // initialized bytes, so only growth is zeroed (`read_to_end` zeroed every part).
+    out.resize(plain_bytes as usize + 1, 0);
     let mut limited = Limited {
         inner: zstd,
         left: plain_bytes,
         limit: plain_bytes,
     };
-    limited.read_to_end(out).is_ok()
+    let mut filled = 0;
+    loop {
+        match limited.read(&mut out[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                out.clear();
+                return false;
+            }
+        }
+    }
+    out.truncate(filled);
+    true
 }
 
 /// The document lines of decompressed NDJSON as [`PartDecoder`] reads them: split at
