@@ -97,7 +97,10 @@ pub(crate) fn check_part(
     });
     if let Some(docs) = fast {
         let mut names = NameCheck::new(entry);
-        if docs.iter().all(|d| names.push(Cow::Borrowed(&d.name))) && names.passed() {
+        if docs.len() as u64 == entry.documents
+            && docs.iter().all(|d| names.push(Cow::Borrowed(&d.name)))
+            && names.passed()
+        {
             return Ok(docs);
         }
     }
@@ -488,6 +491,62 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("/")
         })
+    }
+
+    /// Every way a part can disagree with its entry gets the same answer from the fast
+    /// paths (`check_part`, `count_part`) as from the decoding path alone.
+    #[test]
+    fn fast_paths_report_what_the_decoding_path_reports() {
+        let dek = SecretBytes::new(vec![7u8; 32]);
+        let doc = |rel: &str| {
+            Document::new(
+                format!("projects/p/databases/d/documents/{rel}"),
+                Default::default(),
+            )
+        };
+        let docs = [doc("a/1"), doc("a/2"), doc("b/1")];
+        let plain = codec::encode_part(&docs).unwrap();
+        let json: u64 = docs
+            .iter()
+            .map(|d| crate::model::json::encode_document(d).len() as u64 + 1)
+            .sum();
+        let sealed = codec::seal_object(&dek, "bk", "parts/1.fkp", 1 << 20, &plain).unwrap();
+        let good = PartEntry {
+            object: "parts/1.fkp".into(),
+            size: sealed.len() as u64,
+            sha256: codec::sha256_hex(&sealed),
+            documents: 3,
+            plain_bytes: json,
+            first: "a/1".into(),
+            last: "b/1".into(),
+        };
+        let mut entries = vec![good.clone()];
+        for documents in [0, 2, 4] {
+            entries.push(PartEntry {
+                documents,
+                ..good.clone()
+            });
+        }
+        for (first, last) in [("a/2", "b/1"), ("a/1", "a/2"), ("a/1", "c/1")] {
+            entries.push(PartEntry {
+                first: first.into(),
+                last: last.into(),
+                ..good.clone()
+            });
+        }
+        entries.push(PartEntry {
+            plain_bytes: json - 1,
+            ..good.clone()
+        });
+        for entry in entries {
+            let slow = decode_checked(&entry, &plain);
+            assert_eq!(check_part("bk", &dek, &entry, &sealed), slow, "{entry:?}");
+            assert_eq!(
+                count_part("bk", &dek, &entry, &sealed),
+                slow.map(|d| d.len() as u64),
+                "{entry:?}"
+            );
+        }
     }
 
     proptest! {
