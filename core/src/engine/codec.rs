@@ -206,6 +206,130 @@ pub(crate) fn decode_bounded_part(
     Ok(docs)
 }
 
+/// Largest part (NDJSON bytes, as its authenticated manifest entry records) decompressed
+/// whole into one buffer; larger ones are read line by line by [`PartDecoder`]. Below
+/// [`MAX_JSON_LINE_BYTES`], so no line of a whole part can be over that limit.
+const WHOLE_PART_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+thread_local! {
+    /// One decompression buffer per worker thread, reused part after part (a fresh 4 MiB
+    /// buffer per part costs page faults and zeroing).
+    static PART_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's reusable part buffer (a fresh one if it is in use).
+pub(crate) fn with_part_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    PART_BUFFER.with(|b| match b.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+/// Decompresses a whole part into `out` (cleared first) with the decoder and the
+/// `plain_bytes` bound of [`decode_bounded_part`]. `false` when the part is too large for
+/// one buffer or does not decompress cleanly: the caller then takes the streaming path,
+/// which finds and words the problem exactly as it always has.
+pub(crate) fn decompress_whole(compressed: &[u8], plain_bytes: u64, out: &mut Vec<u8>) -> bool {
+    if plain_bytes > WHOLE_PART_MAX_BYTES {
+        out.clear();
+        return false;
+    }
+    let Ok(zstd) = zstd::stream::read::Decoder::with_buffer(compressed) else {
+        out.clear();
+        return false;
+    };
+    // Sized by the bound plus the probe byte, so it never grows; a reused buffer keeps its
+    // initialized bytes, so only growth is zeroed (`read_to_end` zeroed every part).
+    out.resize(plain_bytes as usize + 1, 0);
+    let mut limited = Limited {
+        inner: zstd,
+        left: plain_bytes,
+        limit: plain_bytes,
+    };
+    let mut filled = 0;
+    loop {
+        match limited.read(&mut out[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                out.clear();
+                return false;
+            }
+        }
+    }
+    out.truncate(filled);
+    true
+}
+
+/// The document lines of decompressed NDJSON as [`PartDecoder`] reads them: split at
+/// `\n`, blank lines skipped.
+pub(crate) fn document_lines(plain: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = plain;
+    std::iter::from_fn(move || {
+        while !rest.is_empty() {
+            let (line, next) = match find_newline(rest) {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, &rest[rest.len()..]),
+            };
+            rest = next;
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                return Some(line);
+            }
+        }
+        None
+    })
+}
+
+/// Index of the first `\n`, a word at a time (a byte loop cost as much as decoding).
+fn find_newline(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let word =
+            u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ (ONES * u64::from(b'\n'));
+        // The lowest flagged byte is the first zero byte (flags above it may be false).
+        let zero = word.wrapping_sub(ONES) & !word & HIGHS;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| at + i)
+}
+
+/// [`decode_bounded_part`] for a part small enough to decompress whole into `buf`: the
+/// same documents, without the line-by-line reader. `None` when the part is too large, or
+/// anything is wrong (decompression, a line, more documents than `documents`): the caller
+/// then runs [`decode_bounded_part`], which reports the problem in its own words.
+pub(crate) fn decode_whole_part(
+    compressed: &[u8],
+    plain_bytes: u64,
+    documents: u64,
+    buf: &mut Vec<u8>,
+) -> Option<Vec<Document>> {
+    if !decompress_whole(compressed, plain_bytes, buf) {
+        return None;
+    }
+    // The count is the manifest's, capped by what the bytes can hold (a line is far more
+    // than 32 bytes), so a wrong count cannot reserve more than the part's size.
+    let cap = usize::try_from(documents).unwrap_or(usize::MAX);
+    let mut docs = Vec::with_capacity(cap.min(buf.len() / 32 + 1));
+    for line in document_lines(buf) {
+        if docs.len() == cap {
+            return None;
+        }
+        docs.push(decode_document(line).ok()?);
+    }
+    Some(docs)
+}
+
 /// A cheap estimate of the JSON size of a document from a source, for sizing parts.
 pub(crate) fn estimate_source_size(doc: &SourceDocument) -> usize {
     match doc {

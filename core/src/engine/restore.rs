@@ -6,7 +6,7 @@ use super::manifest::PartEntry;
 use super::pool::{Pool, default_parallelism};
 use super::progress::{CancellationToken, Phase, ProgressFn, Tracker};
 use super::repo::{Opened, Repository};
-use super::verify::{fetch_parts, problems_error};
+use super::verify::{check_parts, fetch_parts, problems_error};
 use crate::keys::KeyProvider;
 use crate::model::{Document, DocumentPath};
 use crate::source::{ConflictMode, FirestoreTarget, Scope, WriteOutcome};
@@ -146,7 +146,7 @@ pub(crate) async fn restore_parts(
     if opts.verify_first {
         tracker.set_phase(Phase::Verify);
         let mut problems = Vec::new();
-        let mut fetched = std::pin::pin!(fetch_parts(
+        let mut fetched = std::pin::pin!(check_parts(
             repo,
             opened,
             &pool,
@@ -173,6 +173,7 @@ pub(crate) async fn restore_parts(
     let limits = target.batch_limits();
     let max_writes = limits.max_writes.max(1);
     let target_db = target.database().clone();
+    let target_root = format!("{}/", target_db.documents_root());
     let mut report = RestoreReport {
         backup_id: backup_id.to_string(),
         project: target_db.project.clone(),
@@ -197,18 +198,22 @@ pub(crate) async fn restore_parts(
         let mut batches: Vec<Vec<Document>> = Vec::new();
         let mut batch = Vec::new();
         let mut batch_bytes = 0usize;
-        for doc in docs {
-            let (_, path) = doc.path()?;
-            if !opts.scope.contains(&path) {
+        for mut doc in docs {
+            // The part's check validated every name; the path is read in place rather than
+            // parsed into segments (an allocation per segment, per document).
+            let Some(rel) = DocumentPath::relative_of_resource_name(&doc.name) else {
+                doc.path()?;
+                continue;
+            };
+            if !opts.scope.contains_relative(rel) {
                 continue;
             }
             report.documents += 1;
             // `Document::rehome` without its deep copy of the fields: the decoded document
-            // is ours, so only its name changes (same name `rehome` gives).
-            let doc = Document {
-                name: target_db.document_name(&path),
-                ..doc
-            };
+            // is ours, so only its name changes, in place (the name `rehome` gives:
+            // the target's documents root, `/`, the same relative path).
+            let prefix = doc.name.len() - rel.len();
+            doc.name.replace_range(..prefix, &target_root);
             let size = codec::estimate_size(&doc);
             if !batch.is_empty()
                 && (batch.len() >= max_writes || batch_bytes + size > limits.max_bytes)

@@ -7,10 +7,13 @@ use super::pool::{Pool, default_parallelism};
 use super::progress::{CancellationToken, Phase, ProgressFn, Tracker};
 use super::repo::{KEY, MANIFEST, Opened, Repository};
 use crate::keys::KeyProvider;
+use crate::model::json::{self, Check, DocumentChecker};
 use crate::model::{Document, DocumentPath};
 use crate::secret::SecretBytes;
 use crate::{Error, Result};
 use futures::stream::{self, StreamExt, TryStreamExt};
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,6 +91,76 @@ pub(crate) fn check_part(
     entry: &PartEntry,
     sealed: &[u8],
 ) -> std::result::Result<Vec<Document>, (String, String)> {
+    let compressed = open_part(id, dek, entry, sealed)?;
+    let fast = codec::with_part_buffer(|buf| {
+        codec::decode_whole_part(&compressed, entry.plain_bytes, entry.documents, buf)
+    });
+    if let Some(docs) = fast {
+        let mut names = NameCheck::new(entry);
+        if docs.len() as u64 == entry.documents
+            && docs.iter().all(|d| names.push(Cow::Borrowed(&d.name)))
+            && names.passed()
+        {
+            return Ok(docs);
+        }
+    }
+    decode_checked(entry, &compressed)
+}
+
+/// [`check_part`] for verify, which needs no documents: the number of documents of a part
+/// that passes every check, else the same problem [`check_part`] reports.
+///
+/// Lines are checked by [`DocumentChecker`] (same acceptance as the decoder, no tree), and
+/// names compared in place. Anything short of a clean pass (a bad line, count, order or
+/// range, or a part too large for one buffer) takes [`check_part`]'s path, so the problem
+/// reported is always the one the decoding path words.
+pub(crate) fn count_part(
+    id: &str,
+    dek: &SecretBytes,
+    entry: &PartEntry,
+    sealed: &[u8],
+) -> std::result::Result<u64, (String, String)> {
+    let compressed = open_part(id, dek, entry, sealed)?;
+    let fast = codec::with_part_buffer(|buf| {
+        if !codec::decompress_whole(&compressed, entry.plain_bytes, buf) {
+            return None;
+        }
+        let checker = DocumentChecker::default();
+        let mut names = NameCheck::new(entry);
+        let mut count = 0u64;
+        for line in codec::document_lines(buf) {
+            count += 1;
+            if count > entry.documents {
+                return None;
+            }
+            let ok = match checker.check(line) {
+                Check::Valid(name) => names.push(name),
+                Check::Invalid => false,
+                Check::Unsure => match json::decode_document(line) {
+                    Ok(doc) => names.push(Cow::Owned(doc.name)),
+                    Err(_) => false,
+                },
+            };
+            if !ok {
+                return None;
+            }
+        }
+        (count == entry.documents && names.passed()).then_some(count)
+    });
+    match fast {
+        Some(count) => Ok(count),
+        None => decode_checked(entry, &compressed).map(|docs| docs.len() as u64),
+    }
+}
+
+/// The first checks of a part, before anything in it is read: size, ciphertext hash, then
+/// the authenticated decryption; returns the compressed NDJSON.
+fn open_part(
+    id: &str,
+    dek: &SecretBytes,
+    entry: &PartEntry,
+    sealed: &[u8],
+) -> std::result::Result<Vec<u8>, (String, String)> {
     let fail = |kind: &str, detail: String| Err((kind.to_string(), detail));
     if sealed.len() as u64 != entry.size {
         return fail(
@@ -107,12 +180,61 @@ pub(crate) fn check_part(
                 .to_string(),
         );
     }
-    let plain = match codec::open_object(dek, id, &entry.object, sealed) {
-        Ok(p) => p,
-        Err(Error::Integrity { detail, .. }) => return fail("decrypt", detail),
-        Err(e) => return fail("decrypt", e.to_string()),
-    };
-    let docs = match codec::decode_bounded_part(&plain, entry.plain_bytes, entry.documents) {
+    match codec::open_object(dek, id, &entry.object, sealed) {
+        Ok(p) => Ok(p),
+        Err(Error::Integrity { detail, .. }) => fail("decrypt", detail),
+        Err(e) => fail("decrypt", e.to_string()),
+    }
+}
+
+/// Name checks of a part's documents on the fast paths, one name at a time and without
+/// allocating: each name valid, above the one before, the first and last the manifest's.
+/// `false` means "not a clean pass" and sends the part to [`decode_checked`] for wording.
+struct NameCheck<'e, 'n> {
+    entry: &'e PartEntry,
+    /// The previous document's name (borrowed from the part unless it had escapes) and
+    /// where its relative path starts.
+    prev: Option<(Cow<'n, str>, usize)>,
+}
+
+impl<'e, 'n> NameCheck<'e, 'n> {
+    fn new(entry: &'e PartEntry) -> Self {
+        NameCheck { entry, prev: None }
+    }
+
+    fn push(&mut self, name: Cow<'n, str>) -> bool {
+        let Some(rel) = DocumentPath::relative_of_resource_name(&name) else {
+            return false;
+        };
+        match &self.prev {
+            // `DocumentPath`'s order, compared in place.
+            Some((p, at)) if codec::cmp_relative(rel, &p[*at..]) != Ordering::Greater => {
+                return false;
+            }
+            None if rel != self.entry.first => return false,
+            _ => {}
+        }
+        let at = name.len() - rel.len();
+        self.prev = Some((name, at));
+        true
+    }
+
+    /// Whether the last name was the manifest's (and there was one).
+    fn passed(&self) -> bool {
+        self.prev
+            .as_ref()
+            .is_some_and(|(p, at)| p[*at..] == *self.entry.last)
+    }
+}
+
+/// The decoding checks of an opened part: decode (streaming, bounded), count, then every
+/// name's validity and order, then the range; each problem worded for the report.
+fn decode_checked(
+    entry: &PartEntry,
+    compressed: &[u8],
+) -> std::result::Result<Vec<Document>, (String, String)> {
+    let fail = |kind: &str, detail: String| Err((kind.to_string(), detail));
+    let docs = match codec::decode_bounded_part(compressed, entry.plain_bytes, entry.documents) {
         Ok(d) => d,
         Err(e) => return fail("decode", e.to_string()),
     };
@@ -162,7 +284,11 @@ pub(crate) fn check_part(
     Ok(docs)
 }
 
-/// Downloads and checks parts, `concurrency` at a time, yielding `(index, result)` in
+/// A part's check, run on a worker: [`check_part`] or [`count_part`].
+type PartCheck<T> =
+    fn(&str, &SecretBytes, &PartEntry, &[u8]) -> std::result::Result<T, (String, String)>;
+
+/// Downloads and checks parts, `concurrency` at a time, yielding `(index, documents)` in
 /// manifest order. The caller decides what a problem means.
 pub(crate) fn fetch_parts<'a>(
     repo: &'a Repository,
@@ -172,6 +298,29 @@ pub(crate) fn fetch_parts<'a>(
     concurrency: usize,
 ) -> impl futures::Stream<Item = (usize, std::result::Result<Vec<Document>, PartProblem>)> + Send + 'a
 {
+    fetch_with(repo, opened, pool, indices, concurrency, check_part)
+}
+
+/// [`fetch_parts`] for checking only (verify, restore's verify-first pass): yields each
+/// good part's document count; problems are the same.
+pub(crate) fn check_parts<'a>(
+    repo: &'a Repository,
+    opened: &'a Opened,
+    pool: &'a Pool,
+    indices: Vec<usize>,
+    concurrency: usize,
+) -> impl futures::Stream<Item = (usize, std::result::Result<u64, PartProblem>)> + Send + 'a {
+    fetch_with(repo, opened, pool, indices, concurrency, count_part)
+}
+
+fn fetch_with<'a, T: Send + 'static>(
+    repo: &'a Repository,
+    opened: &'a Opened,
+    pool: &'a Pool,
+    indices: Vec<usize>,
+    concurrency: usize,
+    check: PartCheck<T>,
+) -> impl futures::Stream<Item = (usize, std::result::Result<T, PartProblem>)> + Send + 'a {
     let dek = Arc::new(opened.dek.clone());
     stream::iter(indices)
         .map(move |i| {
@@ -206,10 +355,10 @@ pub(crate) fn fetch_parts<'a>(
                 };
                 let entry2 = entry.clone();
                 let checked = pool
-                    .run(move || Ok(check_part(&id, &dek, &entry2, &sealed)))
+                    .run(move || Ok(check(&id, &dek, &entry2, &sealed)))
                     .await;
                 match checked {
-                    Ok(Ok(docs)) => (i, Ok(docs)),
+                    Ok(Ok(found)) => (i, Ok(found)),
                     Ok(Err((kind, detail))) => (i, Err(problem(&kind, detail))),
                     Err(e) => (i, Err(problem("internal", e.to_string()))),
                 }
@@ -261,7 +410,7 @@ pub async fn verify(
     let pool = Pool::new(parallelism, "verify")?;
     let mut documents = 0u64;
     let mut parts_ok = 0usize;
-    let mut fetched = std::pin::pin!(fetch_parts(
+    let mut fetched = std::pin::pin!(check_parts(
         repo,
         &opened,
         &pool,
@@ -273,9 +422,9 @@ pub async fn verify(
         tracker.parts += 1;
         tracker.bytes += m.parts[i].size;
         match result {
-            Ok(docs) => {
+            Ok(count) => {
                 parts_ok += 1;
-                documents += docs.len() as u64;
+                documents += count;
                 tracker.documents = documents;
             }
             Err(p) => problems.push(p),
@@ -327,4 +476,88 @@ pub async fn verify(
         unexpected_objects: unexpected,
         duration: tracker.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_relative() -> impl Strategy<Value = String> {
+        // Few characters, so equal prefixes and segments (and '-' < '/' < 'a') are common.
+        proptest::collection::vec("[ab._-]{1,3}", 1..4).prop_map(|s| {
+            s.iter()
+                .flat_map(|x| [x.clone(), "x".into()])
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+    }
+
+    /// Every way a part can disagree with its entry gets the same answer from the fast
+    /// paths (`check_part`, `count_part`) as from the decoding path alone.
+    #[test]
+    fn fast_paths_report_what_the_decoding_path_reports() {
+        let dek = SecretBytes::new(vec![7u8; 32]);
+        let doc = |rel: &str| {
+            Document::new(
+                format!("projects/p/databases/d/documents/{rel}"),
+                Default::default(),
+            )
+        };
+        let docs = [doc("a/1"), doc("a/2"), doc("b/1")];
+        let plain = codec::encode_part(&docs).unwrap();
+        let json: u64 = docs
+            .iter()
+            .map(|d| crate::model::json::encode_document(d).len() as u64 + 1)
+            .sum();
+        let sealed = codec::seal_object(&dek, "bk", "parts/1.fkp", 1 << 20, &plain).unwrap();
+        let good = PartEntry {
+            object: "parts/1.fkp".into(),
+            size: sealed.len() as u64,
+            sha256: codec::sha256_hex(&sealed),
+            documents: 3,
+            plain_bytes: json,
+            first: "a/1".into(),
+            last: "b/1".into(),
+        };
+        let mut entries = vec![good.clone()];
+        for documents in [0, 2, 4] {
+            entries.push(PartEntry {
+                documents,
+                ..good.clone()
+            });
+        }
+        for (first, last) in [("a/2", "b/1"), ("a/1", "a/2"), ("a/1", "c/1")] {
+            entries.push(PartEntry {
+                first: first.into(),
+                last: last.into(),
+                ..good.clone()
+            });
+        }
+        entries.push(PartEntry {
+            plain_bytes: json - 1,
+            ..good.clone()
+        });
+        for entry in entries {
+            let slow = decode_checked(&entry, &plain);
+            assert_eq!(check_part("bk", &dek, &entry, &sealed), slow, "{entry:?}");
+            assert_eq!(
+                count_part("bk", &dek, &entry, &sealed),
+                slow.map(|d| d.len() as u64),
+                "{entry:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// The fast paths' in-place name order is `DocumentPath`'s.
+        #[test]
+        fn in_place_order_agrees(a in arb_relative(), b in arb_relative()) {
+            if let (Ok(pa), Ok(pb)) = (DocumentPath::parse(&a), DocumentPath::parse(&b)) {
+                prop_assert_eq!(codec::cmp_relative(&a, &b), pa.cmp(&pb));
+            }
+        }
+    }
 }

@@ -32,6 +32,9 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
 use serde_json::ser::{CompactFormatter, Formatter};
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
@@ -1116,6 +1119,696 @@ impl<'de> Visitor<'de> for MapSeed {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Checking without decoding (verify): the decoder's grammar, nothing built.
+// ---------------------------------------------------------------------------------------
+
+/// What [`DocumentChecker::check`] found in one line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Check<'a> {
+    /// A line [`decode_document`] accepts, and its document's name (borrowed from the line
+    /// unless the name has escapes).
+    Valid(Cow<'a, str>),
+    /// A line [`decode_document`] rejects.
+    Invalid,
+    /// Field names out of byte order (firekeep writes them sorted): whether two are equal
+    /// decides, and the checker does not keep them all; [`decode_document`] knows.
+    Unsure,
+}
+
+/// Validates document lines exactly as strictly as [`decode_document`] (same visitors for
+/// scalars, same depth limit, same keys) without building a [`Document`]: verify needs
+/// only to know a line would decode, and its name. Building the tree was most of verify's
+/// cost (an allocation per string, key and map).
+#[derive(Debug, Default)]
+pub(crate) struct DocumentChecker {
+    unsure: Cell<bool>,
+    /// Decoded base64 goes here and is dropped: validity is decided by decoding.
+    scratch: RefCell<Vec<u8>>,
+}
+
+impl DocumentChecker {
+    /// Checks one line (no trailing newline) as [`decode_document`] would decode it.
+    pub(crate) fn check<'a>(&self, json: &'a [u8]) -> Check<'a> {
+        // Invalid UTF-8 anywhere is refused by the decoder too: inside a string by its
+        // UTF-8 check, outside one as a syntax error.
+        if let Some(name) = scan_document(json, &mut self.scratch.borrow_mut()) {
+            return Check::Valid(Cow::Borrowed(name));
+        }
+        let Ok(text) = std::str::from_utf8(json) else {
+            return Check::Invalid;
+        };
+        self.unsure.set(false);
+        let mut de = serde_json::Deserializer::from_str(text);
+        let checked = de
+            .deserialize_map(CheckDocument { ctx: self })
+            .and_then(|name| de.end().map(|()| name));
+        match checked {
+            Ok(name) => Check::Valid(name),
+            Err(_) if self.unsure.get() => Check::Unsure,
+            Err(_) => Check::Invalid,
+        }
+    }
+}
+
+/// A byte scanner for the compact JSON firekeep writes: `Some(name)` only for lines
+/// [`decode_document`] surely accepts; `None` (anything unusual: escapes in keys, names or
+/// scalars, numbers near the limits of a double, keys out of order) leaves the line to the
+/// serde-driven check, which is exact. About four times cheaper than serde's machinery.
+fn scan_document<'a>(json: &'a [u8], scratch: &mut Vec<u8>) -> Option<&'a str> {
+    let mut s = Scan { b: json, i: 0 };
+    s.ws();
+    s.eat(b'{')?;
+    let mut name = None;
+    let (mut fields, mut create_time, mut update_time) = (false, false, false);
+    loop {
+        s.ws();
+        let key = s.plain_str()?;
+        s.colon()?;
+        match key {
+            b"name" if name.is_none() => name = Some(std::str::from_utf8(s.plain_str()?).ok()?),
+            b"fields" if !fields => {
+                fields = true;
+                s.fields(0, scratch)?;
+            }
+            b"createTime" if !create_time => {
+                create_time = true;
+                s.timestamp()?;
+            }
+            b"updateTime" if !update_time => {
+                update_time = true;
+                s.timestamp()?;
+            }
+            _ => return None,
+        }
+        if !s.next_entry()? {
+            break;
+        }
+    }
+    s.ws();
+    (s.i == s.b.len()).then_some(name?)
+}
+
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    /// JSON whitespace, as serde_json skips it.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    fn colon(&mut self) -> Option<()> {
+        self.ws();
+        self.eat(b':')?;
+        self.ws();
+        Some(())
+    }
+
+    /// After an entry of an object or array: `true` at `,`, `false` at `close` (consumed).
+    fn next_in(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                self.ws();
+                Some(true)
+            }
+            c if c == close => {
+                self.i += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    fn next_entry(&mut self) -> Option<bool> {
+        self.next_in(b'}')
+    }
+
+    /// `{` then whitespace; `true` when the object is empty (`}` consumed).
+    fn open_object(&mut self) -> Option<bool> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.i + word.len();
+        (self.b.get(self.i..end)? == word).then(|| self.i = end)
+    }
+
+    /// A string's raw bytes between the quotes, and whether it has escapes; valid JSON
+    /// (no control characters, known escapes, no surrogate escapes) and valid UTF-8.
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        self.eat(b'"')?;
+        let start = self.i;
+        let (mut escaped, mut non_ascii) = (false, false);
+        loop {
+            // Eight bytes at a time to the next quote, backslash, control or non-ASCII byte.
+            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+                let w = u64::from_le_bytes(chunk.try_into().ok()?);
+                let quote = w ^ (ONES * u64::from(b'"'));
+                let slash = w ^ (ONES * u64::from(b'\\'));
+                let found = (quote.wrapping_sub(ONES) & !quote)
+                    | (slash.wrapping_sub(ONES) & !slash)
+                    | (w.wrapping_sub(ONES * 0x20) & !w)
+                    | w;
+                let found = found & HIGHS;
+                if found != 0 {
+                    // The lowest flag of each test is a true hit, so the lowest is.
+                    self.i += (found.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.i += 8;
+            }
+            match self.peek()? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    match *self.b.get(self.i + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                        b'u' => {
+                            let hex =
+                                std::str::from_utf8(self.b.get(self.i + 2..self.i + 6)?).ok()?;
+                            if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            let unit = u32::from_str_radix(hex, 16).ok()?;
+                            // Surrogate pairs are valid but rare: left to serde_json.
+                            if (0xd800..=0xdfff).contains(&unit) {
+                                return None;
+                            }
+                            self.i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                c if c < 0x20 => return None,
+                c if c >= 0x80 => {
+                    non_ascii = true;
+                    self.i += 1;
+                }
+                _ => self.i += 1,
+            }
+        }
+        let raw = &self.b[start..self.i];
+        self.i += 1;
+        if non_ascii && std::str::from_utf8(raw).is_err() {
+            return None;
+        }
+        Some((raw, escaped))
+    }
+
+    /// A string without escapes (its bytes are then its value).
+    fn plain_str(&mut self) -> Option<&'a [u8]> {
+        match self.string()? {
+            (raw, false) => Some(raw),
+            _ => None,
+        }
+    }
+
+    fn timestamp(&mut self) -> Option<()> {
+        let s = std::str::from_utf8(self.plain_str()?).ok()?;
+        Timestamp::parse_rfc3339(s).ok().map(|_| ())
+    }
+
+    /// A JSON number well inside a double's range (serde_json refuses only overflow).
+    fn number(&mut self) -> Option<()> {
+        let digits = |s: &mut Self| {
+            let start = s.i;
+            while s.peek().is_some_and(|c| c.is_ascii_digit()) {
+                s.i += 1;
+            }
+            s.i - start
+        };
+        if self.peek()? == b'-' {
+            self.i += 1;
+        }
+        let int = match self.peek()? {
+            b'0' => {
+                self.i += 1;
+                1
+            }
+            b'1'..=b'9' => digits(self),
+            _ => return None,
+        };
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        let mut exponent = 0i64;
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            let negative = self.peek() == Some(b'-');
+            if let Some(b'-' | b'+') = self.peek() {
+                self.i += 1;
+            }
+            let start = self.i;
+            let n = digits(self);
+            if n == 0 || n > 3 {
+                return None;
+            }
+            let value: i64 = std::str::from_utf8(&self.b[start..self.i])
+                .ok()?
+                .parse()
+                .ok()?;
+            exponent = if negative { -value } else { value };
+        }
+        (int as i64 + exponent <= 300).then_some(())
+    }
+
+    /// `doubleValue` and coordinates: a number or one of the three special strings.
+    fn double(&mut self) -> Option<()> {
+        if self.peek()? == b'"' {
+            return matches!(self.plain_str()?, b"NaN" | b"Infinity" | b"-Infinity").then_some(());
+        }
+        self.number()
+    }
+
+    fn fields(&mut self, depth: usize, scratch: &mut Vec<u8>) -> Option<()> {
+        if self.open_object()? {
+            return Some(());
+        }
+        let mut prev: Option<&[u8]> = None;
+        loop {
+            let key = self.plain_str()?;
+            // Strictly ascending, as firekeep writes them: no duplicates possible.
+            if prev.is_some_and(|p| key <= p) {
+                return None;
+            }
+            prev = Some(key);
+            self.colon()?;
+            self.value(depth, scratch)?;
+            if !self.next_entry()? {
+                return Some(());
+            }
+        }
+    }
+
+    fn value(&mut self, depth: usize, scratch: &mut Vec<u8>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        let key = self.plain_str()?;
+        self.colon()?;
+        match key {
+            b"nullValue" => self.literal(b"null")?,
+            b"booleanValue" => {
+                if self.peek()? == b't' {
+                    self.literal(b"true")?
+                } else {
+                    self.literal(b"false")?
+                }
+            }
+            b"integerValue" => {
+                std::str::from_utf8(self.plain_str()?)
+                    .ok()?
+                    .parse::<i64>()
+                    .ok()?;
+            }
+            b"doubleValue" => self.double()?,
+            b"timestampValue" => self.timestamp()?,
+            b"stringValue" | b"referenceValue" => {
+                self.string()?;
+            }
+            b"bytesValue" => {
+                let s = self.plain_str()?;
+                // Sized as `CheckBytes` sizes it, so the same strings decode.
+                scratch.resize(s.len() / 4 * 3 + 6, 0);
+                B64_STANDARD
+                    .decode_slice(s, &mut scratch[..])
+                    .or_else(|_| B64_URL_SAFE.decode_slice(s, &mut scratch[..]))
+                    .ok()?;
+            }
+            b"geoPointValue" => {
+                if !self.open_object()? {
+                    let (mut latitude, mut longitude) = (false, false);
+                    loop {
+                        match self.plain_str()? {
+                            b"latitude" if !latitude => latitude = true,
+                            b"longitude" if !longitude => longitude = true,
+                            _ => return None,
+                        }
+                        self.colon()?;
+                        self.double()?;
+                        if !self.next_entry()? {
+                            break;
+                        }
+                    }
+                }
+            }
+            b"arrayValue" | b"mapValue" => {
+                let depth = depth + 1;
+                if depth > MAX_VALUE_NESTING {
+                    return None;
+                }
+                if !self.open_object()? {
+                    let array = key == b"arrayValue";
+                    let inner = self.plain_str()?;
+                    self.colon()?;
+                    if array && inner == b"values" {
+                        self.eat(b'[')?;
+                        self.ws();
+                        if self.peek()? == b']' {
+                            self.i += 1;
+                        } else {
+                            loop {
+                                self.value(depth, scratch)?;
+                                if !self.next_in(b']')? {
+                                    break;
+                                }
+                            }
+                        }
+                    } else if !array && inner == b"fields" {
+                        self.fields(depth, scratch)?;
+                    } else {
+                        return None;
+                    }
+                    self.ws();
+                    self.eat(b'}')?;
+                }
+            }
+            _ => return None,
+        }
+        self.ws();
+        self.eat(b'}')
+    }
+}
+
+#[derive(Clone, Copy)]
+struct CheckDocument<'c> {
+    ctx: &'c DocumentChecker,
+}
+
+impl<'de> Visitor<'de> for CheckDocument<'_> {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Firestore document object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut name: Option<Cow<'de, str>> = None;
+        let (mut fields, mut create_time, mut update_time) = (false, false, false);
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match key {
+                Key::Name if name.is_none() => name = Some(map.next_value_seed(StrSeed)?),
+                Key::Fields if !fields => {
+                    fields = true;
+                    map.next_value_seed(CheckFields {
+                        ctx: self.ctx,
+                        depth: 0,
+                    })?
+                }
+                Key::CreateTime if !create_time => {
+                    create_time = true;
+                    map.next_value_seed(TimestampSeed)?;
+                }
+                Key::UpdateTime if !update_time => {
+                    update_time = true;
+                    map.next_value_seed(TimestampSeed)?;
+                }
+                Key::Name | Key::Fields | Key::CreateTime | Key::UpdateTime => {
+                    return Err(duplicate_key(&key, "a document"));
+                }
+                other => return Err(unexpected_key(&other, "a document")),
+            }
+        }
+        name.ok_or_else(|| de::Error::custom("document has no \"name\""))
+    }
+}
+
+/// Any JSON string, borrowed when it has no escapes (what `String` accepts).
+struct StrSeed;
+
+impl<'de> DeserializeSeed<'de> for StrSeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrSeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+}
+
+/// A string value, discarded (`stringValue`, `referenceValue`).
+struct SkipStrSeed;
+
+impl<'de> DeserializeSeed<'de> for SkipStrSeed {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for SkipStrSeed {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+struct CheckFields<'c> {
+    ctx: &'c DocumentChecker,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for CheckFields<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CheckFields<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of fields")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Duplicates are found without a set: firekeep writes keys in byte order, so each
+        // must be above the one before; anything else is left to the decoder.
+        let mut prev: Option<Cow<'de, str>> = None;
+        while let Some(name) = map.next_key_seed(StrSeed)? {
+            map.next_value_seed(CheckValue {
+                ctx: self.ctx,
+                depth: self.depth,
+            })?;
+            if let Some(p) = &prev {
+                match name.as_ref().cmp(p.as_ref()) {
+                    Ordering::Greater => {}
+                    Ordering::Equal => {
+                        return Err(de::Error::custom("duplicate field name in a fields object"));
+                    }
+                    Ordering::Less => {
+                        self.ctx.unsure.set(true);
+                        return Err(de::Error::custom("field names out of order"));
+                    }
+                }
+            }
+            prev = Some(name);
+        }
+        Ok(())
+    }
+}
+
+/// One value object, checked; `depth` as in [`ValueSeed`].
+#[derive(Clone, Copy)]
+struct CheckValue<'c> {
+    ctx: &'c DocumentChecker,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for CheckValue<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CheckValue<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a value object with one of {VALUE_TYPES}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some(key) = map.next_key_seed(KeySeed)? else {
+            return Err(de::Error::custom("empty value object"));
+        };
+        let seed = ValueSeed { depth: self.depth };
+        match key {
+            Key::NullValue => map.next_value_seed(NullSeed)?,
+            Key::BooleanValue => {
+                map.next_value::<bool>()?;
+            }
+            Key::IntegerValue => {
+                map.next_value_seed(IntegerSeed)?;
+            }
+            Key::DoubleValue => {
+                map.next_value_seed(DoubleSeed)?;
+            }
+            Key::TimestampValue => {
+                map.next_value_seed(TimestampSeed)?;
+            }
+            Key::StringValue | Key::ReferenceValue => map.next_value_seed(SkipStrSeed)?,
+            Key::BytesValue => map.next_value_seed(CheckBytes { ctx: self.ctx })?,
+            Key::GeoPointValue => {
+                map.next_value_seed(GeoPointSeed)?;
+            }
+            Key::ArrayValue => map.next_value_seed(CheckContainer {
+                ctx: self.ctx,
+                depth: seed.child_depth()?,
+                array: true,
+            })?,
+            Key::MapValue => map.next_value_seed(CheckContainer {
+                ctx: self.ctx,
+                depth: seed.child_depth()?,
+                array: false,
+            })?,
+            other => return Err(unexpected_key(&other, "a value")),
+        }
+        if let Some(extra) = map.next_key_seed(KeySeed)? {
+            return Err(unexpected_key(&extra, "a value"));
+        }
+        Ok(())
+    }
+}
+
+/// `bytesValue`: valid when [`BytesSeed`] would decode it.
+struct CheckBytes<'c> {
+    ctx: &'c DocumentChecker,
+}
+
+impl<'de> DeserializeSeed<'de> for CheckBytes<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for CheckBytes<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("base64 bytes")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
+        let mut scratch = self.ctx.scratch.borrow_mut();
+        // At least the engine's own estimate ((len + 3) / 4 * 3), so `decode_slice` accepts
+        // and refuses exactly what `decode` does.
+        scratch.resize(s.len() / 4 * 3 + 6, 0);
+        B64_STANDARD
+            .decode_slice(s, &mut scratch[..])
+            .or_else(|_| B64_URL_SAFE.decode_slice(s, &mut scratch[..]))
+            .map(|_| ())
+            .map_err(|_| E::custom("bytesValue is not valid base64"))
+    }
+}
+
+/// `arrayValue` (`{"values": [...]}`) or `mapValue` (`{"fields": {...}}`), either may be `{}`.
+#[derive(Clone, Copy)]
+struct CheckContainer<'c> {
+    ctx: &'c DocumentChecker,
+    depth: usize,
+    array: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for CheckContainer<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CheckContainer<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.array {
+            "{\"values\": [...]}"
+        } else {
+            "{\"fields\": {...}}"
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = false;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match key {
+                Key::Values if self.array && !seen => map.next_value_seed(CheckValues {
+                    ctx: self.ctx,
+                    depth: self.depth,
+                })?,
+                Key::Fields if !self.array && !seen => map.next_value_seed(CheckFields {
+                    ctx: self.ctx,
+                    depth: self.depth,
+                })?,
+                other => return Err(unexpected_key(&other, "a container value")),
+            }
+            seen = true;
+        }
+        Ok(())
+    }
+}
+
+struct CheckValues<'c> {
+    ctx: &'c DocumentChecker,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for CheckValues<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CheckValues<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of value objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(CheckValue {
+                ctx: self.ctx,
+                depth: self.depth,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1230,5 +1923,226 @@ mod tests {
         ] {
             assert!(decode_document(bad.as_bytes()).is_err(), "{bad}");
         }
+    }
+}
+
+/// [`DocumentChecker`] against [`decode_document`]: the same lines accepted (with the same
+/// name) and refused, on generated, hand-spelled, mutated and truncated documents.
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The checker never accepts what the decoder refuses, never refuses what it accepts,
+    /// and leaves only lines with fields out of order to it.
+    fn agrees(line: &[u8]) -> std::result::Result<(), TestCaseError> {
+        let decoded = decode_document(line);
+        match DocumentChecker::default().check(line) {
+            Check::Valid(name) => {
+                prop_assert!(
+                    decoded.is_ok(),
+                    "checker accepted {:?}",
+                    String::from_utf8_lossy(line)
+                );
+                prop_assert_eq!(decoded.unwrap().name, name.into_owned());
+            }
+            Check::Invalid => {
+                prop_assert!(
+                    decoded.is_err(),
+                    "checker refused {:?}",
+                    String::from_utf8_lossy(line)
+                );
+            }
+            Check::Unsure => {}
+        }
+        Ok(())
+    }
+
+    fn arb_timestamp() -> impl Strategy<Value = Timestamp> {
+        (
+            Timestamp::MIN.seconds()..=Timestamp::MAX.seconds(),
+            prop_oneof![Just(0u32), 0..1000u32, 0..1_000_000_000u32],
+        )
+            .prop_map(|(s, n)| Timestamp::new(s, n).unwrap())
+    }
+
+    fn arb_value() -> impl Strategy<Value = Value> {
+        let scalar = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Boolean),
+            any::<i64>().prop_map(Value::Integer),
+            any::<u64>().prop_map(|b| Value::Double(f64::from_bits(b))),
+            any::<f64>().prop_map(Value::Double),
+            arb_timestamp().prop_map(Value::Timestamp),
+            any::<String>().prop_map(Value::String),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Value::Bytes),
+            "[a-z]{1,4}/[^/]{1,6}".prop_map(|p| Value::Reference(format!(
+                "projects/p/databases/(default)/documents/{p}"
+            ))),
+            (any::<f64>(), any::<f64>()).prop_map(|(latitude, longitude)| Value::GeoPoint(
+                GeoPoint {
+                    latitude,
+                    longitude
+                }
+            )),
+        ];
+        scalar.prop_recursive(8, 48, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-c\"\\\\é]{0,3}", inner, 0..5)
+                    .prop_map(Value::Map),
+            ]
+        })
+    }
+
+    fn arb_document() -> impl Strategy<Value = Document> {
+        (
+            "[a-z_.]{1,4}/[^/]{1,6}(/[a-z]{1,3}/[a-z.]{1,3})?",
+            proptest::collection::btree_map("[a-c\"\\\\é]{0,3}", arb_value(), 0..6),
+            proptest::option::of(arb_timestamp()),
+            proptest::option::of(arb_timestamp()),
+        )
+            .prop_map(|(path, fields, create_time, update_time)| Document {
+                name: format!("projects/p/databases/(default)/documents/{path}"),
+                fields,
+                create_time,
+                update_time,
+            })
+    }
+
+    /// One edit of a line: replace, insert or delete a byte (JSON's own characters more
+    /// often than others), or cut the line short.
+    fn mutate(line: &[u8], kind: u8, at: usize, byte: u8) -> Vec<u8> {
+        const SIGNIFICANT: &[u8] = b"{}[]:,\"\\ 0123456789-+.eEtrufalsnNI\x00\x1f\xc3\xff";
+        let mut out = line.to_vec();
+        let at = at % (out.len() + 1);
+        let b = if byte % 2 == 0 {
+            SIGNIFICANT[usize::from(byte / 2) % SIGNIFICANT.len()]
+        } else {
+            byte
+        };
+        match kind % 4 {
+            0 if at < out.len() => out[at] = b,
+            1 => out.insert(at, b),
+            2 if at < out.len() => {
+                out.remove(at);
+            }
+            _ => out.truncate(at),
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn checker_agrees_on_documents(doc in arb_document()) {
+            agrees(&encode_document(&doc))?;
+        }
+
+        #[test]
+        fn checker_agrees_on_mutated_documents(
+            doc in arb_document(),
+            edits in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..4),
+        ) {
+            let mut line = encode_document(&doc);
+            for (kind, at, byte) in edits {
+                line = mutate(&line, kind, at, byte);
+                agrees(&line)?;
+            }
+        }
+    }
+
+    #[test]
+    fn checker_agrees_on_other_spellings() {
+        let name = "\"name\":\"projects/p/databases/(default)/documents/c/d\"";
+        let values = [
+            r#"{"nullValue":null}"#,
+            r#"{"nullValue":"NULL_VALUE"}"#,
+            r#"{"nullValue":"x"}"#,
+            r#"{"booleanValue":true}"#,
+            r#"{"booleanValue":"true"}"#,
+            r#"{"integerValue":"+5"}"#,
+            r#"{"integerValue":5}"#,
+            r#"{"integerValue":-5}"#,
+            r#"{"integerValue":1.5}"#,
+            r#"{"integerValue":"9223372036854775807"}"#,
+            r#"{"integerValue":"9223372036854775808"}"#,
+            r#"{"integerValue":18446744073709551615}"#,
+            r#"{"doubleValue":1}"#,
+            r#"{"doubleValue":-0}"#,
+            r#"{"doubleValue":01}"#,
+            r#"{"doubleValue":1.}"#,
+            r#"{"doubleValue":.5}"#,
+            r#"{"doubleValue":1e400}"#,
+            r#"{"doubleValue":1e-400}"#,
+            r#"{"doubleValue":0e99999999999999999999}"#,
+            r#"{"doubleValue":123456789012345678901234567890}"#,
+            r#"{"doubleValue":"1.5"}"#,
+            r#"{"doubleValue":"inf"}"#,
+            r#"{"doubleValue":"-Infinity"}"#,
+            r#"{"doubleValue":"NaN"}"#,
+            r#"{"timestampValue":"2024-05-01T12:00:00+02:00"}"#,
+            r#"{"timestampValue":"2024-02-30T12:00:00Z"}"#,
+            r#"{"timestampValue":"2024-05-01T12:00:00.1234567891Z"}"#,
+            r#"{"stringValue":"a\u0000\ud83d\ude00"}"#,
+            r#"{"stringValue":"\ud83d"}"#,
+            r#"{"stringValue":"\/\b\f\n\r\t"}"#,
+            r#"{"stringValue":"\x"}"#,
+            r#"{"bytesValue":"_-8"}"#,
+            r#"{"bytesValue":"/w"}"#,
+            r#"{"bytesValue":"/w=="}"#,
+            r#"{"bytesValue":"/w="}"#,
+            r#"{"bytesValue":"a"}"#,
+            r#"{"geoPointValue":{}}"#,
+            r#"{"geoPointValue":{"latitude":1,"latitude":2}}"#,
+            r#"{"geoPointValue":{"longitude":"NaN"}}"#,
+            r#"{"arrayValue":{}}"#,
+            r#"{"arrayValue":{"values":[]}}"#,
+            r#"{"arrayValue":{"values":[],"values":[]}}"#,
+            r#"{"arrayValue":{"fields":{}}}"#,
+            r#"{"mapValue":{"values":[]}}"#,
+            r#"{"mapValue":{"fields":{"b":{"nullValue":null},"a":{"nullValue":null}}}}"#,
+            r#"{"mapValue":{"fields":{"a":{"nullValue":null},"a":{"nullValue":null}}}}"#,
+            r#"{"mapValue":{"fields":{"\u0061":{"nullValue":null},"a":{"nullValue":null}}}}"#,
+            r#"{"stringValue":"a","stringValue":"a"}"#,
+            r#"{"string\u0056alue":"a"}"#,
+            r#"{}"#,
+            r#"[]"#,
+        ];
+        let mut lines = Vec::new();
+        for v in values {
+            lines.push(format!("{{{name},\"fields\":{{\"v\":{v}}}}}"));
+            lines.push(format!(" {{ {name} , \"fields\" : {{ \"v\" : {v} }} }} \r"));
+        }
+        let deep = |n: usize| {
+            let mut v = String::from(r#"{"nullValue":null}"#);
+            for _ in 0..n {
+                v = format!(r#"{{"arrayValue":{{"values":[{v}]}}}}"#);
+            }
+            format!("{{{name},\"fields\":{{\"v\":{v}}}}}")
+        };
+        lines.push(deep(20));
+        lines.push(deep(21));
+        for extra in [
+            "",
+            r#","createTime":"2024-05-01T12:00:00Z""#,
+            r#","createTime":"2024-05-01T12:00:00Z","createTime":"2024-05-01T12:00:00Z""#,
+            r#","updateTime":null"#,
+            r#","fields":{}"#,
+            r#","other":1"#,
+        ] {
+            lines.push(format!("{{{name}{extra}}}"));
+        }
+        lines.push(r#"{"name":"projects/p/databases/(default)/documents/c/\u0064"}"#.into());
+        lines.push(r#"{"name":5}"#.into());
+        lines.push(r#"{}"#.into());
+        lines.push(format!("{{{name}}} x"));
+        for line in &lines {
+            agrees(line.as_bytes()).unwrap();
+        }
+        let mut bad = lines[0].clone().into_bytes();
+        bad.insert(10, 0xff);
+        agrees(&bad).unwrap();
     }
 }

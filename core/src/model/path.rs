@@ -180,8 +180,38 @@ impl DocumentPath {
     }
 }
 
-fn validate_segment(s: &str) -> Result<()> {
-    let problem = if s.is_empty() {
+impl DocumentPath {
+    /// The relative path inside a full resource name (the text its [`DocumentPath`]
+    /// prints as) when [`DocumentPath::parse_resource_name`] accepts the name, else `None`;
+    /// without allocating, for checks that run per document (verify, restore).
+    pub(crate) fn relative_of_resource_name(name: &str) -> Option<&str> {
+        let rest = name.strip_prefix("projects/")?;
+        let (project, rest) = rest.split_once('/')?;
+        let rest = rest.strip_prefix("databases/")?;
+        let (database, rest) = rest.split_once('/')?;
+        let rel = rest.strip_prefix("documents/")?;
+        // `DatabaseId::new`'s rules; neither part can hold a '/' after `split_once`.
+        if project.is_empty() || database.is_empty() {
+            return None;
+        }
+        // `from_segments`' rules, segment by segment.
+        let (mut segments, mut total) = (0usize, 0usize);
+        for s in rel.split('/') {
+            if segment_problem(s).is_some() {
+                return None;
+            }
+            segments += 1;
+            total += s.len() + 1;
+        }
+        (segments % 2 == 0
+            && segments / 2 <= MAX_SUBCOLLECTION_DEPTH
+            && total <= MAX_DOCUMENT_NAME_BYTES)
+            .then_some(rel)
+    }
+}
+
+fn segment_problem(s: &str) -> Option<&'static str> {
+    if s.is_empty() {
         Some("is empty")
     } else if s == "." || s == ".." {
         Some("may not be '.' or '..'")
@@ -191,8 +221,11 @@ fn validate_segment(s: &str) -> Result<()> {
         Some("matches the reserved pattern __.*__")
     } else {
         None
-    };
-    match problem {
+    }
+}
+
+fn validate_segment(s: &str) -> Result<()> {
+    match segment_problem(s) {
         Some(p) => Err(Error::InvalidInput(format!(
             "path segment {s:?} {p}; rename the collection or document"
         ))),
@@ -264,5 +297,36 @@ mod tests {
             db.document_name(&p),
             "projects/p/databases/(default)/documents/users/a/posts/1"
         );
+    }
+}
+
+/// [`DocumentPath::relative_of_resource_name`] agrees with parsing: validity and text.
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_relative() -> impl Strategy<Value = String> {
+        // Few characters, so equal prefixes and segments (and '-' < '/' < 'a') are common.
+        proptest::collection::vec("[ab./_-]{0,3}", 1..6).prop_map(|s| s.join("/"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn relative_name_agrees_with_parse(
+            rel in arb_relative(),
+            project in "[p/]{0,2}",
+            database in "[d/]{0,2}",
+        ) {
+            let name = format!("projects/{project}/databases/{database}/documents/{rel}");
+            let parsed = DocumentPath::parse_resource_name(&name);
+            match DocumentPath::relative_of_resource_name(&name) {
+                Some(r) => prop_assert_eq!(r, parsed.unwrap().1.to_string()),
+                None => prop_assert!(parsed.is_err()),
+            }
+        }
+
     }
 }

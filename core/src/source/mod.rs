@@ -73,6 +73,20 @@ impl Scope {
         }
         self.subcollections || path.depth() == 0
     }
+
+    /// [`Scope::contains`] for a valid relative path given as text (`users/u1/orders/o1`),
+    /// without parsing it (restore asks for every document).
+    pub(crate) fn contains_relative(&self, rel: &str) -> bool {
+        let root = rel.split('/').next().unwrap_or(rel);
+        if self.exclude.iter().any(|c| c == root) {
+            return false;
+        }
+        if !self.collections.is_empty() && !self.collections.iter().any(|c| c == root) {
+            return false;
+        }
+        // Depth 0 is `collection/document`: exactly one '/'.
+        self.subcollections || rel.bytes().filter(|&b| b == b'/').count() == 1
+    }
 }
 
 /// A range of document paths in Firestore key order.
@@ -295,6 +309,14 @@ mod tests {
         assert!(chosen.contains(&sub) && !chosen.contains(&other));
         let excluded = Scope::of(vec![], true, vec!["logs".into()]);
         assert!(excluded.contains(&sub) && !excluded.contains(&other));
+        for scope in [Scope::database(), shallow, chosen, excluded] {
+            for path in [&top, &sub, &other] {
+                assert_eq!(
+                    scope.contains_relative(&path.to_string()),
+                    scope.contains(path)
+                );
+            }
+        }
     }
 
     #[test]
