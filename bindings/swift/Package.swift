@@ -13,13 +13,15 @@ let package = Package(
     targets: [
         // The Rust static library and its C header/module map (module `firekeep_ffiFFI`).
         .binaryTarget(name: "firekeep_ffiFFI", path: "build/FirekeepFFI.xcframework"),
-        // uniffi's generated Swift, checked in under generated/swift.
+        // uniffi's generated Swift (checked in under generated/swift) and the hand-written
+        // wrappers of the C functions over caller-owned buffers (Sources/FirekeepBuffers,
+        // declared in include/firekeep_buffers.h, which build-xcframework.sh adds to the
+        // module map). One module: the wrappers use the generated converters.
         .target(
             name: "Firekeep",
             dependencies: ["firekeep_ffiFFI"],
-            path: "generated/swift",
-            exclude: ["firekeep_ffiFFI.h", "firekeep_ffiFFI.modulemap"],
-            sources: ["firekeep_ffi.swift"]
+            path: ".",
+            sources: ["generated/swift/firekeep_ffi.swift", "Sources/FirekeepBuffers/Buffers.swift"]
         ),
     ]
 )

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Kotlin/JVM bindings (bindings/kotlin, Maven artifact firekeep-jvm): compiles the
-# uniffi-generated Kotlin (bindings/swift/generated/kotlin, checked current by 80-ffi.sh) with
-# kotlin-maven-plugin, puts the host cdylib in the jar, and runs the JUnit 5 suite: the object
-# format (round trips, typed errors, Tink Java both ways), keys, policy, audit chain, and the
-# async client against the Firestore test server from coroutines.
+# uniffi-generated Kotlin (bindings/swift/generated/kotlin, checked current by 80-ffi.sh) and the
+# hand-written encryptInto/decryptInto wrappers (src/main/kotlin) with kotlin-maven-plugin, puts
+# the host cdylib in the jar, and runs the JUnit 5 suite: the object format (round trips, typed
+# errors, Tink Java both ways, the caller-owned-buffer calls), keys, policy, audit chain, and
+# the async client against the Firestore test server from coroutines.
 # Needs Java 17 and Maven; the first run resolves from Maven Central into ~/.m2 (a cache
 # outside the clone), later runs are offline-capable.
 set -euo pipefail

@@ -23,9 +23,12 @@ bash "$here/scripts/generate.sh"
 out="$here/build"
 rm -rf "$out"
 mkdir -p "$out/headers" "$out/ios-sim" "$out/macos"
-cp "$here/generated/swift/firekeep_ffiFFI.h" "$out/headers/"
-# The module must be called module.modulemap inside an XCFramework's headers.
-cp "$here/generated/swift/firekeep_ffiFFI.modulemap" "$out/headers/module.modulemap"
+cp "$here/generated/swift/firekeep_ffiFFI.h" "$here/include/firekeep_buffers.h" "$out/headers/"
+# The module must be called module.modulemap inside an XCFramework's headers; it also declares
+# the hand-written C functions over caller-owned buffers (include/firekeep_buffers.h).
+awk '{ print } /header "firekeep_ffiFFI.h"/ { sub(/firekeep_ffiFFI\.h/, "firekeep_buffers.h"); print }' \
+  "$here/generated/swift/firekeep_ffiFFI.modulemap" >"$out/headers/module.modulemap"
+grep -q firekeep_buffers.h "$out/headers/module.modulemap"
 lib=libfirekeep_ffi.a
 lipo -create "$target/aarch64-apple-ios-sim/release/$lib" "$target/x86_64-apple-ios/release/$lib" \
   -output "$out/ios-sim/$lib"

@@ -11,9 +11,12 @@
 //! [`ByteSink`] callbacks), key providers (passphrase, raw key), the policy evaluator,
 //! audit-chain verification, and the authorized, audited [`Client`] (backup, verify,
 //! restore, list, and erase / export / legal hold) as async functions with a
-//! [`ProgressListener`] and a [`CancellationToken`].
+//! [`ProgressListener`] and a [`CancellationToken`]. Beside the uniffi surface, two
+//! hand-written C functions encrypt and decrypt over caller-owned memory without copies
+//! (`firekeep_ffi_encrypt_into` / `firekeep_ffi_decrypt_into`, module `buffers`).
 
 mod audit;
+mod buffers;
 mod bytes;
 mod client;
 mod compliance;
@@ -26,6 +29,7 @@ mod runtime;
 mod streams;
 
 pub use audit::*;
+pub use buffers::*;
 pub use bytes::Bytes;
 pub use client::*;
 pub use compliance::*;

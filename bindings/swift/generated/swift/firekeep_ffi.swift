@@ -5289,6 +5289,20 @@ public func auditVerifyEvents(eventsJson: String)throws  -> AuditHead  {
 })
 }
 /**
+ * Length of the object `encrypt` (or `encryptInto`) makes of `plaintext_len` bytes under
+ * `options`, so a caller can allocate the output exactly: the header plus the Tink
+ * streaming body (a 40-byte stream header, and a 16-byte tag per segment).
+ */
+public func encryptedLen(plaintextLen: UInt64, options: ObjectOptions?)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeFirekeepError_lift) {
+        uniffiCallStatus in
+    uniffi_firekeep_ffi_fn_func_encrypted_len(
+        FfiConverterUInt64.lower(plaintextLen),
+        FfiConverterOptionTypeObjectOptions.lower(options),uniffiCallStatus
+    )
+})
+}
+/**
  * A fresh random raw key as base64 text (what `openssl rand -base64 32` prints). Store
  * it somewhere safe: without it no backup made with it can be read.
  */
@@ -5444,6 +5458,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_firekeep_ffi_checksum_func_audit_verify_events() != 2695) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_firekeep_ffi_checksum_func_encrypted_len() != 52524) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_firekeep_ffi_checksum_func_generate_raw_key() != 30419) {

@@ -482,6 +482,11 @@ void uniffi_firekeep_ffi_fn_init_callback_vtable_bytesource(const UniffiVTableCa
 RustBuffer uniffi_firekeep_ffi_fn_func_audit_verify_events(RustBuffer events_json, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPTED_LEN
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_ENCRYPTED_LEN
+uint64_t uniffi_firekeep_ffi_fn_func_encrypted_len(uint64_t plaintext_len, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_GENERATE_RAW_KEY
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_FN_FUNC_GENERATE_RAW_KEY
 RustBuffer uniffi_firekeep_ffi_fn_func_generate_raw_key(RustCallStatus *_Nonnull out_status
@@ -803,6 +808,12 @@ void ffi_firekeep_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus 
 #ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_AUDIT_VERIFY_EVENTS
 #define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_AUDIT_VERIFY_EVENTS
 uint16_t uniffi_firekeep_ffi_checksum_func_audit_verify_events(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPTED_LEN
+#define UNIFFI_FFIDEF_UNIFFI_FIREKEEP_FFI_CHECKSUM_FUNC_ENCRYPTED_LEN
+uint16_t uniffi_firekeep_ffi_checksum_func_encrypted_len(void
     
 );
 #endif

@@ -750,6 +750,8 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_firekeep_ffi_checksum_func_audit_verify_events(
     ): Int
+    external fun uniffi_firekeep_ffi_checksum_func_encrypted_len(
+    ): Int
     external fun uniffi_firekeep_ffi_checksum_func_generate_raw_key(
     ): Int
     external fun uniffi_firekeep_ffi_checksum_func_data_key_id(
@@ -929,6 +931,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_firekeep_ffi_fn_func_audit_verify_events(`eventsJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_firekeep_ffi_fn_func_encrypted_len(`plaintextLen`: Long,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_firekeep_ffi_fn_func_generate_raw_key(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_firekeep_ffi_fn_func_data_key_id(`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1071,6 +1075,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_firekeep_ffi_checksum_func_audit_verify_events() and 0xFFFF) != 2695) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_firekeep_ffi_checksum_func_encrypted_len() and 0xFFFF) != 52524) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_firekeep_ffi_checksum_func_generate_raw_key() and 0xFFFF) != 30419) {
@@ -6284,6 +6291,24 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
     
         
         FfiConverterString.lower(`eventsJson`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Length of the object `encrypt` (or `encryptInto`) makes of `plaintext_len` bytes under
+         * `options`, so a caller can allocate the output exactly: the header plus the Tink
+         * streaming body (a 40-byte stream header, and a 16-byte tag per segment).
+         */
+    @Throws(FirekeepException::class) fun `encryptedLen`(`plaintextLen`: kotlin.ULong, `options`: ObjectOptions?): kotlin.ULong {
+            return FfiConverterULong.lift(
+    uniffiRustCallWithError(FirekeepException) { _status ->
+    UniffiLib.uniffi_firekeep_ffi_fn_func_encrypted_len(
+    
+        
+        FfiConverterULong.lower(`plaintextLen`),
+        FfiConverterOptionalTypeObjectOptions.lower(`options`),_status)
 }
     )
     }
