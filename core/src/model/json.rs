@@ -565,6 +565,17 @@ pub fn decode_document(json: &[u8]) -> Result<Document> {
     // One UTF-8 check of the whole line instead of one per string (per-string checks were
     // about a sixth of decoding's instructions). Invalid UTF-8 takes the byte
     // path, so its error is the one it always was; the str path reports the same errors.
+    if let Ok(text) = std::str::from_utf8(json)
+        && let Some(doc) = build_document(text)
+    {
+        return Ok(doc);
+    }
+    decode_document_serde(json)
+}
+
+/// [`decode_document`] by serde's visitors alone: everything the fast builder leaves, and
+/// the reference the tests hold it to.
+fn decode_document_serde(json: &[u8]) -> Result<Document> {
     let doc = match std::str::from_utf8(json) {
         Ok(text) => {
             let mut de = serde_json::Deserializer::from_str(text);
@@ -1176,7 +1187,11 @@ impl DocumentChecker {
 /// scalars, numbers near the limits of a double, keys out of order) leaves the line to the
 /// serde-driven check, which is exact. About four times cheaper than serde's machinery.
 fn scan_document<'a>(json: &'a [u8], scratch: &mut Vec<u8>) -> Option<&'a str> {
-    let mut s = Scan { b: json, i: 0 };
+    let mut s = Scan {
+        b: json,
+        i: 0,
+        utf8: false,
+    };
     s.ws();
     s.eat(b'{')?;
     let mut name = None;
@@ -1212,6 +1227,8 @@ fn scan_document<'a>(json: &'a [u8], scratch: &mut Vec<u8>) -> Option<&'a str> {
 struct Scan<'a> {
     b: &'a [u8],
     i: usize,
+    /// The whole input is known to be UTF-8 (the decoder checked the line once).
+    utf8: bool,
 }
 
 impl<'a> Scan<'a> {
@@ -1332,7 +1349,7 @@ impl<'a> Scan<'a> {
         }
         let raw = &self.b[start..self.i];
         self.i += 1;
-        if non_ascii && std::str::from_utf8(raw).is_err() {
+        if non_ascii && !self.utf8 && std::str::from_utf8(raw).is_err() {
             return None;
         }
         Some((raw, escaped))
@@ -1512,6 +1529,216 @@ impl<'a> Scan<'a> {
         }
         self.ws();
         self.eat(b'}')
+    }
+}
+
+/// Decodes the compact JSON firekeep writes straight into a [`Document`], on the checking
+/// scanner's grammar: `None` for anything unusual (escapes, number-valued integers,
+/// fields out of order, any error), which serde's path then decodes or refuses as it
+/// always did. serde's visitors cost an allocation per key and grow every string and map;
+/// here each string is one exact allocation from the line and each map one bulk build.
+fn build_document(text: &str) -> Option<Document> {
+    let mut b = Build {
+        s: Scan {
+            b: text.as_bytes(),
+            i: 0,
+            utf8: true,
+        },
+        text,
+    };
+    b.s.ws();
+    b.s.eat(b'{')?;
+    let mut name = None;
+    let (mut fields, mut create_time, mut update_time) = (None, None, None);
+    loop {
+        b.s.ws();
+        let key = b.s.plain_str()?;
+        b.s.colon()?;
+        match key {
+            b"name" if name.is_none() => name = Some(b.string()?),
+            b"fields" if fields.is_none() => fields = Some(b.fields(0)?),
+            b"createTime" if create_time.is_none() => create_time = Some(b.timestamp()?),
+            b"updateTime" if update_time.is_none() => update_time = Some(b.timestamp()?),
+            _ => return None,
+        }
+        if !b.s.next_entry()? {
+            break;
+        }
+    }
+    b.s.ws();
+    (b.s.i == b.s.b.len()).then_some(())?;
+    Some(Document {
+        name: name?,
+        fields: fields.unwrap_or_default(),
+        create_time,
+        update_time,
+    })
+}
+
+struct Build<'a> {
+    s: Scan<'a>,
+    /// The scanned bytes as text, so strings are sliced without another UTF-8 check.
+    text: &'a str,
+}
+
+impl<'a> Build<'a> {
+    /// A string without escapes, borrowed from the line.
+    fn str(&mut self) -> Option<&'a str> {
+        let start = self.s.i + 1;
+        let raw = self.s.plain_str()?;
+        self.text.get(start..start + raw.len())
+    }
+
+    /// One allocation of exactly the string's length.
+    fn string(&mut self) -> Option<String> {
+        self.str().map(String::from)
+    }
+
+    fn timestamp(&mut self) -> Option<Timestamp> {
+        Timestamp::parse_rfc3339(self.str()?).ok()
+    }
+
+    fn double(&mut self) -> Option<f64> {
+        if self.s.peek()? == b'"' {
+            return match self.str()? {
+                "NaN" => Some(f64::NAN),
+                "Infinity" => Some(f64::INFINITY),
+                "-Infinity" => Some(f64::NEG_INFINITY),
+                _ => None,
+            };
+        }
+        let start = self.s.i;
+        self.s.number()?;
+        // serde_json's own number parser and the decoder's visitor: the same bits.
+        let mut de = serde_json::Deserializer::from_str(&self.text[start..self.s.i]);
+        DoubleSeed.deserialize(&mut de).ok()
+    }
+
+    fn fields(&mut self, depth: usize) -> Option<BTreeMap<String, Value>> {
+        if self.s.open_object()? {
+            return Some(BTreeMap::new());
+        }
+        let mut fields: Vec<(String, Value)> = Vec::new();
+        loop {
+            let key = self.str()?;
+            // Strictly ascending, as firekeep writes them: no duplicates possible, and the
+            // map is bulk-built from sorted entries instead of searched per insert.
+            if fields.last().is_some_and(|(p, _)| key <= p.as_str()) {
+                return None;
+            }
+            self.s.colon()?;
+            let value = self.value(depth)?;
+            fields.push((String::from(key), value));
+            if !self.s.next_entry()? {
+                return Some(BTreeMap::from_iter(fields));
+            }
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Value> {
+        self.s.eat(b'{')?;
+        self.s.ws();
+        let key = self.s.plain_str()?;
+        self.s.colon()?;
+        let value = match key {
+            b"nullValue" => {
+                self.s.literal(b"null")?;
+                Value::Null
+            }
+            b"booleanValue" => {
+                if self.s.peek()? == b't' {
+                    self.s.literal(b"true")?;
+                    Value::Boolean(true)
+                } else {
+                    self.s.literal(b"false")?;
+                    Value::Boolean(false)
+                }
+            }
+            b"integerValue" => Value::Integer(self.str()?.parse().ok()?),
+            b"doubleValue" => Value::Double(self.double()?),
+            b"timestampValue" => Value::Timestamp(self.timestamp()?),
+            b"stringValue" => Value::String(self.string()?),
+            b"referenceValue" => Value::Reference(self.string()?),
+            b"bytesValue" => {
+                let s = self.s.plain_str()?;
+                // As `BytesSeed` decodes.
+                Value::Bytes(
+                    B64_STANDARD
+                        .decode(s)
+                        .or_else(|_| B64_URL_SAFE.decode(s))
+                        .ok()?,
+                )
+            }
+            b"geoPointValue" => {
+                let (mut latitude, mut longitude) = (None, None);
+                if !self.s.open_object()? {
+                    loop {
+                        match self.s.plain_str()? {
+                            b"latitude" if latitude.is_none() => {
+                                self.s.colon()?;
+                                latitude = Some(self.double()?);
+                            }
+                            b"longitude" if longitude.is_none() => {
+                                self.s.colon()?;
+                                longitude = Some(self.double()?);
+                            }
+                            _ => return None,
+                        }
+                        if !self.s.next_entry()? {
+                            break;
+                        }
+                    }
+                }
+                Value::GeoPoint(GeoPoint {
+                    latitude: latitude.unwrap_or(0.0),
+                    longitude: longitude.unwrap_or(0.0),
+                })
+            }
+            b"arrayValue" | b"mapValue" => {
+                let depth = depth + 1;
+                if depth > MAX_VALUE_NESTING {
+                    return None;
+                }
+                let array = key == b"arrayValue";
+                if self.s.open_object()? {
+                    if array {
+                        Value::Array(Vec::new())
+                    } else {
+                        Value::Map(BTreeMap::new())
+                    }
+                } else {
+                    let inner = self.s.plain_str()?;
+                    self.s.colon()?;
+                    let value = if array && inner == b"values" {
+                        let mut values = Vec::new();
+                        self.s.eat(b'[')?;
+                        self.s.ws();
+                        if self.s.peek()? == b']' {
+                            self.s.i += 1;
+                        } else {
+                            loop {
+                                values.push(self.value(depth)?);
+                                if !self.s.next_in(b']')? {
+                                    break;
+                                }
+                            }
+                        }
+                        Value::Array(values)
+                    } else if !array && inner == b"fields" {
+                        Value::Map(self.fields(depth)?)
+                    } else {
+                        return None;
+                    };
+                    self.s.ws();
+                    self.s.eat(b'}')?;
+                    value
+                }
+            }
+            _ => return None,
+        };
+        self.s.ws();
+        self.s.eat(b'}')?;
+        Some(value)
     }
 }
 
@@ -1937,6 +2164,20 @@ mod check_tests {
     /// and leaves only lines with fields out of order to it.
     fn agrees(line: &[u8]) -> std::result::Result<(), TestCaseError> {
         let decoded = decode_document(line);
+        // The fast builder changes nothing: same document, or the same error.
+        match (&decoded, decode_document_serde(line)) {
+            (Ok(fast), Ok(reference)) => prop_assert_eq!(fast, &reference),
+            (Err(fast), Err(reference)) => {
+                prop_assert_eq!(fast.to_string(), reference.to_string())
+            }
+            (fast, reference) => prop_assert!(
+                false,
+                "decoders disagree on {:?}: {:?} vs {:?}",
+                String::from_utf8_lossy(line),
+                fast,
+                reference
+            ),
+        }
         match DocumentChecker::default().check(line) {
             Check::Valid(name) => {
                 prop_assert!(
@@ -2051,6 +2292,58 @@ mod check_tests {
                 agrees(&line)?;
             }
         }
+    }
+
+    /// The builder takes firekeep's own output (no escapes) on the edge values, so the
+    /// fast path is the one restore runs; `agrees` holds it to serde's decoder.
+    #[test]
+    fn builder_takes_plain_documents() {
+        let mut nested = Value::Null;
+        for _ in 0..MAX_VALUE_NESTING {
+            nested = Value::Array(vec![nested]);
+        }
+        let fields = BTreeMap::from([
+            ("nan".to_owned(), Value::Double(f64::NAN)),
+            ("inf".to_owned(), Value::Double(f64::INFINITY)),
+            ("ninf".to_owned(), Value::Double(f64::NEG_INFINITY)),
+            ("nzero".to_owned(), Value::Double(-0.0)),
+            ("sub".to_owned(), Value::Double(f64::from_bits(1))),
+            ("min".to_owned(), Value::Integer(i64::MIN)),
+            ("max".to_owned(), Value::Integer(i64::MAX)),
+            ("bytes".to_owned(), Value::Bytes(vec![0, 255, 7])),
+            ("s".to_owned(), Value::String("é ü".to_owned())),
+            (
+                "ts".to_owned(),
+                Value::Timestamp(Timestamp::new(-5, 999_999_999).unwrap()),
+            ),
+            (
+                "geo".to_owned(),
+                Value::GeoPoint(GeoPoint {
+                    latitude: -90.0,
+                    longitude: 0.5,
+                }),
+            ),
+            (
+                "ref".to_owned(),
+                Value::Reference("projects/p/databases/(default)/documents/c/d".to_owned()),
+            ),
+            ("deep".to_owned(), nested),
+            (
+                "map".to_owned(),
+                Value::Map(BTreeMap::from([("a".to_owned(), Value::Boolean(true))])),
+            ),
+            ("empty".to_owned(), Value::Map(BTreeMap::new())),
+        ]);
+        let doc = Document {
+            name: "projects/p/databases/(default)/documents/c/d".to_owned(),
+            fields,
+            create_time: Some(Timestamp::new(1, 5).unwrap()),
+            update_time: None,
+        };
+        let line = encode_document(&doc);
+        let built = build_document(std::str::from_utf8(&line).unwrap());
+        assert_eq!(built.as_ref(), Some(&doc));
+        agrees(&line).unwrap();
     }
 
     #[test]
