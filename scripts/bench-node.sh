@@ -19,21 +19,31 @@
 #     from the same firekeep-firestore-server process over gRPC into local folders.
 #  3. `firestore-export-import` (npm, over FIRESTORE_EMULATOR_HOST) exporting the same data
 #     from the same server to a JSON file: its time and peak RSS against firekeep's.
+#     The streams are also measured in the alternating rounds: createEncryptStream and
+#     createDecryptStream (1 MiB chunks from memory into a null sink) against
+#     object_bench's EncryptingWriter -> io::sink and DecryptingReader over the object in
+#     memory (one thread each), so each stream ratio is a median of same-minute pairs.
 # Each measured program runs in its own process so its peak RSS is its own. Prints every
 # rate and the ratios (targets: Node / Rust >= 0.9). Release builds: ~10+ min of both cores.
 #
 #   scripts/bench-node.sh [DOCS=100000]
+#   BENCH_SECTIONS=1 scripts/bench-node.sh     only section 1 (any of 1, 2, 3; default all)
+#   FIREKEEP_BENCH_ADDON=old.so ...             measure that addon build instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DOCS=${1:-100000}
+export BENCH_SECTIONS=${BENCH_SECTIONS:-1,2,3}
+want() { [[ ",$BENCH_SECTIONS," == *",$1,"* ]]; }
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 EXPORT_TOOL=firestore-export-import@1.7.0
 
 if [ -z "${FIREKEEP_BENCH_NO_BUILD:-}" ]; then
-    cargo build --release -q -p firekeep-cli --bin firekeep
+    if want 2 || want 3; then
+        cargo build --release -q -p firekeep-cli --bin firekeep
+        cargo build --release -q -p firekeep-firestore-server --bin firekeep-firestore-server
+    fi
     cargo build --release -q -p firekeep-benches --bin object_bench
-    cargo build --release -q -p firekeep-firestore-server --bin firekeep-firestore-server
     # The addon as a release cdylib, loaded through napi-rs's override variable so the
     # package's own (dev) addon in bindings/node is left alone.
     cargo build --release -q -p firekeep-node
@@ -42,17 +52,25 @@ fi
 
 WORK=$(mktemp -d /tmp/firekeep-bench-node.XXXXXX)
 trap 'exec 3>&- 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-cp "$TARGET_DIR/release/libfirekeep_node.so" "$WORK/firekeep.node"
+# FIREKEEP_BENCH_ADDON=path measures another build of the addon (e.g. before a change).
+cp "${FIREKEEP_BENCH_ADDON:-$TARGET_DIR/release/libfirekeep_node.so}" "$WORK/firekeep.node"
 export NAPI_RS_NATIVE_LIBRARY_PATH="$WORK/firekeep.node"
 
-echo "== installing $EXPORT_TOOL into a temp folder"
 mkdir "$WORK/fei"
-(cd "$WORK/fei" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$EXPORT_TOOL" >/dev/null)
+if want 3; then
+    echo "== installing $EXPORT_TOOL into a temp folder"
+    (cd "$WORK/fei" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$EXPORT_TOOL" >/dev/null)
+fi
 
-echo "== Rust: criterion stream/fast/encrypt* (256 MiB)"
-cargo bench -q -p firekeep-benches --bench format -- '^stream/fast/encrypt' \
-    --warm-up-time 1 --measurement-time 3 2>/dev/null | tee "$WORK/criterion.txt" | grep -E "^[a-z]|thrpt:" | grep -v '%' || true
+touch "$WORK/criterion.txt"
+if want 1; then
+    echo "== Rust: criterion stream/fast/encrypt* and stream/fast/decrypt (256 MiB)"
+    cargo bench -q -p firekeep-benches --bench format -- '^stream/fast/(encrypt|decrypt)' \
+        --warm-up-time 1 --measurement-time 3 2>/dev/null | tee "$WORK/criterion.txt" | grep -E "^[a-z]|thrpt:" | grep -v '%' || true
+fi
 
+HOST=none
+if want 2 || want 3; then
 mkfifo "$WORK/stdin"
 "$TARGET_DIR/release/firekeep-firestore-server" --port 0 --seed-demo --demo-project bench \
     --demo-docs "$DOCS" --exit-on-stdin-eof < "$WORK/stdin" > "$WORK/server.out" &
@@ -63,6 +81,7 @@ for _ in $(seq 1 600); do
 done
 HOST=$(sed -n 's/^listening on //p' "$WORK/server.out" | head -1)
 [ -n "$HOST" ] || { echo "server did not start"; exit 1; }
+fi
 
 # One Node backup, in its own process: prints {documents, seconds} (around Client.backup).
 cat > "$WORK/node-backup.js" <<'JS'
@@ -105,7 +124,16 @@ const median = async (f) => {
   const decryptInto = await median(() => fk.decryptInto(key, sealed, plain))
   if (!plain.equals(data)) throw new Error('decryptInto: plaintext differs')
   const decrypted = await median(() => fk.decrypt(key, sealed))
-  console.log(JSON.stringify({ first, into, pooled, decryptInto, decrypted }))
+  // The streams, 1 MiB chunks from memory into a null sink.
+  const { pipeline } = require('node:stream/promises')
+  const { Readable, Writable } = require('node:stream')
+  const chunksOf = (b) => { const c = []; for (let o = 0; o < b.length; o += MIB) c.push(b.subarray(o, o + MIB)); return c }
+  const sink = () => new Writable({ write(_c, _e, cb) { cb() } })
+  const plainChunks = chunksOf(data)
+  const sealedChunks = chunksOf(sealed)
+  const streamEncrypt = await median(() => pipeline(Readable.from(plainChunks), fk.createEncryptStream(key), sink()))
+  const streamDecrypt = await median(() => pipeline(Readable.from(sealedChunks), fk.createDecryptStream(key), sink()))
+  console.log(JSON.stringify({ first, into, pooled, decryptInto, decrypted, streamEncrypt, streamDecrypt }))
 })().catch((e) => { console.error(e); process.exit(1) })
 JS
 
@@ -145,7 +173,14 @@ const docs = Number(docsArg)
 const MIB = 1 << 20
 const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
 
+const want = (n) => process.env.BENCH_SECTIONS.split(',').includes(String(n))
+
 ;(async () => {
+  if (want(1)) await section1()
+  if (want(2) || want(3)) await sections23()
+})().catch((e) => { console.error(e); process.exit(1) })
+
+async function section1() {
   // 1. encrypt. Criterion's middle throughput of each bench, in MiB/s.
   const unit = { KiB: 1 / 1024, MiB: 1, GiB: 1024 }
   const rust = {}
@@ -184,6 +219,8 @@ const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, 
   line('Node encrypt(key, buf), results dropped (pool)', 'pooled', 'fresh', 'seal_into 2 threads, new result per call')
   line('Node decryptInto(key, obj, out), reused out   ', 'decryptInto', 'open_into', 'open_into 2 threads, reused buffer')
   line('Node decrypt(key, obj), results dropped (pool)', 'decrypted', 'open_into', 'open_into 2 threads, reused buffer')
+  line('Node createEncryptStream, 1 MiB chunks -> null', 'streamEncrypt', 'stream_encrypt', 'EncryptingWriter -> io::sink')
+  line('Node createDecryptStream, 1 MiB chunks -> null', 'streamDecrypt', 'stream_decrypt', 'DecryptingReader from memory')
 
   // The stream against criterion's EncryptingWriter bench from the start of this run.
   const data = crypto.randomBytes(256 * MIB)
@@ -210,7 +247,9 @@ const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, 
   console.log(`  Node createEncryptStream, 1 MiB chunks -> null: ${fmt(stream)} MiB/s vs Rust EncryptingWriter -> io::sink ${fmt(need('stream/fast/encrypt-from-memory'))} MiB/s -> ratio ${fmt(stream / need('stream/fast/encrypt-from-memory'), 2)}x`)
   console.log(`  (stream vs the cache-resident stream/fast/encrypt, ${fmt(need('stream/fast/encrypt'))} MiB/s: ${fmt(stream / need('stream/fast/encrypt'), 2)}x;`)
   console.log(`   vs a Node Transform that only copies each chunk into a new Buffer, ${fmt(copied)} MiB/s: ${fmt(stream / copied, 2)}x)`)
+}
 
+async function sections23() {
   // 2. backup of `docs` documents: Rust CLI and Node alternating, best of 2 each.
   const keyB64 = crypto.randomBytes(32).toString('base64')
   const env = { ...process.env, FIREKEEP_KEY: keyB64 }
@@ -238,6 +277,7 @@ const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, 
   console.log(`backup ${fmt(docs)} docs over gRPC: Node ${fmt(nb.documents / nb.seconds)} docs/s, Rust CLI ${fmt(rb.documents / rb.seconds)} docs/s -> ratio ${fmt((nb.documents / nb.seconds) / (rb.documents / rb.seconds), 2)}x`)
   console.log(`  (Node timed around Client.backup; the CLI's time includes its process start)`)
 
+  if (!want(3)) return
   // 3. firestore-export-import on the same server and data.
   const feiEnv = { ...process.env, FIRESTORE_EMULATOR_HOST: host, GOOGLE_CLOUD_PROJECT: 'bench', GCLOUD_PROJECT: 'bench', METADATA_SERVER_DETECTION: 'none' }
   delete feiEnv.NAPI_RS_NATIVE_LIBRARY_PATH
@@ -248,5 +288,5 @@ const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, 
   console.log(`firekeep (Node):         ${fmt(nb.documents)} docs in ${fmt(nb.seconds, 1)} s, peak RSS ${fmt(nb.maxRssKiB / 1024)} MiB (encrypted, verified parts)`)
   console.log(`firekeep (CLI):          ${fmt(rb.documents)} docs in ${fmt(rb.seconds, 1)} s, peak RSS ${fmt(rb.maxRssKiB / 1024)} MiB`)
   console.log(`-> export tool / firekeep Node: time ${fmt(fei.seconds / nb.seconds, 1)}x, peak RSS ${fmt(fei.maxRssKiB / nb.maxRssKiB, 1)}x; documents it missed: ${fmt(nb.documents - fei.documents)}`)
-})().catch((e) => { console.error(e); process.exit(1) })
+}
 JS

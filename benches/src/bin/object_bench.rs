@@ -7,7 +7,11 @@
 //!   result (fresh pages: a fault per 4 KiB), allocation included;
 //! - `into`: `seal_into` on 2 threads into that same buffer again (median of `reps`);
 //! - `fresh`: `seal_into` on 2 threads into a new result each call, dropped after (median);
-//! - `open_into`: `format::open_into` on 2 threads into one reused buffer (median).
+//! - `open_into`: `format::open_into` on 2 threads into one reused buffer (median);
+//! - `stream_encrypt`: an `EncryptingWriter` fed the plaintext in 1 MiB chunks into
+//!   `io::sink` (median; what criterion's `stream/fast/encrypt-from-memory` measures);
+//! - `stream_decrypt`: a `DecryptingReader` over the sealed object in memory, each
+//!   plaintext segment read and dropped (median; criterion's `stream/fast/decrypt`).
 //!
 //! `scripts/bench-node.sh` runs it alternately with the same measurements made from Node,
 //! so that each pair is taken minutes apart at most: on a shared VM the cost of fresh
@@ -17,6 +21,7 @@
 use firekeep_core::format::{self, ObjectHeader};
 use firekeep_core::secret::SecretBytes;
 use std::hint::black_box;
+use std::io::Write;
 use std::time::Instant;
 
 /// Both sides use two threads: the bindings' whole-object calls do.
@@ -76,8 +81,27 @@ fn main() {
         format::open_into(&dek, &sealed, &mut opened, THREADS).expect("open");
     });
     assert!(opened == plaintext, "opened plaintext differs");
+    // The streams: one thread, as the Node streams' Rust counterparts.
+    let stream_encrypt = median(mib, reps, || {
+        let mut w = format::EncryptingWriter::new(&dek, &header, std::io::sink()).expect("writer");
+        for c in plaintext.chunks(1 << 20) {
+            w.write_all(c).expect("write");
+        }
+        w.finish().expect("finish");
+    });
+    let stream_decrypt = median(mib, reps, || {
+        let mut r = format::DecryptingReader::new(&dek, &sealed[..]).expect("reader");
+        let mut total = 0;
+        while let Some(p) = r.next_segment().expect("open") {
+            total += black_box(p).len();
+        }
+        assert_eq!(total, len);
+    });
     println!(
         "{}",
-        serde_json::json!({ "first": first, "into": into, "fresh": fresh, "open_into": open_into })
+        serde_json::json!({
+            "first": first, "into": into, "fresh": fresh, "open_into": open_into,
+            "stream_encrypt": stream_encrypt, "stream_decrypt": stream_decrypt,
+        })
     );
 }

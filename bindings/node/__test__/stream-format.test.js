@@ -54,7 +54,8 @@ for (const segmentSize of [4096, 1 << 20]) {
     const sizes = [0, 1, first - 1, first, first + 1, first + later, first + later + 1, first + 3 * later + 5]
     for (const len of sizes) {
       const data = crypto.randomBytes(len)
-      const chunkings = [[len || 1], [1000, 7, 65536], [segmentSize], [segmentSize + 3, 1]]
+      // Zero-length chunks between tiny ones, too: each must leave the segment state as is.
+      const chunkings = [[len || 1], [1000, 7, 65536], [segmentSize], [segmentSize + 3, 1], [0, 1, 0, 4093]]
       // One-shot and streamed ciphertexts open with the core's decryptor ...
       const oneShot = await fk.encrypt(key, data, options)
       assert.ok(coreDecrypt(key, oneShot).equals(data), `one-shot ${len}`)

@@ -7,8 +7,10 @@
 // A full segment can be sealed as "not last" only once a byte after it has arrived (Tink
 // marks the last segment in its nonce). That wait is put to use: the full segment is kept
 // `pending` and sealed (or opened) on a second core while the event loop copies the next
-// chunk into the following segment, in one native call (sealCopy/openCopy). Memory: the
-// segment being filled plus at most one pending segment.
+// chunk into the following segment, in one native call (sealCopy/openCopy). If the second
+// core is busy with other processes and has not started by the time the copy is done, the
+// event loop seals the segment itself instead of waiting. Memory: the segment being filled
+// plus at most one pending segment.
 
 const { Transform } = require('node:stream')
 

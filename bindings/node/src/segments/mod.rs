@@ -12,6 +12,8 @@
 //!   the last segment), so it is sealed on a helper thread during the next call, while the
 //!   event loop copies the new chunk; the helper also takes a share of that copy, tuned so
 //!   both finish together (copying into fresh pages costs about as much as the cipher).
+//!   A helper that has not started by then (its core busy elsewhere) is not waited for:
+//!   the event loop does the work itself.
 //! * Whole buffers: `format::seal_into` / `open_into` write each segment once, in its
 //!   final place in the result, the two halves on two threads. `encrypt`/`decrypt` take
 //!   the result from a small pool of recently dropped ones (fresh memory costs a page
