@@ -95,18 +95,15 @@ impl<'a> Fields<'a> {
         Fields { buf }
     }
 
-    /// Keys (string and bytes values have two-byte keys), lengths and most numbers are one
-    /// or two bytes: those inline, the rest out of line.
+    /// One-byte varints (most keys and lengths) inline, the rest out of line. A two-byte
+    /// case inline as well cost more than it saved (callgrind: +0.6k instructions per
+    /// document over the writer), as the code grew at every call site.
     #[inline(always)]
     fn varint(&mut self) -> Option<u64> {
         match *self.buf {
             [b0, ref rest @ ..] if b0 < 0x80 => {
                 self.buf = rest;
                 Some(u64::from(b0))
-            }
-            [b0, b1, ref rest @ ..] if b1 < 0x80 => {
-                self.buf = rest;
-                Some(u64::from(b0 & 0x7f) | u64::from(b1) << 7)
             }
             _ => self.long_varint(),
         }
@@ -183,17 +180,16 @@ struct Entry {
     value: (usize, usize),
 }
 
-/// The first 8 bytes of `key`, big-endian, zero-padded (without a call to memcpy).
+/// The first 8 bytes of `key`, big-endian, zero-padded. (A byte loop instead of the short
+/// copy measured 0.1k instructions per document more.)
 #[inline(always)]
 fn key_prefix(key: &[u8]) -> u64 {
     if let Some(head) = key.first_chunk::<8>() {
         return u64::from_be_bytes(*head);
     }
-    let mut prefix = 0u64;
-    for (i, &b) in key.iter().enumerate() {
-        prefix |= u64::from(b) << (56 - 8 * i);
-    }
-    prefix
+    let mut head = [0u8; 8];
+    head[..key.len()].copy_from_slice(key);
+    u64::from_be_bytes(head)
 }
 
 /// The JSON writer over one document's encoding.
