@@ -27,6 +27,19 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 /// Value nesting the fast path follows (Firestore allows 20); deeper goes the slow way.
 const MAX_FAST_DEPTH: usize = 32;
 
+/// The keys (`number << 3 | wire type`) of `Value`'s kinds, as Firestore encodes them.
+const KEY_BOOLEAN: u8 = 1 << 3;
+const KEY_INTEGER: u8 = 2 << 3;
+const KEY_DOUBLE: u8 = 3 << 3 | 1;
+const KEY_REFERENCE: u8 = 5 << 3 | 2;
+const KEY_MAP: u8 = 6 << 3 | 2;
+const KEY_GEO_POINT: u8 = 8 << 3 | 2;
+const KEY_ARRAY: u8 = 9 << 3 | 2;
+const KEY_TIMESTAMP: u8 = 10 << 3 | 2;
+const KEY_NULL: u8 = 11 << 3;
+const KEY_STRING: u8 = 17 << 3 | 2;
+const KEY_BYTES: u8 = 18 << 3 | 2;
+
 /// Entries a worker's scratch list keeps capacity for between documents; a document with
 /// more (up to 1 MiB of tiny entries) gets a fresh list so one outlier does not pin memory.
 const KEEP_ENTRIES: usize = 4096;
@@ -124,6 +137,21 @@ impl<'a> Fields<'a> {
             }
         }
         None
+    }
+
+    /// A length-delimited payload that ends the message (its length prefix, then exactly
+    /// the rest); `None` otherwise.
+    #[inline(always)]
+    fn sole_bytes(mut self) -> Option<&'a [u8]> {
+        let len = self.varint()?;
+        (len == self.buf.len() as u64).then_some(self.buf)
+    }
+
+    /// A varint payload that ends the message; `None` otherwise.
+    #[inline(always)]
+    fn sole_varint(mut self) -> Option<u64> {
+        let v = self.varint()?;
+        self.buf.is_empty().then_some(v)
     }
 
     /// The next field's number and payload; `Some(None)` at the end of the message.
@@ -316,35 +344,49 @@ impl<'w> Writer<'w> {
         if depth > MAX_FAST_DEPTH {
             return None;
         }
-        let mut f = Fields::new(wire);
-        let Some(field) = f.next()? else {
-            // No value kind set: prost's `None`, which the core reads as null.
-            j::null_value(self.out);
-            return Some(());
+        // A value is one field whose key (number << 3 | wire type) names its kind, so the
+        // key byte(s) dispatch directly and the payload must end the message: a second
+        // field (two kinds, or one twice: prost's last-wins and merging rules), another
+        // wire type or an unknown kind goes the slow path.
+        let (key, rest) = match *wire {
+            [] => {
+                // No value kind set: prost's `None`, which the core reads as null.
+                j::null_value(self.out);
+                return Some(());
+            }
+            [k, ref rest @ ..] if k < 0x80 => (k, rest),
+            // Two-byte keys (fields 16..=31): `k | 0x80, 0x01` encodes `k | 0x80`.
+            [k, 0x01, ref rest @ ..] => (k, rest),
+            _ => return None,
         };
-        if f.next()?.is_some() {
-            return None; // Two kinds, or one twice: prost's last-wins and merging rules.
-        }
+        let f = Fields::new(rest);
         let out = &mut *self.out;
-        match field {
-            (17, Payload::Bytes(b)) => {
-                if !j::string_value_utf8(out, b) {
+        match key {
+            KEY_STRING => {
+                if !j::string_value_utf8(out, f.sole_bytes()?) {
                     return None;
                 }
             }
-            (11, Payload::Varint(_)) => j::null_value(out),
-            (1, Payload::Varint(v)) => j::boolean_value(out, v != 0),
-            (2, Payload::Varint(v)) => j::integer_value(out, v as i64),
-            (3, Payload::Fixed64(bits)) => j::double_value(out, f64::from_bits(bits)),
-            (10, Payload::Bytes(b)) => j::timestamp_value(out, &timestamp(b)?),
-            (18, Payload::Bytes(b)) => j::bytes_value(out, b),
-            (5, Payload::Bytes(b)) => {
+            KEY_NULL => {
+                f.sole_varint()?;
+                j::null_value(out);
+            }
+            KEY_BOOLEAN => j::boolean_value(out, f.sole_varint()? != 0),
+            KEY_INTEGER => j::integer_value(out, f.sole_varint()? as i64),
+            KEY_DOUBLE => {
+                let bits = <[u8; 8]>::try_from(rest).ok()?;
+                j::double_value(out, f64::from_bits(u64::from_le_bytes(bits)));
+            }
+            KEY_TIMESTAMP => j::timestamp_value(out, &timestamp(f.sole_bytes()?)?),
+            KEY_BYTES => j::bytes_value(out, f.sole_bytes()?),
+            KEY_REFERENCE => {
+                let b = f.sole_bytes()?;
                 if !j::reference_value_utf8(out, b) {
                     return None;
                 }
             }
-            (8, Payload::Bytes(b)) => {
-                let mut g = Fields::new(b);
+            KEY_GEO_POINT => {
+                let mut g = Fields::new(f.sole_bytes()?);
                 let (mut lat, mut lng) = (None, None);
                 while let Some((n, p)) = g.next()? {
                     match (n, p) {
@@ -355,8 +397,8 @@ impl<'w> Writer<'w> {
                 }
                 j::geo_point_value(out, lat.unwrap_or(0.0), lng.unwrap_or(0.0));
             }
-            (9, Payload::Bytes(b)) => {
-                let mut items = Fields::new(b);
+            KEY_ARRAY => {
+                let mut items = Fields::new(f.sole_bytes()?);
                 let mut first = true;
                 while let Some((n, p)) = items.next()? {
                     let (1, Payload::Bytes(item)) = (n, p) else {
@@ -376,9 +418,9 @@ impl<'w> Writer<'w> {
                     j::array_end(self.out);
                 }
             }
-            (6, Payload::Bytes(b)) => {
+            KEY_MAP => {
                 let from = self.entries.len();
-                let mut m = Fields::new(b);
+                let mut m = Fields::new(f.sole_bytes()?);
                 while let Some((n, p)) = m.next()? {
                     let (1, Payload::Bytes(entry)) = (n, p) else {
                         return None;
