@@ -220,6 +220,43 @@ fn key_prefix(key: &[u8]) -> u64 {
     u64::from_be_bytes(head)
 }
 
+/// A map entry's key and value, each possibly missing.
+type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// A map entry as Firestore encodes it: the key (field 1), then the value (field 2),
+/// both present. Read by their key bytes; anything else is left to [`entry_fields`].
+#[inline(always)]
+fn entry_key_value(entry: &[u8]) -> Option<KeyValue<'_>> {
+    let (&tag, rest) = entry.split_first()?;
+    if tag != 1 << 3 | 2 {
+        return None;
+    }
+    let mut f = Fields::new(rest);
+    let len = usize::try_from(f.varint()?).ok()?;
+    let (key, rest) = f.buf.split_at_checked(len)?;
+    let (&tag, rest) = rest.split_first()?;
+    if tag != 2 << 3 | 2 {
+        return None;
+    }
+    let value = Fields::new(rest).sole_bytes()?;
+    Some((Some(key), Some(value)))
+}
+
+/// A map entry's key and value in any order, either missing; `None` for anything prost
+/// would merge or skip (a repeated or unknown field).
+fn entry_fields(entry: &[u8]) -> Option<KeyValue<'_>> {
+    let mut f = Fields::new(entry);
+    let (mut key, mut value): (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    while let Some((n, p)) = f.next()? {
+        match (n, p) {
+            (1, Payload::Bytes(b)) if key.is_none() => key = Some(b),
+            (2, Payload::Bytes(b)) if value.is_none() => value = Some(b),
+            _ => return None,
+        }
+    }
+    Some((key, value))
+}
+
 /// The JSON writer over one document's encoding.
 struct Writer<'w> {
     wire: &'w [u8],
@@ -241,15 +278,10 @@ impl<'w> Writer<'w> {
     /// Adds one map entry's key and value ranges (a missing key is "", a missing value
     /// null, as prost has it).
     fn collect_entry(&mut self, entry_bytes: &'w [u8]) -> Option<()> {
-        let mut f = Fields::new(entry_bytes);
-        let (mut key, mut value): (Option<&[u8]>, Option<&[u8]>) = (None, None);
-        while let Some((n, p)) = f.next()? {
-            match (n, p) {
-                (1, Payload::Bytes(b)) if key.is_none() => key = Some(b),
-                (2, Payload::Bytes(b)) if value.is_none() => value = Some(b),
-                _ => return None,
-            }
-        }
+        let (key, value) = match entry_key_value(entry_bytes) {
+            Some(kv) => kv,
+            None => entry_fields(entry_bytes)?,
+        };
         let key = key.unwrap_or(&[]);
         let entry = Entry {
             prefix: key_prefix(key),

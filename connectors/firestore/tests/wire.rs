@@ -376,3 +376,37 @@ fn value_encodings_off_the_dispatch_table_match_the_reference_path() {
         assert_eq!(fast(&doc), slow(&doc), "{value:02x?}");
     }
 }
+
+/// Map entries are read by their key bytes when they are key-then-value; every other
+/// entry encoding must give the reference path's output or error.
+#[test]
+fn map_entry_encodings_match_the_reference_path() {
+    let entries: &[&[u8]] = &[
+        &[0x0a, 0x01, b'a', 0x12, 0x02, 0x08, 0x01], // key, value
+        &[0x12, 0x02, 0x08, 0x01, 0x0a, 0x01, b'a'], // value, key
+        &[0x0a, 0x01, b'a'],                         // no value: null
+        &[0x12, 0x02, 0x08, 0x01],                   // no key: ""
+        &[],                                         // neither
+        &[0x0a, 0x01, b'a', 0x12, 0x00],             // empty value: null
+        &[0x0a, 0x01, b'a', 0x12, 0x02, 0x08, 0x01, 0x0a, 0x01, b'b'], // key twice
+        &[0x0a, 0x01, b'a', 0x12, 0x02, 0x08, 0x01, 0x18, 0x01], // unknown field
+        &[0x0a, 0x05, b'a', 0x12, 0x02, 0x08, 0x01], // key length past the end
+        &[0x0a, 0x01, b'a', 0x12, 0x03, 0x08, 0x01], // value length past the end
+        &[0x0a, 0x01, 0xff, 0x12, 0x02, 0x08, 0x01], // key not UTF-8
+    ];
+    for entry in entries {
+        // As a document field and as the entry of a map value.
+        let mut doc = vec![0x12, entry.len() as u8];
+        doc.extend_from_slice(entry);
+        assert_eq!(fast(&doc), slow(&doc), "field {entry:02x?}");
+        let mut map = vec![0x0a, entry.len() as u8];
+        map.extend_from_slice(entry);
+        let mut value = vec![0x32, map.len() as u8];
+        value.extend_from_slice(&map);
+        let mut field = vec![0x0a, 0x01, b'm', 0x12, value.len() as u8];
+        field.extend_from_slice(&value);
+        let mut doc = vec![0x12, field.len() as u8];
+        doc.extend_from_slice(&field);
+        assert_eq!(fast(&doc), slow(&doc), "map entry {entry:02x?}");
+    }
+}
