@@ -335,7 +335,18 @@ impl<'w> Writer<'w> {
             if !j::key_utf8(self.out, self.slice(e.key), i == from) {
                 return None;
             }
-            self.value(self.slice(e.value), depth)?;
+            let value = self.slice(e.value);
+            // Strings, the commonest values, are written here rather than through a call
+            // to `value` (the same checks: depth, the payload must end the message).
+            if let ([0x8a, 0x01, rest @ ..], true) = (value, depth <= MAX_FAST_DEPTH) {
+                if let Some(s) = Fields::new(rest).sole_bytes() {
+                    if !j::string_value_utf8(self.out, s) {
+                        return None;
+                    }
+                    continue;
+                }
+            }
+            self.value(value, depth)?;
             self.entries.truncate(end);
         }
         Some(())
