@@ -331,3 +331,82 @@ fn invalid_utf8_anywhere_in_any_string_fails_as_the_reference_does() {
         }
     }
 }
+
+/// The fast path dispatches on a value's key byte(s): every other encoding of a value
+/// (another wire type, a second field, a padded key, trailing bytes) must give the
+/// reference path's output or error.
+#[test]
+fn value_encodings_off_the_dispatch_table_match_the_reference_path() {
+    fn doc_with_raw_value(value: &[u8]) -> Vec<u8> {
+        let mut entry = vec![0x0a, 0x01, b'a', 0x12, value.len() as u8];
+        entry.extend_from_slice(value);
+        let mut doc = vec![0x12, entry.len() as u8];
+        doc.extend_from_slice(&entry);
+        doc
+    }
+    let values: &[&[u8]] = &[
+        &[],
+        &[0x08, 0x01],                   // boolean
+        &[0x08, 0x01, 0x10, 0x05],       // boolean, then integer: two kinds
+        &[0x10, 0x05, 0x10, 0x06],       // integer twice
+        &[0x10, 0x96, 0x01],             // two-byte integer
+        &[0x12, 0x00],                   // integer as bytes: wrong wire type
+        &[0x19, 1, 2, 3, 4, 5, 6, 7, 8], // double
+        &[0x19, 1, 2, 3, 4, 5, 6, 7],    // short double
+        &[0x19, 1, 2, 3, 4, 5, 6, 7, 8, 0x08, 0x01],
+        &[0x58, 0x00],                   // null
+        &[0x58, 0x00, 0x00],             // null, then a bad key
+        &[0x8a, 0x01, 0x01, b'x'],       // string
+        &[0x8a, 0x01, 0x02, b'x'],       // string, length past the end
+        &[0x8a, 0x01, 0x00, 0x08, 0x01], // string, then boolean
+        &[0x8a, 0x81, 0x00, 0x01, b'x'], // string with a padded three-byte key
+        &[0x88, 0x01, 0x01],             // field 17 as a varint
+        &[0x92, 0x01, 0x01, 0xff],       // bytes
+        &[0x2a, 0x01, b'x'],             // reference (not a document name)
+        &[0x32, 0x00],                   // empty map
+        &[0x4a, 0x00],                   // empty array
+        &[0x4a, 0x02, 0x0a, 0x00],       // array of one null
+        &[0x52, 0x02, 0x08, 0x01],       // timestamp
+        &[0x42, 0x00],                   // geo point 0, 0
+        &[0xf8, 0x01, 0x05],             // unknown field 31
+        &[0x00, 0x00],                   // field 0
+    ];
+    for value in values {
+        let doc = doc_with_raw_value(value);
+        assert_eq!(fast(&doc), slow(&doc), "{value:02x?}");
+    }
+}
+
+/// Map entries are read by their key bytes when they are key-then-value; every other
+/// entry encoding must give the reference path's output or error.
+#[test]
+fn map_entry_encodings_match_the_reference_path() {
+    let entries: &[&[u8]] = &[
+        &[0x0a, 0x01, b'a', 0x12, 0x02, 0x08, 0x01], // key, value
+        &[0x12, 0x02, 0x08, 0x01, 0x0a, 0x01, b'a'], // value, key
+        &[0x0a, 0x01, b'a'],                         // no value: null
+        &[0x12, 0x02, 0x08, 0x01],                   // no key: ""
+        &[],                                         // neither
+        &[0x0a, 0x01, b'a', 0x12, 0x00],             // empty value: null
+        &[0x0a, 0x01, b'a', 0x12, 0x02, 0x08, 0x01, 0x0a, 0x01, b'b'], // key twice
+        &[0x0a, 0x01, b'a', 0x12, 0x02, 0x08, 0x01, 0x18, 0x01], // unknown field
+        &[0x0a, 0x05, b'a', 0x12, 0x02, 0x08, 0x01], // key length past the end
+        &[0x0a, 0x01, b'a', 0x12, 0x03, 0x08, 0x01], // value length past the end
+        &[0x0a, 0x01, 0xff, 0x12, 0x02, 0x08, 0x01], // key not UTF-8
+    ];
+    for entry in entries {
+        // As a document field and as the entry of a map value.
+        let mut doc = vec![0x12, entry.len() as u8];
+        doc.extend_from_slice(entry);
+        assert_eq!(fast(&doc), slow(&doc), "field {entry:02x?}");
+        let mut map = vec![0x0a, entry.len() as u8];
+        map.extend_from_slice(entry);
+        let mut value = vec![0x32, map.len() as u8];
+        value.extend_from_slice(&map);
+        let mut field = vec![0x0a, 0x01, b'm', 0x12, value.len() as u8];
+        field.extend_from_slice(&value);
+        let mut doc = vec![0x12, field.len() as u8];
+        doc.extend_from_slice(&field);
+        assert_eq!(fast(&doc), slow(&doc), "map entry {entry:02x?}");
+    }
+}
