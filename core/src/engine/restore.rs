@@ -1,15 +1,14 @@
 //! `restore`: documents of a backup (all, or chosen collections) written to a target
 //! database, each part authenticated before any of its documents is written.
 
-use super::codec;
 use super::manifest::PartEntry;
 use super::pool::{Pool, default_parallelism};
 use super::progress::{CancellationToken, Phase, ProgressFn, Tracker};
 use super::repo::{Opened, Repository};
-use super::verify::{check_parts, fetch_parts, problems_error};
+use super::verify::{RestoreLines, check_parts, fetch_part_lines, problems_error};
 use crate::keys::KeyProvider;
-use crate::model::{Document, DocumentPath};
-use crate::source::{ConflictMode, FirestoreTarget, Scope, WriteOutcome};
+use crate::model::DocumentPath;
+use crate::source::{ConflictMode, FirestoreTarget, JsonDocument, Scope, WriteOutcome};
 use crate::{Error, Result};
 use futures::stream::{self, StreamExt};
 use std::sync::Arc;
@@ -186,8 +185,21 @@ pub(crate) async fn restore_parts(
         parts_read: 0,
         duration: Duration::ZERO,
     };
-    // Two parts in flight: the next one downloads and decrypts while this one is written.
-    let mut fetched = std::pin::pin!(fetch_parts(repo, opened, &pool, needed, 2));
+    // Every worker busy, plus one part ready: the async task only batches lines and
+    // collects outcomes, so the parts are what keeps the cores busy (with two in flight,
+    // one worker waited on this task).
+    let lines = RestoreLines {
+        scope: Arc::new(opts.scope.clone()),
+        target_root: Arc::from(target_root),
+    };
+    let mut fetched = std::pin::pin!(fetch_part_lines(
+        repo,
+        opened,
+        &pool,
+        needed,
+        parallelism + 1,
+        lines
+    ));
     while let Some((i, r)) = fetched.next().await {
         cancel.check()?;
         // Nothing from a bad part is written.
@@ -195,26 +207,12 @@ pub(crate) async fn restore_parts(
         report.parts_read += 1;
         tracker.parts += 1;
         tracker.bytes += m.parts[i].size;
-        let mut batches: Vec<Vec<Document>> = Vec::new();
+        report.documents += docs.len() as u64;
+        let mut batches: Vec<Vec<JsonDocument>> = Vec::new();
         let mut batch = Vec::new();
         let mut batch_bytes = 0usize;
-        for mut doc in docs {
-            // The part's check validated every name; the path is read in place rather than
-            // parsed into segments (an allocation per segment, per document).
-            let Some(rel) = DocumentPath::relative_of_resource_name(&doc.name) else {
-                doc.path()?;
-                continue;
-            };
-            if !opts.scope.contains_relative(rel) {
-                continue;
-            }
-            report.documents += 1;
-            // `Document::rehome` without its deep copy of the fields: the decoded document
-            // is ours, so only its name changes, in place (the name `rehome` gives:
-            // the target's documents root, `/`, the same relative path).
-            let prefix = doc.name.len() - rel.len();
-            doc.name.replace_range(..prefix, &target_root);
-            let size = codec::estimate_size(&doc);
+        for doc in docs {
+            let size = doc.size();
             if !batch.is_empty()
                 && (batch.len() >= max_writes || batch_bytes + size > limits.max_bytes)
             {
@@ -237,7 +235,7 @@ pub(crate) async fn restore_parts(
         let mut writes = stream::iter(batches)
             .map(|b| {
                 let target = target.clone();
-                async move { target.write_batch(b, mode).await }
+                async move { target.write_json_batch(b, mode).await }
             })
             .buffer_unordered(opts.write_concurrency.max(1));
         while let Some(results) = writes.next().await {

@@ -10,6 +10,7 @@ use crate::keys::KeyProvider;
 use crate::model::json::{self, Check, DocumentChecker};
 use crate::model::{Document, DocumentPath};
 use crate::secret::SecretBytes;
+use crate::source::{JsonDocument, Scope};
 use crate::{Error, Result};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::borrow::Cow;
@@ -153,6 +154,82 @@ pub(crate) fn count_part(
     }
 }
 
+/// What restore keeps of each part: the documents in its scope, as their JSON lines with
+/// names moved into the target's database.
+#[derive(Clone)]
+pub(crate) struct RestoreLines {
+    /// Which documents of the backup are restored.
+    pub(crate) scope: Arc<Scope>,
+    /// The target's documents root with a trailing `/`.
+    pub(crate) target_root: Arc<str>,
+}
+
+impl RestoreLines {
+    /// [`count_part`]'s checks (every line by [`DocumentChecker`], names in place, count,
+    /// order, range; the same problems reported) keeping the lines in scope: no document
+    /// tree is built, and the part's plain bytes are shared by its lines.
+    pub(crate) fn check(
+        &self,
+        id: &str,
+        dek: &SecretBytes,
+        entry: &PartEntry,
+        sealed: &[u8],
+    ) -> std::result::Result<Vec<JsonDocument>, (String, String)> {
+        let compressed = open_part(id, dek, entry, sealed)?;
+        if let Some(docs) = self.fast(entry, &compressed) {
+            return Ok(docs);
+        }
+        // A part too large for one buffer, or any problem: the decoding path reports it in
+        // its words, or (a large good part) yields its documents, re-encoded exactly.
+        let docs = decode_checked(entry, &compressed)?;
+        Ok(docs
+            .into_iter()
+            .filter_map(|doc| {
+                let rel = DocumentPath::relative_of_resource_name(&doc.name)?;
+                self.scope.contains_relative(rel).then(|| JsonDocument {
+                    name: format!("{}{rel}", self.target_root),
+                    json: json::encode_document(&doc).into(),
+                })
+            })
+            .collect())
+    }
+
+    fn fast(&self, entry: &PartEntry, compressed: &[u8]) -> Option<Vec<JsonDocument>> {
+        // An owned buffer: the lines handed on are slices of it.
+        let mut plain = Vec::new();
+        if !codec::decompress_whole(compressed, entry.plain_bytes, &mut plain) {
+            return None;
+        }
+        let plain = bytes::Bytes::from(plain);
+        let checker = DocumentChecker::default();
+        let mut names = NameCheck::new(entry);
+        let mut count = 0u64;
+        let mut docs = Vec::new();
+        for line in codec::document_lines(&plain) {
+            count += 1;
+            if count > entry.documents {
+                return None;
+            }
+            let name = match checker.check(line) {
+                Check::Valid(name) => name,
+                Check::Invalid => return None,
+                Check::Unsure => Cow::Owned(json::decode_document(line).ok()?.name),
+            };
+            let rel = DocumentPath::relative_of_resource_name(&name)?;
+            if self.scope.contains_relative(rel) {
+                docs.push(JsonDocument {
+                    name: format!("{}{rel}", self.target_root),
+                    json: plain.slice_ref(line),
+                });
+            }
+            if !names.push(name) {
+                return None;
+            }
+        }
+        (count == entry.documents && names.passed()).then_some(docs)
+    }
+}
+
 /// The first checks of a part, before anything in it is read: size, ciphertext hash, then
 /// the authenticated decryption; returns the compressed NDJSON.
 fn open_part(
@@ -284,9 +361,25 @@ fn decode_checked(
     Ok(docs)
 }
 
-/// A part's check, run on a worker: [`check_part`] or [`count_part`].
-type PartCheck<T> =
-    fn(&str, &SecretBytes, &PartEntry, &[u8]) -> std::result::Result<T, (String, String)>;
+/// A part's check, run on a worker: [`check_part`], [`count_part`] or restore's
+/// [`RestoreLines::check`].
+trait PartCheck<T>:
+    Fn(&str, &SecretBytes, &PartEntry, &[u8]) -> std::result::Result<T, (String, String)>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T, F> PartCheck<T> for F where
+    F: Fn(&str, &SecretBytes, &PartEntry, &[u8]) -> std::result::Result<T, (String, String)>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// Downloads and checks parts, `concurrency` at a time, yielding `(index, documents)` in
 /// manifest order. The caller decides what a problem means.
@@ -299,6 +392,27 @@ pub(crate) fn fetch_parts<'a>(
 ) -> impl futures::Stream<Item = (usize, std::result::Result<Vec<Document>, PartProblem>)> + Send + 'a
 {
     fetch_with(repo, opened, pool, indices, concurrency, check_part)
+}
+
+/// [`fetch_parts`] for restore: each document in scope as its checked JSON line, renamed
+/// into the target's database ([`RestoreLines`]).
+pub(crate) fn fetch_part_lines<'a>(
+    repo: &'a Repository,
+    opened: &'a Opened,
+    pool: &'a Pool,
+    indices: Vec<usize>,
+    concurrency: usize,
+    lines: RestoreLines,
+) -> impl futures::Stream<Item = (usize, std::result::Result<Vec<JsonDocument>, PartProblem>)> + Send + 'a
+{
+    fetch_with(
+        repo,
+        opened,
+        pool,
+        indices,
+        concurrency,
+        move |id, dek, entry, sealed| lines.check(id, dek, entry, sealed),
+    )
 }
 
 /// [`fetch_parts`] for checking only (verify, restore's verify-first pass): yields each
@@ -319,7 +433,7 @@ fn fetch_with<'a, T: Send + 'static>(
     pool: &'a Pool,
     indices: Vec<usize>,
     concurrency: usize,
-    check: PartCheck<T>,
+    check: impl PartCheck<T>,
 ) -> impl futures::Stream<Item = (usize, std::result::Result<T, PartProblem>)> + Send + 'a {
     let dek = Arc::new(opened.dek.clone());
     stream::iter(indices)
@@ -328,6 +442,7 @@ fn fetch_with<'a, T: Send + 'static>(
             let path = repo.object_path(&opened.id, &entry.object);
             let id = opened.id.clone();
             let dek = dek.clone();
+            let check = check.clone();
             async move {
                 let problem = |kind: &str, detail: String| PartProblem {
                     object: entry.object.clone(),
@@ -538,14 +653,33 @@ mod tests {
             plain_bytes: json - 1,
             ..good.clone()
         });
+        let lines = RestoreLines {
+            scope: Arc::new(Scope::collections(["a"], true)),
+            target_root: Arc::from("projects/q/databases/t/documents/"),
+        };
         for entry in entries {
             let slow = decode_checked(&entry, &plain);
             assert_eq!(check_part("bk", &dek, &entry, &sealed), slow, "{entry:?}");
             assert_eq!(
                 count_part("bk", &dek, &entry, &sealed),
-                slow.map(|d| d.len() as u64),
+                slow.clone().map(|d| d.len() as u64),
                 "{entry:?}"
             );
+            // Restore's lines: the documents of scope `a`, renamed into the target, or the
+            // same problem.
+            let renamed = slow.map(|docs| {
+                docs.into_iter()
+                    .filter(|d| d.name.contains("/documents/a/"))
+                    .map(|d| {
+                        let rel = d.name.rsplit("/documents/").next().unwrap().to_string();
+                        Document::new(format!("projects/q/databases/t/documents/{rel}"), d.fields)
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let got = lines
+                .check("bk", &dek, &entry, &sealed)
+                .map(|docs| docs.iter().map(|d| d.decode().unwrap()).collect::<Vec<_>>());
+            assert_eq!(got, renamed, "{entry:?}");
         }
     }
 

@@ -12,7 +12,7 @@ pub mod conformance;
 pub mod memory;
 mod wire;
 
-pub use wire::{SourceDocument, WireDocument, WireEncoder};
+pub use wire::{JsonDocument, SourceDocument, WireDocument, WireEncoder};
 
 /// Which documents a backup, restore or diff covers.
 #[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -282,6 +282,25 @@ pub trait FirestoreTarget: Send + Sync {
         docs: Vec<Document>,
         mode: ConflictMode,
     ) -> Result<Vec<WriteResult>>;
+
+    /// [`write_batch`](Self::write_batch) for documents still as their backup's JSON lines
+    /// (what restore passes, so no [`Document`] tree is built on its way to a target that
+    /// can encode the lines directly). Same contract and limits; a document's size for
+    /// [`BatchLimits::max_bytes`] is [`JsonDocument::size`].
+    ///
+    /// The default decodes each line ([`JsonDocument::decode`]) and calls `write_batch`,
+    /// so a target implementing only `write_batch` works unchanged.
+    async fn write_json_batch(
+        &self,
+        docs: Vec<JsonDocument>,
+        mode: ConflictMode,
+    ) -> Result<Vec<WriteResult>> {
+        let docs = docs
+            .iter()
+            .map(JsonDocument::decode)
+            .collect::<Result<Vec<_>>>()?;
+        self.write_batch(docs, mode).await
+    }
 
     /// Batch limits callers must respect.
     fn batch_limits(&self) -> BatchLimits {

@@ -62,3 +62,45 @@ impl SourceDocument {
         }
     }
 }
+
+/// A document of a backup on its way to a restore target, still as the JSON line the
+/// backup stored ([`FirestoreTarget::write_json_batch`](super::FirestoreTarget::write_json_batch)).
+///
+/// The engine passes only lines it authenticated and checked
+/// ([`decode_document`](crate::model::json::decode_document) accepts them); a target must
+/// still treat the bytes as input and report a line it cannot decode as an error.
+#[derive(Clone)]
+pub struct JsonDocument {
+    /// Full resource name in the target's database. The line's own `"name"` is the
+    /// document's name in the backed-up database and is ignored.
+    pub name: String,
+    /// The document's Firestore REST JSON line (no newline).
+    pub json: Bytes,
+}
+
+impl JsonDocument {
+    /// The decoded document, named [`name`](Self::name).
+    pub fn decode(&self) -> Result<Document> {
+        let mut doc = crate::model::json::decode_document(&self.json)?;
+        doc.name.clone_from(&self.name);
+        Ok(doc)
+    }
+
+    /// An upper bound of the document's share of a write request, in bytes: the line with
+    /// its new name. A protobuf `Write` is smaller than the JSON line it is encoded from
+    /// (every value's JSON wrapper outweighs its tag and length), so batches sized by this
+    /// stay under [`BatchLimits::max_bytes`](super::BatchLimits::max_bytes).
+    pub fn size(&self) -> usize {
+        self.json.len() + self.name.len() + 32
+    }
+}
+
+impl std::fmt::Debug for JsonDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names only: field values are the user's data.
+        f.debug_struct("JsonDocument")
+            .field("name", &self.name)
+            .field("json_bytes", &self.json.len())
+            .finish()
+    }
+}
