@@ -10,7 +10,8 @@ use crate::retry::{Backoff, is_retryable, status_error};
 use crate::write::Ramp;
 use firekeep_core::model::{DatabaseId, Document, DocumentPath, Timestamp};
 use firekeep_core::source::{
-    BatchLimits, ConflictMode, FirestoreSource, FirestoreTarget, NameRange, Scope, WriteResult,
+    BatchLimits, ConflictMode, FirestoreSource, FirestoreTarget, JsonDocument, NameRange, Scope,
+    WriteResult,
 };
 use firekeep_core::{Error, Result};
 use futures::future::BoxFuture;
@@ -210,6 +211,13 @@ impl Inner {
 
     pub(crate) fn client(&self) -> FirestoreClient<Channel> {
         FirestoreClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// A gRPC client for calls with their own codec (BatchWrite's encoded requests).
+    pub(crate) fn raw_grpc(&self) -> tonic::client::Grpc<Channel> {
+        tonic::client::Grpc::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
@@ -421,6 +429,14 @@ impl FirestoreTarget for FirestoreConnector {
         mode: ConflictMode,
     ) -> Result<Vec<WriteResult>> {
         crate::write::write_batch(&self.inner, docs, mode).await
+    }
+
+    async fn write_json_batch(
+        &self,
+        docs: Vec<JsonDocument>,
+        mode: ConflictMode,
+    ) -> Result<Vec<WriteResult>> {
+        crate::write::write_json_batch(&self.inner, docs, mode).await
     }
 
     fn batch_limits(&self) -> BatchLimits {

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod config;
 mod connector;
 pub mod convert;
+pub mod json_write;
 mod read;
 pub mod read_time;
 mod retry;

@@ -3,15 +3,18 @@
 
 use crate::connector::Inner;
 use crate::convert::fields_to_proto;
+use crate::json_write;
 use crate::proto;
 use crate::retry::{Backoff, code_name, is_retryable};
+use bytes::BufMut as _;
 use firekeep_core::Result;
 use firekeep_core::model::{Document, DocumentPath};
-use firekeep_core::source::{BatchLimits, ConflictMode, WriteOutcome, WriteResult};
+use firekeep_core::source::{BatchLimits, ConflictMode, JsonDocument, WriteOutcome, WriteResult};
 use prost::Message;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use tonic::Code;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::{Code, Status};
 
 /// Firestore's "500/50/5" guidance: start at 500 writes/s, grow 50% every 5 minutes.
 #[derive(Debug, Default)]
@@ -35,7 +38,8 @@ impl Ramp {
     }
 }
 
-fn write_for(doc: &Document, mode: ConflictMode) -> proto::Write {
+/// The `Write` restoring `doc` under `mode`.
+pub(crate) fn write_for(doc: &Document, mode: ConflictMode) -> proto::Write {
     proto::Write {
         operation: Some(proto::write::Operation::Update(proto::Document {
             name: doc.name.clone(),
@@ -80,44 +84,86 @@ fn split(sizes: &[(usize, &str)], limits: BatchLimits) -> Vec<Vec<usize>> {
     out
 }
 
+/// Whether a document named `name` may be written through `inner` (it must already be in
+/// the connector's database); the failure message otherwise.
+fn check_name(inner: &Inner, name: &str) -> std::result::Result<(), String> {
+    let (db, _) = DocumentPath::parse_resource_name(name).map_err(|e| e.to_string())?;
+    if db == inner.config.database {
+        Ok(())
+    } else {
+        Err(format!(
+            "document {name} belongs to database {db}, not {}; rehome it first",
+            inner.config.database
+        ))
+    }
+}
+
 pub(crate) async fn write_batch(
     inner: &Inner,
     docs: Vec<Document>,
     mode: ConflictMode,
 ) -> Result<Vec<WriteResult>> {
-    let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; docs.len()];
-    let mut writes: Vec<Option<proto::Write>> = Vec::with_capacity(docs.len());
-    for (i, doc) in docs.iter().enumerate() {
-        let ok = DocumentPath::parse_resource_name(&doc.name)
-            .map_err(|e| e.to_string())
-            .and_then(|(db, _)| {
-                if db == inner.config.database {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "document {} belongs to database {db}, not {}; rehome it first",
-                        doc.name, inner.config.database
-                    ))
-                }
-            });
-        match ok {
-            Ok(()) => writes.push(Some(write_for(doc, mode))),
+    let writes = docs
+        .iter()
+        .map(|doc| check_name(inner, &doc.name).map(|()| write_for(doc, mode).encode_to_vec()))
+        .collect();
+    let names = docs.into_iter().map(|d| d.name).collect();
+    write_encoded(inner, names, writes, mode).await
+}
+
+/// [`write_batch`] for documents as their backup's JSON lines: each line is encoded
+/// straight to its `Write` ([`json_write::write_bytes`]); a line that does not decode
+/// fails alone, as `INVALID_ARGUMENT`.
+pub(crate) async fn write_json_batch(
+    inner: &Inner,
+    docs: Vec<JsonDocument>,
+    mode: ConflictMode,
+) -> Result<Vec<WriteResult>> {
+    let writes = docs
+        .iter()
+        .map(|doc| {
+            check_name(inner, &doc.name)?;
+            let mut bytes = Vec::with_capacity(doc.json.len());
+            json_write::write_bytes(doc, mode, &mut bytes).map_err(|e| e.to_string())?;
+            Ok(bytes)
+        })
+        .collect();
+    let names = docs.into_iter().map(|d| d.name).collect();
+    write_encoded(inner, names, writes, mode).await
+}
+
+/// Sends encoded writes (one per document, in order; `Err` a document that failed before
+/// sending) in requests within Firestore's limits, and reports an outcome per document.
+async fn write_encoded(
+    inner: &Inner,
+    names: Vec<String>,
+    writes: Vec<std::result::Result<Vec<u8>, String>>,
+    mode: ConflictMode,
+) -> Result<Vec<WriteResult>> {
+    let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; names.len()];
+    let mut valid = Vec::with_capacity(names.len());
+    let mut encoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(names.len());
+    for (i, w) in writes.into_iter().enumerate() {
+        match w {
+            Ok(bytes) => {
+                valid.push(i);
+                encoded.push(Some(bytes));
+            }
             Err(message) => {
                 outcomes[i] = Some(WriteOutcome::Failed {
                     code: "INVALID_ARGUMENT".into(),
                     message,
                 });
-                writes.push(None);
+                encoded.push(None);
             }
         }
     }
-    let valid: Vec<usize> = (0..docs.len()).filter(|&i| writes[i].is_some()).collect();
     let sizes: Vec<(usize, &str)> = valid
         .iter()
         .map(|&i| {
-            let w = writes[i].as_ref().expect("valid write");
-            // Field framing adds a few bytes per write on top of the message itself.
-            (w.encoded_len() + 16, docs[i].name.as_str())
+            let w = encoded[i].as_ref().expect("valid write");
+            // The field's key and length prefix, generously.
+            (w.len() + 16, names[i].as_str())
         })
         .collect();
     let limits = BatchLimits {
@@ -126,28 +172,99 @@ pub(crate) async fn write_batch(
     };
     for group in split(&sizes, limits) {
         let group: Vec<usize> = group.into_iter().map(|j| valid[j]).collect();
-        send(inner, &group, &writes, mode, &mut outcomes).await?;
+        send(inner, &group, &encoded, mode, &mut outcomes).await?;
     }
-    Ok(docs
+    Ok(names
         .into_iter()
         .zip(outcomes)
-        .map(|(d, o)| WriteResult {
-            name: d.name,
+        .map(|(name, o)| WriteResult {
+            name,
             outcome: o.expect("every write has an outcome"),
         })
         .collect())
+}
+
+/// A `BatchWriteRequest` already encoded (its writes are encoded one by one, some straight
+/// from JSON), sent as is.
+#[derive(Clone, Debug)]
+pub(crate) struct EncodedRequest(pub(crate) bytes::Bytes);
+
+/// The gRPC codec of BatchWrite: requests as encoded bytes, responses through prost.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BatchWriteCodec;
+
+impl Codec for BatchWriteCodec {
+    type Encode = EncodedRequest;
+    type Decode = proto::BatchWriteResponse;
+    type Encoder = BatchWriteCodec;
+    type Decoder = BatchWriteCodec;
+
+    fn encoder(&mut self) -> BatchWriteCodec {
+        BatchWriteCodec
+    }
+
+    fn decoder(&mut self) -> BatchWriteCodec {
+        BatchWriteCodec
+    }
+}
+
+impl Encoder for BatchWriteCodec {
+    type Item = EncodedRequest;
+    type Error = Status;
+
+    fn encode(&mut self, item: EncodedRequest, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item.0);
+        Ok(())
+    }
+}
+
+impl Decoder for BatchWriteCodec {
+    type Item = proto::BatchWriteResponse;
+    type Error = Status;
+
+    fn decode(
+        &mut self,
+        src: &mut DecodeBuf<'_>,
+    ) -> Result<Option<proto::BatchWriteResponse>, Status> {
+        proto::BatchWriteResponse::decode(src)
+            .map(Some)
+            .map_err(|e| Status::internal(format!("decoding a BatchWrite response: {e}")))
+    }
+}
+
+/// The `BatchWriteRequest` of `database` with the writes `group` of `encoded`.
+fn encode_request(database: &str, group: &[usize], encoded: &[Option<Vec<u8>>]) -> Vec<u8> {
+    let writes = group
+        .iter()
+        .map(|&i| encoded[i].as_ref().expect("valid write"));
+    let len = writes.clone().map(|w| w.len() + 11).sum::<usize>() + database.len() + 11;
+    let mut out = Vec::with_capacity(len);
+    let field = |out: &mut Vec<u8>, key: u8, bytes: &[u8]| {
+        out.push(key);
+        prost::encoding::encode_varint(bytes.len() as u64, out);
+        out.extend_from_slice(bytes);
+    };
+    // database = 1, writes = 2 (labels = 3: none).
+    if !database.is_empty() {
+        field(&mut out, 1 << 3 | 2, database.as_bytes());
+    }
+    for w in writes {
+        field(&mut out, 2 << 3 | 2, w);
+    }
+    out
 }
 
 /// Sends one request's writes, re-sending the ones that failed transiently.
 async fn send(
     inner: &Inner,
     group: &[usize],
-    writes: &[Option<proto::Write>],
+    encoded: &[Option<Vec<u8>>],
     mode: ConflictMode,
     outcomes: &mut [Option<WriteOutcome>],
 ) -> Result<()> {
     let mut pending: Vec<usize> = group.to_vec();
     let mut backoff = Backoff::new(inner.config.retry);
+    let database = inner.config.database.database_name();
     loop {
         if let Some(ramp) = &inner.ramp {
             let at = ramp
@@ -156,17 +273,20 @@ async fn send(
                 .reserve(pending.len(), Instant::now());
             tokio::time::sleep_until(at.into()).await;
         }
-        let req = proto::BatchWriteRequest {
-            database: inner.config.database.database_name(),
-            writes: pending
-                .iter()
-                .map(|&i| writes[i].clone().expect("valid write"))
-                .collect(),
-            labels: Default::default(),
-        };
+        let req = EncodedRequest(encode_request(&database, &pending, encoded).into());
+        let grpc = inner.raw_grpc();
         let resp = inner
-            .unary("BatchWrite", req, |mut c, r| {
-                Box::pin(async move { c.batch_write(r).await })
+            .unary("BatchWrite", req, move |_, r| {
+                let mut grpc = grpc.clone();
+                Box::pin(async move {
+                    grpc.ready()
+                        .await
+                        .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+                    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+                        "/google.firestore.v1.Firestore/BatchWrite",
+                    );
+                    grpc.unary(r, path, BatchWriteCodec).await
+                })
             })
             .await?;
         let mut retry = Vec::new();

@@ -7,7 +7,8 @@
 use firekeep_core::Error;
 use firekeep_core::model::{DatabaseId, Document, DocumentPath, Timestamp, Value};
 use firekeep_core::source::{
-    ConflictMode, FirestoreSource, FirestoreTarget, NameRange, Scope, WriteOutcome, conformance,
+    ConflictMode, FirestoreSource, FirestoreTarget, JsonDocument, NameRange, Scope, WriteOutcome,
+    conformance,
 };
 use firekeep_firestore::{ConnectorConfig, Credentials, FirestoreConnector, RetryConfig};
 use firekeep_firestore_server::{FirestoreServer, Method, RunningServer, sample};
@@ -132,6 +133,67 @@ async fn demo_data_reads_exactly_and_restores_exactly() {
         shown.is_empty(),
         "without show_missing, ghost parents are not listed"
     );
+    server.shutdown().await;
+}
+
+/// The restore path: documents as their backup's JSON lines, encoded straight to `Write`s
+/// (`write_json_batch`), land exactly as the tree path lands them; a line that does not
+/// decode fails alone, the rest of its batch is written.
+#[tokio::test]
+async fn json_lines_restore_exactly() {
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let src_db = db("source");
+    server.seed(sample::demo_database(&src_db, 200));
+    let src = connect(&server, &src_db, 50).await;
+    let rt = src.snapshot_time().await.unwrap();
+    let docs = read_all(&src, &Scope::database(), rt).await;
+    let dst_db = db("restored");
+    let dst = connect(&server, &dst_db, 50).await;
+    let lines: Vec<JsonDocument> = docs
+        .iter()
+        .map(|d| JsonDocument {
+            name: d.rehome(&dst_db).unwrap().name,
+            json: firekeep_core::model::json::encode_document(d).into(),
+        })
+        .collect();
+    for chunk in lines.chunks(dst.batch_limits().max_writes) {
+        let r = dst
+            .write_json_batch(chunk.to_vec(), ConflictMode::FailIfExists)
+            .await
+            .unwrap();
+        assert!(
+            r.iter().all(|r| r.outcome == WriteOutcome::Written),
+            "{r:?}"
+        );
+    }
+    let back = read_all(&dst, &Scope::database(), dst.snapshot_time().await.unwrap()).await;
+    assert_eq!(back.len(), docs.len());
+    for (a, b) in docs.iter().zip(&back) {
+        assert_eq!(a.path().unwrap().1, b.path().unwrap().1);
+        assert!(a.fields == b.fields, "fields of {} differ", a.name);
+    }
+    // Again with fail-if-exists: every document exists now.
+    let r = dst
+        .write_json_batch(lines[..3].to_vec(), ConflictMode::FailIfExists)
+        .await
+        .unwrap();
+    assert!(
+        r.iter().all(
+            |r| matches!(&r.outcome, WriteOutcome::Failed { code, .. } if code == "ALREADY_EXISTS")
+        ),
+        "{r:?}"
+    );
+    let mut broken = lines[0].clone();
+    broken.json = bytes::Bytes::from_static(b"{\"name\":");
+    let r = dst
+        .write_json_batch(vec![broken, lines[1].clone()], ConflictMode::Overwrite)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&r[0].outcome, WriteOutcome::Failed { code, .. } if code == "INVALID_ARGUMENT"),
+        "{r:?}"
+    );
+    assert_eq!(r[1].outcome, WriteOutcome::Written);
     server.shutdown().await;
 }
 

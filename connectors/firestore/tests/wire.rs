@@ -6,7 +6,10 @@
 
 use firekeep_core::model::json::encode_document;
 use firekeep_core::model::{Document, GeoPoint, Timestamp, Value};
+use firekeep_core::source::{ConflictMode, JsonDocument};
+use firekeep_firestore::convert::document_from_proto;
 use firekeep_firestore::convert::document_to_proto;
+use firekeep_firestore::json_write::{fast_write_bytes, slow_write_bytes, write_bytes};
 use firekeep_firestore::proto;
 use firekeep_firestore::wire::{document_json, slow_document_json};
 use proptest::prelude::*;
@@ -409,4 +412,229 @@ fn map_entry_encodings_match_the_reference_path() {
         doc.extend_from_slice(&field);
         assert_eq!(fast(&doc), slow(&doc), "map entry {entry:02x?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The reverse direction, for restore: a JSON line straight to the protobuf `Write`
+// (`json_write::write_bytes`) against decoding it and encoding prost's `Write`.
+// ---------------------------------------------------------------------------------------
+
+/// A target name longer than 127 bytes, so the outer lengths take two bytes.
+const TARGET: &str = "projects/target-project/databases/restored/documents/";
+
+fn line_of(json: Vec<u8>, rel: &str) -> JsonDocument {
+    JsonDocument {
+        name: format!("{TARGET}{rel}"),
+        json: json.into(),
+    }
+}
+
+fn direct_write(doc: &JsonDocument, mode: ConflictMode) -> Result<Vec<u8>, String> {
+    let mut out = b"prefix".to_vec();
+    write_bytes(doc, mode, &mut out).map_err(|e| e.to_string())?;
+    assert!(out.starts_with(b"prefix"), "appends to what is there");
+    Ok(out[6..].to_vec())
+}
+
+fn reference_write(doc: &JsonDocument, mode: ConflictMode) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    slow_write_bytes(doc, mode, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Whether any map (the document's fields included) has two entries or more: only then
+/// may prost's `HashMap` order differ from the direct path's key order.
+fn has_unordered_maps(fields: &BTreeMap<String, Value>) -> bool {
+    fn value(v: &Value) -> bool {
+        match v {
+            Value::Map(m) => has_unordered_maps(m),
+            Value::Array(items) => items.iter().any(value),
+            _ => false,
+        }
+    }
+    fields.len() > 1 || fields.values().any(value)
+}
+
+/// The same `Write` bytes up to map entry order: the same length, and decoded, the same
+/// write (fields compared bit for bit as core values, so NaN and -0.0 count).
+fn same_write(a: &[u8], b: &[u8]) -> Result<(), TestCaseError> {
+    prop_assert_eq!(a.len(), b.len());
+    let (a, b) = (
+        proto::Write::decode(a).unwrap(),
+        proto::Write::decode(b).unwrap(),
+    );
+    prop_assert_eq!(&a.current_document, &b.current_document);
+    prop_assert_eq!(&a.update_mask, &b.update_mask);
+    prop_assert!(a.update_transforms.is_empty() && b.update_transforms.is_empty());
+    let doc = |w: proto::Write| match w.operation {
+        Some(proto::write::Operation::Update(d)) => document_from_proto(d).unwrap(),
+        other => panic!("not an update: {other:?}"),
+    };
+    prop_assert_eq!(doc(a), doc(b));
+    Ok(())
+}
+
+fn arb_mode() -> impl Strategy<Value = ConflictMode> {
+    prop_oneof![
+        Just(ConflictMode::Overwrite),
+        Just(ConflictMode::SkipExisting),
+        Just(ConflictMode::FailIfExists),
+    ]
+}
+
+/// A value nested `depth` levels (maps and arrays alternating as `kinds` says), around
+/// `leaf`; empty containers at the bottom when `empty`.
+fn nested(depth: usize, kinds: u32, leaf: Value, empty: bool) -> Value {
+    let mut v = leaf;
+    for level in 0..depth {
+        let map = kinds >> (level % 32) & 1 == 1;
+        v = match (map, empty && level == 0) {
+            (true, true) => Value::Map(BTreeMap::new()),
+            (false, true) => Value::Array(Vec::new()),
+            (true, false) => Value::Map(BTreeMap::from([("k".to_owned(), v)])),
+            (false, false) => Value::Array(vec![v]),
+        };
+    }
+    v
+}
+
+fn arb_single_entry_value() -> impl Strategy<Value = Value> {
+    arb_scalar().prop_recursive(6, 32, 3, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(arb_text(), inner, 0..=1).prop_map(Value::Map),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Every value type and edge: the direct `Write` is prost's, up to map entry order.
+    #[test]
+    fn json_write_is_prosts_write(doc in arb_document(), mode in arb_mode()) {
+        let line = line_of(encode_document(&doc), "c/d");
+        let direct = direct_write(&line, mode);
+        let reference = reference_write(&line, mode);
+        prop_assert!(reference.is_ok(), "{:?}", reference);
+        let (direct, reference) = (direct.unwrap(), reference.unwrap());
+        same_write(&direct, &reference)?;
+        if !has_unordered_maps(&doc.fields) {
+            prop_assert_eq!(&direct, &reference);
+        }
+        // Restore sizes batches by `JsonDocument::size`: an upper bound of the request
+        // share (the write plus its key and length, as the connector counts it).
+        prop_assert!(direct.len() + 16 <= line.size(), "{} > {}", direct.len() + 16, line.size());
+    }
+
+    /// Documents whose maps have at most one entry: byte for byte what prost writes.
+    #[test]
+    fn json_write_is_prosts_bytes(
+        fields in proptest::collection::btree_map(arb_text(), arb_single_entry_value(), 0..=1),
+        mode in arb_mode(),
+    ) {
+        let doc = Document::new("projects/p/databases/(default)/documents/c/d", fields);
+        let line = line_of(encode_document(&doc), "c/d");
+        prop_assert_eq!(direct_write(&line, mode), reference_write(&line, mode));
+    }
+
+    /// Nesting to Firestore's limit (20) is written; deeper fails as decoding fails.
+    #[test]
+    fn json_write_nesting(
+        depth in 15usize..=22,
+        kinds in any::<u32>(),
+        leaf in arb_scalar(),
+        empty in any::<bool>(),
+        mode in arb_mode(),
+    ) {
+        let doc = Document::new(
+            "projects/p/databases/(default)/documents/c/d",
+            BTreeMap::from([("deep".to_owned(), nested(depth, kinds, leaf, empty))]),
+        );
+        let line = line_of(encode_document(&doc), "c/d");
+        let (direct, reference) = (direct_write(&line, mode), reference_write(&line, mode));
+        prop_assert_eq!(direct.is_ok(), depth <= 20);
+        prop_assert_eq!(direct, reference);
+    }
+
+    /// A damaged line: the direct path fails as decoding fails, or writes the same.
+    #[test]
+    fn json_write_of_damaged_lines_fails_or_matches(
+        doc in arb_document(),
+        cut in any::<prop::sample::Index>(),
+        flip in any::<prop::sample::Index>(),
+        xor in 1..=255u8,
+        mode in arb_mode(),
+    ) {
+        let json = encode_document(&doc);
+        let truncated = line_of(json[..cut.index(json.len())].to_vec(), "c/d");
+        prop_assert_eq!(direct_write(&truncated, mode), reference_write(&truncated, mode));
+        let mut corrupted = json.clone();
+        corrupted[flip.index(json.len())] ^= xor;
+        let corrupted = line_of(corrupted, "c/d");
+        match (direct_write(&corrupted, mode), reference_write(&corrupted, mode)) {
+            (Ok(a), Ok(b)) => same_write(&a, &b)?,
+            (a, b) => prop_assert_eq!(a, b),
+        }
+    }
+}
+
+/// Lines as firekeep writes them take the direct path (the properties above would hold if
+/// every line fell back): every value kind and edge without escapes, nested maps.
+#[test]
+fn json_write_takes_the_direct_path() {
+    let mut inner = BTreeMap::new();
+    inner.insert(
+        "é𝄞".to_owned(),
+        Value::Array(vec![Value::Null, Value::Map(BTreeMap::new())]),
+    );
+    inner.insert(String::new(), Value::Array(Vec::new()));
+    let fields = BTreeMap::from([
+        ("b".to_owned(), Value::Boolean(false)),
+        ("d".to_owned(), Value::Double(-0.0)),
+        (
+            "g".to_owned(),
+            Value::GeoPoint(GeoPoint {
+                latitude: -0.0,
+                longitude: 1.5,
+            }),
+        ),
+        ("i".to_owned(), Value::Integer(i64::MIN)),
+        ("m".to_owned(), Value::Map(inner)),
+        ("n".to_owned(), Value::Double(f64::NAN)),
+        (
+            "r".to_owned(),
+            Value::Reference("projects/p/databases/(default)/documents/c/e".into()),
+        ),
+        ("s".to_owned(), Value::String("x".repeat(300))),
+        ("t".to_owned(), Value::Timestamp(Timestamp::MIN)),
+        ("u".to_owned(), Value::Timestamp(Timestamp::MAX)),
+        ("x".to_owned(), Value::Double(f64::NEG_INFINITY)),
+        ("y".to_owned(), Value::Bytes(vec![0, 0xff, 7])),
+    ]);
+    let doc = Document {
+        name: "projects/p/databases/(default)/documents/c/d".into(),
+        fields,
+        create_time: Some(Timestamp::MIN),
+        update_time: Some(Timestamp::MAX),
+    };
+    let line = line_of(encode_document(&doc), "c/d");
+    for mode in [ConflictMode::Overwrite, ConflictMode::FailIfExists] {
+        let mut fast = Vec::new();
+        assert!(fast_write_bytes(&line, mode, &mut fast));
+        let reference = reference_write(&line, mode).unwrap();
+        same_write(&fast, &reference).unwrap();
+    }
+    // An escape in a string is left to the slow path, with the same result.
+    let mut escaped = doc.clone();
+    escaped
+        .fields
+        .insert("s".to_owned(), Value::String("a\nb\"".into()));
+    let line = line_of(encode_document(&escaped), "c/d");
+    assert!(!fast_write_bytes(
+        &line,
+        ConflictMode::Overwrite,
+        &mut Vec::new()
+    ));
+    assert!(direct_write(&line, ConflictMode::Overwrite).is_ok());
 }

@@ -1742,6 +1742,251 @@ impl<'a> Build<'a> {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Walking without decoding (restore targets encoding the line into their own format).
+// ---------------------------------------------------------------------------------------
+
+/// The fields of a document line as [`visit_fields`] reports them, in line order (keys in
+/// byte order). A value is one scalar call, or `map_start`, its entries, `map_end`, or
+/// `array_start`, its elements, `array_end`.
+pub trait FieldsVisitor {
+    /// An entry of the document's fields or of a map value starts: its key; its value
+    /// follows, then [`entry_end`](Self::entry_end).
+    fn entry_start(&mut self, key: &str);
+    /// The entry's value is complete.
+    fn entry_end(&mut self);
+    /// An array element starts; its value follows, then [`element_end`](Self::element_end).
+    fn element_start(&mut self);
+    /// The element's value is complete.
+    fn element_end(&mut self);
+    /// `nullValue`.
+    fn null(&mut self);
+    /// `booleanValue`.
+    fn boolean(&mut self, b: bool);
+    /// `integerValue`.
+    fn integer(&mut self, i: i64);
+    /// `doubleValue`, as [`decode_document`] decodes it (canonical NaN, exact bits).
+    fn double(&mut self, d: f64);
+    /// `timestampValue`.
+    fn timestamp(&mut self, t: Timestamp);
+    /// `stringValue`.
+    fn string(&mut self, s: &str);
+    /// `referenceValue`.
+    fn reference(&mut self, r: &str);
+    /// `bytesValue`, decoded.
+    fn bytes(&mut self, b: &[u8]);
+    /// `geoPointValue` (a missing coordinate is 0.0, as decoded).
+    fn geo_point(&mut self, latitude: f64, longitude: f64);
+    /// A map value's entries follow, then [`map_end`](Self::map_end).
+    fn map_start(&mut self);
+    /// The map value is complete.
+    fn map_end(&mut self);
+    /// An array value's elements follow, then [`array_end`](Self::array_end).
+    fn array_start(&mut self);
+    /// The array value is complete.
+    fn array_end(&mut self);
+}
+
+/// Walks one document line in the compact form firekeep writes, reporting its fields to
+/// `v` without building a [`Document`]: `true` when [`decode_document`] accepts the line
+/// and decodes exactly the fields reported (the name and times are checked, not reported).
+///
+/// `false` for anything unusual (escapes, number-valued integers, fields out of order) or
+/// invalid, possibly after some calls: the caller discards what it made of them and takes
+/// [`decode_document`], which decodes or refuses the line as always. The grammar is the
+/// tree builder's (`build_document`), so the same lines take the fast path.
+pub fn visit_fields(json: &[u8], v: &mut impl FieldsVisitor) -> bool {
+    let Ok(text) = std::str::from_utf8(json) else {
+        return false;
+    };
+    let mut w = Walk {
+        b: Build {
+            s: Scan {
+                b: json,
+                i: 0,
+                utf8: true,
+            },
+            text,
+        },
+        v,
+        scratch: Vec::new(),
+    };
+    w.document().is_some()
+}
+
+struct Walk<'a, 'v, V> {
+    b: Build<'a>,
+    v: &'v mut V,
+    /// Decoded base64, one buffer for the line.
+    scratch: Vec<u8>,
+}
+
+impl<V: FieldsVisitor> Walk<'_, '_, V> {
+    fn document(&mut self) -> Option<()> {
+        let b = &mut self.b;
+        b.s.ws();
+        b.s.eat(b'{')?;
+        let (mut name, mut fields, mut create_time, mut update_time) = (false, false, false, false);
+        loop {
+            self.b.s.ws();
+            let key = self.b.s.plain_str()?;
+            self.b.s.colon()?;
+            match key {
+                b"name" if !name => {
+                    name = true;
+                    self.b.str()?;
+                }
+                b"fields" if !fields => {
+                    fields = true;
+                    self.fields(0)?;
+                }
+                b"createTime" if !create_time => {
+                    create_time = true;
+                    self.b.timestamp()?;
+                }
+                b"updateTime" if !update_time => {
+                    update_time = true;
+                    self.b.timestamp()?;
+                }
+                _ => return None,
+            }
+            if !self.b.s.next_entry()? {
+                break;
+            }
+        }
+        self.b.s.ws();
+        (self.b.s.i == self.b.s.b.len() && name).then_some(())
+    }
+
+    fn fields(&mut self, depth: usize) -> Option<()> {
+        if self.b.s.open_object()? {
+            return Some(());
+        }
+        let mut prev: Option<&str> = None;
+        loop {
+            let key = self.b.str()?;
+            // Strictly ascending, as `build_document` requires.
+            if prev.is_some_and(|p| key <= p) {
+                return None;
+            }
+            prev = Some(key);
+            self.b.s.colon()?;
+            self.v.entry_start(key);
+            self.value(depth)?;
+            self.v.entry_end();
+            if !self.b.s.next_entry()? {
+                return Some(());
+            }
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<()> {
+        let s = &mut self.b.s;
+        s.eat(b'{')?;
+        s.ws();
+        let key = s.plain_str()?;
+        s.colon()?;
+        match key {
+            b"nullValue" => {
+                s.literal(b"null")?;
+                self.v.null();
+            }
+            b"booleanValue" => {
+                let b = s.peek()? == b't';
+                s.literal(if b { b"true" } else { b"false" })?;
+                self.v.boolean(b);
+            }
+            b"integerValue" => self.v.integer(self.b.str()?.parse().ok()?),
+            b"doubleValue" => self.v.double(self.b.double()?),
+            b"timestampValue" => self.v.timestamp(self.b.timestamp()?),
+            b"stringValue" => self.v.string(self.b.str()?),
+            b"referenceValue" => self.v.reference(self.b.str()?),
+            b"bytesValue" => {
+                let text = s.plain_str()?;
+                // As `BytesSeed` decodes.
+                self.scratch.clear();
+                B64_STANDARD
+                    .decode_vec(text, &mut self.scratch)
+                    .or_else(|_| {
+                        self.scratch.clear();
+                        B64_URL_SAFE.decode_vec(text, &mut self.scratch)
+                    })
+                    .ok()?;
+                self.v.bytes(&self.scratch);
+            }
+            b"geoPointValue" => {
+                let (mut latitude, mut longitude) = (None, None);
+                if !s.open_object()? {
+                    loop {
+                        match self.b.s.plain_str()? {
+                            b"latitude" if latitude.is_none() => {
+                                self.b.s.colon()?;
+                                latitude = Some(self.b.double()?);
+                            }
+                            b"longitude" if longitude.is_none() => {
+                                self.b.s.colon()?;
+                                longitude = Some(self.b.double()?);
+                            }
+                            _ => return None,
+                        }
+                        if !self.b.s.next_entry()? {
+                            break;
+                        }
+                    }
+                }
+                self.v
+                    .geo_point(latitude.unwrap_or(0.0), longitude.unwrap_or(0.0));
+            }
+            b"arrayValue" | b"mapValue" => {
+                let depth = depth + 1;
+                if depth > MAX_VALUE_NESTING {
+                    return None;
+                }
+                let array = key == b"arrayValue";
+                if array {
+                    self.v.array_start();
+                } else {
+                    self.v.map_start();
+                }
+                if !s.open_object()? {
+                    let inner = s.plain_str()?;
+                    s.colon()?;
+                    if array && inner == b"values" {
+                        s.eat(b'[')?;
+                        s.ws();
+                        if s.peek()? == b']' {
+                            s.i += 1;
+                        } else {
+                            loop {
+                                self.v.element_start();
+                                self.value(depth)?;
+                                self.v.element_end();
+                                if !self.b.s.next_in(b']')? {
+                                    break;
+                                }
+                            }
+                        }
+                    } else if !array && inner == b"fields" {
+                        self.fields(depth)?;
+                    } else {
+                        return None;
+                    }
+                    self.b.s.ws();
+                    self.b.s.eat(b'}')?;
+                }
+                if array {
+                    self.v.array_end();
+                } else {
+                    self.v.map_end();
+                }
+            }
+            _ => return None,
+        }
+        self.b.s.ws();
+        self.b.s.eat(b'}')
+    }
+}
+
 #[derive(Clone, Copy)]
 struct CheckDocument<'c> {
     ctx: &'c DocumentChecker,
