@@ -1,10 +1,14 @@
 //! Backup / verify / restore throughput and peak memory of the engine.
 //!
-//! `engine_bench --docs N --dir DIR [--source generated|memory] [--parallelism P]`
+//! `engine_bench --docs N --dir DIR [--source generated|memory|wire] [--target counting|wire]
+//! [--parallelism P]`
 //!
 //! Backs up N documents of about 1 KiB into a `LocalStorage` at DIR, prints peak RSS
-//! (VmHWM) right after the backup, then verifies and restores (into a target that counts
-//! and discards) and prints one JSON line of figures. `scripts/bench-backup.sh` runs it at
+//! (VmHWM) right after the backup, then verifies and restores and prints one JSON line of
+//! figures. The restore target counts and discards the documents' JSON lines
+//! (`--target counting`, the engine alone) or encodes each one's protobuf `Write` with the
+//! Firestore connector's encoder, counts and discards the bytes (`--target wire`: a restore
+//! into Firestore without the network). `scripts/bench-backup.sh` runs it at
 //! 100,000 and 1,000,000 documents and prints the ratios.
 //!
 //! `--source generated` (default) produces the documents on the fly, in name order, like an
@@ -327,6 +331,58 @@ impl FirestoreTarget for CountingTarget {
     }
 }
 
+/// A restore target that runs the Firestore connector's real encoding of each write
+/// (`json_write::write_bytes`: the JSON line to the protobuf `Write`'s bytes), counts and
+/// discards the bytes: what a restore into Firestore costs, without the network.
+struct WireTarget {
+    db: DatabaseId,
+    written: AtomicU64,
+    encoded_bytes: AtomicU64,
+}
+
+#[async_trait]
+impl FirestoreTarget for WireTarget {
+    fn database(&self) -> &DatabaseId {
+        &self.db
+    }
+    async fn write_batch(
+        &self,
+        docs: Vec<Document>,
+        mode: ConflictMode,
+    ) -> Result<Vec<WriteResult>> {
+        let lines = docs
+            .into_iter()
+            .map(|d| JsonDocument {
+                json: firekeep_core::model::json::encode_document(&d).into(),
+                name: d.name,
+            })
+            .collect();
+        self.write_json_batch(lines, mode).await
+    }
+    async fn write_json_batch(
+        &self,
+        docs: Vec<JsonDocument>,
+        mode: ConflictMode,
+    ) -> Result<Vec<WriteResult>> {
+        let mut out = Vec::new();
+        let mut bytes = 0u64;
+        for d in &docs {
+            out.clear();
+            firekeep_firestore::json_write::write_bytes(d, mode, &mut out)?;
+            bytes += out.len() as u64;
+        }
+        self.encoded_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.written.fetch_add(docs.len() as u64, Ordering::Relaxed);
+        Ok(docs
+            .into_iter()
+            .map(|d| WriteResult {
+                name: d.name,
+                outcome: WriteOutcome::Written,
+            })
+            .collect())
+    }
+}
+
 fn vm_hwm_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -354,6 +410,9 @@ fn main() -> Result<()> {
     let parallelism: usize = arg(&args, "--parallelism")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    // `counting` (default): the restore target discards the lines (the engine alone);
+    // `wire`: it encodes each write as the Firestore connector does.
+    let target_kind = arg(&args, "--target").unwrap_or_else(|| "counting".into());
     let skip_restore = args.iter().any(|a| a == "--backup-only");
     // Backup and verify only: with `--backup-only` and a full run, instruction counts of the
     // three runs give each operation's own cost by difference.
@@ -413,16 +472,28 @@ fn main() -> Result<()> {
         out["verify_docs_per_sec"] = (v.documents as f64 / verify_s).into();
     }
     if !skip_restore && !skip_restore_only {
-        let target = Arc::new(CountingTarget {
-            db: DatabaseId::new("bench", "restored")?,
-            written: AtomicU64::new(0),
-        });
+        let restored = DatabaseId::new("bench", "restored")?;
+        let (target, wire): (Arc<dyn FirestoreTarget>, Option<Arc<WireTarget>>) =
+            if target_kind == "wire" {
+                let t = Arc::new(WireTarget {
+                    db: restored,
+                    written: AtomicU64::new(0),
+                    encoded_bytes: AtomicU64::new(0),
+                });
+                (t.clone(), Some(t))
+            } else {
+                let t = Arc::new(CountingTarget {
+                    db: restored,
+                    written: AtomicU64::new(0),
+                });
+                (t, None)
+            };
         let t = Instant::now();
         let r = block_on(engine::restore(
             &repo,
             &key,
             &rep.backup_id,
-            target.clone(),
+            target,
             &RestoreOptions {
                 verify_first: false,
                 ..Default::default()
@@ -434,6 +505,10 @@ fn main() -> Result<()> {
         assert_eq!(r.written, rep.documents);
         out["restore_seconds"] = restore_s.into();
         out["restore_docs_per_sec"] = (r.written as f64 / restore_s).into();
+        out["restore_target"] = target_kind.clone().into();
+        if let Some(w) = wire {
+            out["restore_write_bytes"] = w.encoded_bytes.load(Ordering::Relaxed).into();
+        }
     }
     println!("{out}");
     let _ = std::fs::remove_dir_all(&dir);

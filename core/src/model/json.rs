@@ -2430,7 +2430,7 @@ mod check_tests {
                     "checker accepted {:?}",
                     String::from_utf8_lossy(line)
                 );
-                prop_assert_eq!(decoded.unwrap().name, name.into_owned());
+                prop_assert_eq!(&decoded.as_ref().unwrap().name, &name.into_owned());
             }
             Check::Invalid => {
                 prop_assert!(
@@ -2441,7 +2441,116 @@ mod check_tests {
             }
             Check::Unsure => {}
         }
+        // The walk for restore targets: when it passes a line, the decoder accepts it and
+        // the fields walked are the fields decoded.
+        let mut tree = TreeVisitor::default();
+        if visit_fields(line, &mut tree) {
+            prop_assert!(
+                decoded.is_ok(),
+                "walk accepted {:?}",
+                String::from_utf8_lossy(line)
+            );
+            prop_assert_eq!(tree.stack.len(), 1);
+            let walked = tree.stack.pop().unwrap();
+            prop_assert_eq!(Value::Map(decoded.unwrap().fields), walked.value);
+        }
         Ok(())
+    }
+
+    /// The value [`visit_fields`] reports, rebuilt: each open container (the document's
+    /// fields at the bottom) and the key its next value goes under.
+    struct Open {
+        value: Value,
+        key: Option<String>,
+    }
+
+    struct TreeVisitor {
+        stack: Vec<Open>,
+    }
+
+    impl Default for TreeVisitor {
+        fn default() -> Self {
+            TreeVisitor {
+                stack: vec![Open {
+                    value: Value::Map(BTreeMap::new()),
+                    key: None,
+                }],
+            }
+        }
+    }
+
+    impl TreeVisitor {
+        fn put(&mut self, v: Value) {
+            let top = self.stack.last_mut().unwrap();
+            match &mut top.value {
+                Value::Map(m) => {
+                    m.insert(top.key.take().unwrap(), v);
+                }
+                Value::Array(items) => items.push(v),
+                _ => unreachable!(),
+            }
+        }
+        fn close(&mut self) {
+            let done = self.stack.pop().unwrap();
+            self.put(done.value);
+        }
+    }
+
+    impl FieldsVisitor for TreeVisitor {
+        fn entry_start(&mut self, key: &str) {
+            self.stack.last_mut().unwrap().key = Some(key.to_owned());
+        }
+        fn entry_end(&mut self) {}
+        fn element_start(&mut self) {}
+        fn element_end(&mut self) {}
+        fn null(&mut self) {
+            self.put(Value::Null)
+        }
+        fn boolean(&mut self, b: bool) {
+            self.put(Value::Boolean(b))
+        }
+        fn integer(&mut self, i: i64) {
+            self.put(Value::Integer(i))
+        }
+        fn double(&mut self, d: f64) {
+            self.put(Value::Double(d))
+        }
+        fn timestamp(&mut self, t: Timestamp) {
+            self.put(Value::Timestamp(t))
+        }
+        fn string(&mut self, s: &str) {
+            self.put(Value::String(s.to_owned()))
+        }
+        fn reference(&mut self, r: &str) {
+            self.put(Value::Reference(r.to_owned()))
+        }
+        fn bytes(&mut self, b: &[u8]) {
+            self.put(Value::Bytes(b.to_vec()))
+        }
+        fn geo_point(&mut self, latitude: f64, longitude: f64) {
+            self.put(Value::GeoPoint(GeoPoint {
+                latitude,
+                longitude,
+            }))
+        }
+        fn map_start(&mut self) {
+            self.stack.push(Open {
+                value: Value::Map(BTreeMap::new()),
+                key: None,
+            });
+        }
+        fn map_end(&mut self) {
+            self.close()
+        }
+        fn array_start(&mut self) {
+            self.stack.push(Open {
+                value: Value::Array(Vec::new()),
+                key: None,
+            });
+        }
+        fn array_end(&mut self) {
+            self.close()
+        }
     }
 
     fn arb_timestamp() -> impl Strategy<Value = Timestamp> {
