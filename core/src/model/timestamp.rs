@@ -128,12 +128,17 @@ impl Timestamp {
         if b[13] != b':' || b[16] != b':' {
             return Err(bad());
         }
+        // Digits accumulated in place: `str::parse` per field was most of a parse, and
+        // every document line holds several timestamps (at most 4 digits: no overflow).
         let num = |r: std::ops::Range<usize>| -> Result<i64> {
-            let part = s.get(r).ok_or_else(bad)?;
-            if !part.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(bad());
+            let mut value = 0i64;
+            for &c in b.get(r).ok_or_else(bad)? {
+                if !c.is_ascii_digit() {
+                    return Err(bad());
+                }
+                value = value * 10 + i64::from(c - b'0');
             }
-            part.parse::<i64>().map_err(|_| bad())
+            Ok(value)
         };
         let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -155,7 +160,10 @@ impl Timestamp {
             if digits == 0 || digits > 9 {
                 return Err(bad());
             }
-            let frac: u32 = s[start..i].parse().map_err(|_| bad())?;
+            // At most 9 digits, all checked above: fits a u32.
+            let frac = b[start..i]
+                .iter()
+                .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
             nanos = frac * 10u32.pow((9 - digits) as u32);
         }
         let offset = match b.get(i) {
@@ -263,6 +271,23 @@ mod tests {
         assert!(Timestamp::parse_rfc3339("2023-02-29T00:00:00Z").is_err());
         assert!(Timestamp::parse_rfc3339("2024-01-01 00:00:00Z").is_err());
         assert!(Timestamp::new(0, 1_000_000_000).is_err());
+        // Anything but an ASCII digit where digits go is refused: signs, spaces, other
+        // Unicode digits and multi-byte characters, in every field and the fraction.
+        let good = "2024-05-01T12:34:56.123456789+01:30";
+        assert!(Timestamp::parse_rfc3339(good).is_ok());
+        for (at, c) in good.char_indices() {
+            if !c.is_ascii_digit() {
+                continue;
+            }
+            for bad in ["+", "-", " ", "a", "\u{0663}", "é"] {
+                let s = format!("{}{bad}{}", &good[..at], &good[at + 1..]);
+                assert!(Timestamp::parse_rfc3339(&s).is_err(), "{s}");
+            }
+        }
+        assert_eq!(
+            Timestamp::parse_rfc3339("0001-01-01T00:00:00.000000001Z").unwrap(),
+            Timestamp::new(Timestamp::MIN.seconds(), 1).unwrap()
+        );
         assert_eq!(
             Timestamp::new(1, 500_000_000).unwrap().to_rfc3339_millis(),
             "1970-01-01T00:00:01.500Z"
