@@ -293,6 +293,17 @@ impl FirestoreSource for GeneratedSource {
     }
 }
 
+/// "Written" for every document named, counted in `count`.
+fn written(count: &AtomicU64, names: impl ExactSizeIterator<Item = String>) -> Vec<WriteResult> {
+    count.fetch_add(names.len() as u64, Ordering::Relaxed);
+    names
+        .map(|name| WriteResult {
+            name,
+            outcome: WriteOutcome::Written,
+        })
+        .collect()
+}
+
 /// A restore target that counts and discards (measures the engine's restore side).
 struct CountingTarget {
     db: DatabaseId,
@@ -305,14 +316,7 @@ impl FirestoreTarget for CountingTarget {
         &self.db
     }
     async fn write_batch(&self, docs: Vec<Document>, _: ConflictMode) -> Result<Vec<WriteResult>> {
-        self.written.fetch_add(docs.len() as u64, Ordering::Relaxed);
-        Ok(docs
-            .into_iter()
-            .map(|d| WriteResult {
-                name: d.name,
-                outcome: WriteOutcome::Written,
-            })
-            .collect())
+        Ok(written(&self.written, docs.into_iter().map(|d| d.name)))
     }
     /// The lines are counted and dropped, so the figure is the engine's side alone.
     async fn write_json_batch(
@@ -320,14 +324,7 @@ impl FirestoreTarget for CountingTarget {
         docs: Vec<JsonDocument>,
         _: ConflictMode,
     ) -> Result<Vec<WriteResult>> {
-        self.written.fetch_add(docs.len() as u64, Ordering::Relaxed);
-        Ok(docs
-            .into_iter()
-            .map(|d| WriteResult {
-                name: d.name,
-                outcome: WriteOutcome::Written,
-            })
-            .collect())
+        Ok(written(&self.written, docs.into_iter().map(|d| d.name)))
     }
 }
 
@@ -372,14 +369,7 @@ impl FirestoreTarget for WireTarget {
             bytes += out.len() as u64;
         }
         self.encoded_bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.written.fetch_add(docs.len() as u64, Ordering::Relaxed);
-        Ok(docs
-            .into_iter()
-            .map(|d| WriteResult {
-                name: d.name,
-                outcome: WriteOutcome::Written,
-            })
-            .collect())
+        Ok(written(&self.written, docs.into_iter().map(|d| d.name)))
     }
 }
 

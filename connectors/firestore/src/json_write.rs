@@ -8,6 +8,10 @@
 //! or the error, are always what that path gives, up to the order of map entries, which
 //! protobuf leaves free (prost writes a `HashMap`'s order, this writes key order).
 
+use crate::wire::{
+    KEY_ARRAY, KEY_BOOLEAN, KEY_BYTES, KEY_DOUBLE, KEY_GEO_POINT, KEY_INTEGER, KEY_MAP, KEY_NULL,
+    KEY_REFERENCE, KEY_STRING, KEY_TIMESTAMP,
+};
 use crate::write::write_for;
 use firekeep_core::Result;
 use firekeep_core::model::Timestamp;
@@ -28,18 +32,9 @@ const KEY_ENTRY_VALUE: u8 = 2 << 3 | 2;
 const KEY_ELEMENT: u8 = 1 << 3 | 2;
 /// `Write.current_document` = `Precondition{exists: false}` (field 4 holding field 1).
 const PRECONDITION_MISSING: [u8; 4] = [4 << 3 | 2, 2, 1 << 3, 0];
-/// `Value`'s kinds (one-byte keys; string and bytes are fields 17 and 18, two bytes).
-const KEY_BOOLEAN: u8 = 1 << 3;
-const KEY_INTEGER: u8 = 2 << 3;
-const KEY_DOUBLE: u8 = 3 << 3 | 1;
-const KEY_REFERENCE: u8 = 5 << 3 | 2;
-const KEY_MAP: u8 = 6 << 3 | 2;
-const KEY_GEO_POINT: u8 = 8 << 3 | 2;
-const KEY_ARRAY: u8 = 9 << 3 | 2;
-const KEY_TIMESTAMP: u8 = 10 << 3 | 2;
-const KEY_NULL: u8 = 11 << 3;
-const KEY_STRING: [u8; 2] = [(17 << 3 | 2) | 0x80, 1];
-const KEY_BYTES: [u8; 2] = [(18 << 3 | 2) | 0x80, 1];
+/// `Value`'s string and bytes kinds (fields 17 and 18): two-byte keys.
+const KEY_STRING_2: [u8; 2] = [KEY_STRING | 0x80, 1];
+const KEY_BYTES_2: [u8; 2] = [KEY_BYTES | 0x80, 1];
 /// `Timestamp.seconds`/`nanos` and `LatLng.latitude`/`longitude`.
 const KEY_SECONDS: u8 = 1 << 3;
 const KEY_NANOS: u8 = 2 << 3;
@@ -207,7 +202,7 @@ impl FieldsVisitor for ProtoWriter<'_> {
     }
 
     fn string(&mut self, s: &str) {
-        self.bytes_field(&KEY_STRING, s.as_bytes());
+        self.bytes_field(&KEY_STRING_2, s.as_bytes());
     }
 
     fn reference(&mut self, r: &str) {
@@ -215,7 +210,7 @@ impl FieldsVisitor for ProtoWriter<'_> {
     }
 
     fn bytes(&mut self, b: &[u8]) {
-        self.bytes_field(&KEY_BYTES, b);
+        self.bytes_field(&KEY_BYTES_2, b);
     }
 
     fn geo_point(&mut self, latitude: f64, longitude: f64) {

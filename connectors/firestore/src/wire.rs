@@ -27,18 +27,19 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 /// Value nesting the fast path follows (Firestore allows 20); deeper goes the slow way.
 const MAX_FAST_DEPTH: usize = 32;
 
-/// The keys (`number << 3 | wire type`) of `Value`'s kinds, as Firestore encodes them.
-const KEY_BOOLEAN: u8 = 1 << 3;
-const KEY_INTEGER: u8 = 2 << 3;
-const KEY_DOUBLE: u8 = 3 << 3 | 1;
-const KEY_REFERENCE: u8 = 5 << 3 | 2;
-const KEY_MAP: u8 = 6 << 3 | 2;
-const KEY_GEO_POINT: u8 = 8 << 3 | 2;
-const KEY_ARRAY: u8 = 9 << 3 | 2;
-const KEY_TIMESTAMP: u8 = 10 << 3 | 2;
-const KEY_NULL: u8 = 11 << 3;
-const KEY_STRING: u8 = 17 << 3 | 2;
-const KEY_BYTES: u8 = 18 << 3 | 2;
+/// The keys (`number << 3 | wire type`) of `Value`'s kinds, as Firestore encodes them
+/// (string and bytes take two bytes on the wire: their first byte has the 0x80 bit).
+pub(crate) const KEY_BOOLEAN: u8 = 1 << 3;
+pub(crate) const KEY_INTEGER: u8 = 2 << 3;
+pub(crate) const KEY_DOUBLE: u8 = 3 << 3 | 1;
+pub(crate) const KEY_REFERENCE: u8 = 5 << 3 | 2;
+pub(crate) const KEY_MAP: u8 = 6 << 3 | 2;
+pub(crate) const KEY_GEO_POINT: u8 = 8 << 3 | 2;
+pub(crate) const KEY_ARRAY: u8 = 9 << 3 | 2;
+pub(crate) const KEY_TIMESTAMP: u8 = 10 << 3 | 2;
+pub(crate) const KEY_NULL: u8 = 11 << 3;
+pub(crate) const KEY_STRING: u8 = 17 << 3 | 2;
+pub(crate) const KEY_BYTES: u8 = 18 << 3 | 2;
 
 /// Entries a worker's scratch list keeps capacity for between documents; a document with
 /// more (up to 1 MiB of tiny entries) gets a fresh list so one outlier does not pin memory.
