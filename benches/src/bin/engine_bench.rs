@@ -361,12 +361,12 @@ impl FirestoreTarget for WireTarget {
         docs: Vec<JsonDocument>,
         mode: ConflictMode,
     ) -> Result<Vec<WriteResult>> {
-        let mut out = Vec::new();
+        // As the connector encodes a batch: on a blocking thread of the tokio runtime the
+        // restore runs in (`main`).
+        let (docs, writes) = firekeep_firestore::json_write::write_bytes_batch(docs, mode).await?;
         let mut bytes = 0u64;
-        for d in &docs {
-            out.clear();
-            firekeep_firestore::json_write::write_bytes(d, mode, &mut out)?;
-            bytes += out.len() as u64;
+        for w in writes {
+            bytes += w.map_err(firekeep_core::Error::InvalidInput)?.len() as u64;
         }
         self.encoded_bytes.fetch_add(bytes, Ordering::Relaxed);
         Ok(written(&self.written, docs.into_iter().map(|d| d.name)))
@@ -478,8 +478,12 @@ fn main() -> Result<()> {
                 });
                 (t, None)
             };
+        // The connector runs in tokio: the wire target encodes on its blocking threads.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| firekeep_core::Error::InvalidInput(e.to_string()))?;
         let t = Instant::now();
-        let r = block_on(engine::restore(
+        let r = runtime.block_on(engine::restore(
             &repo,
             &key,
             &rep.backup_id,

@@ -13,10 +13,10 @@ use crate::wire::{
     KEY_REFERENCE, KEY_STRING, KEY_TIMESTAMP,
 };
 use crate::write::write_for;
-use firekeep_core::Result;
 use firekeep_core::model::Timestamp;
 use firekeep_core::model::json::{FieldsVisitor, visit_fields};
 use firekeep_core::source::{ConflictMode, JsonDocument};
+use firekeep_core::{Error, Result};
 use prost::Message as _;
 
 /// `Write.update` (field 1) and `Document.name` (field 1), length-delimited.
@@ -50,6 +50,30 @@ pub fn write_bytes(doc: &JsonDocument, mode: ConflictMode, out: &mut Vec<u8>) ->
         return Ok(());
     }
     slow_write_bytes(doc, mode, out)
+}
+
+/// [`write_bytes`] for each document of a batch, on one of tokio's blocking threads: a
+/// batch is milliseconds of CPU, and the task writing a restore's batches would otherwise
+/// encode them one after another. A document that does not encode gets its error's text.
+/// Needs a tokio runtime (the connector's calls run in one).
+pub async fn write_bytes_batch(
+    docs: Vec<JsonDocument>,
+    mode: ConflictMode,
+) -> Result<(Vec<JsonDocument>, Vec<std::result::Result<Vec<u8>, String>>)> {
+    tokio::task::spawn_blocking(move || {
+        let writes = docs
+            .iter()
+            .map(|doc| {
+                let mut bytes = Vec::with_capacity(doc.json.len());
+                write_bytes(doc, mode, &mut bytes)
+                    .map(|()| bytes)
+                    .map_err(|e| e.to_string())
+            })
+            .collect();
+        (docs, writes)
+    })
+    .await
+    .map_err(|e| Error::InvalidInput(format!("internal error: encoding writes failed: {e}")))
 }
 
 /// [`write_bytes`]'s direct path alone: `false` (and `out` as it was) when the line needs
