@@ -324,7 +324,10 @@ impl FirestoreTarget for CountingTarget {
         docs: Vec<JsonDocument>,
         _: ConflictMode,
     ) -> Result<Vec<WriteResult>> {
-        Ok(written(&self.written, docs.into_iter().map(|d| d.name)))
+        Ok(written(
+            &self.written,
+            docs.into_iter().map(JsonDocument::into_name),
+        ))
     }
 }
 
@@ -349,9 +352,9 @@ impl FirestoreTarget for WireTarget {
     ) -> Result<Vec<WriteResult>> {
         let lines = docs
             .into_iter()
-            .map(|d| JsonDocument {
-                json: firekeep_core::model::json::encode_document(&d).into(),
-                name: d.name,
+            .map(|d| {
+                let json = firekeep_core::model::json::encode_document(&d).into();
+                JsonDocument::new(d.name, json)
             })
             .collect();
         self.write_json_batch(lines, mode).await
@@ -369,7 +372,10 @@ impl FirestoreTarget for WireTarget {
             bytes += w.map_err(firekeep_core::Error::InvalidInput)?.len() as u64;
         }
         self.encoded_bytes.fetch_add(bytes, Ordering::Relaxed);
-        Ok(written(&self.written, docs.into_iter().map(|d| d.name)))
+        Ok(written(
+            &self.written,
+            docs.into_iter().map(JsonDocument::into_name),
+        ))
     }
 }
 

@@ -2,7 +2,8 @@
 //! it, without building a core `Document` or a prost tree: the reverse of [`crate::wire`].
 //!
 //! [`write_bytes`] walks the compact JSON firekeep writes
-//! ([`visit_fields`](firekeep_core::model::json::visit_fields)) and emits protobuf as it
+//! ([`visit_document`](firekeep_core::model::json::visit_document): a line the engine
+//! checked is not validated again) and emits protobuf as it
 //! goes. Anything the walk leaves (escapes, numbers written unusually, invalid lines) goes
 //! to the exact slow path ([`slow_write_bytes`]: decode, `write_for`, prost), so the bytes,
 //! or the error, are always what that path gives, up to the order of map entries, which
@@ -14,7 +15,7 @@ use crate::wire::{
 };
 use crate::write::write_for;
 use firekeep_core::model::Timestamp;
-use firekeep_core::model::json::{FieldsVisitor, visit_fields};
+use firekeep_core::model::json::{FieldsVisitor, visit_document};
 use firekeep_core::source::{ConflictMode, JsonDocument};
 use firekeep_core::{Error, Result};
 use prost::Message as _;
@@ -64,7 +65,7 @@ pub async fn write_bytes_batch(
         let writes = docs
             .iter()
             .map(|doc| {
-                let mut bytes = Vec::with_capacity(doc.json.len());
+                let mut bytes = Vec::with_capacity(doc.json().len());
                 write_bytes(doc, mode, &mut bytes)
                     .map(|()| bytes)
                     .map_err(|e| e.to_string())
@@ -86,8 +87,8 @@ pub fn fast_write_bytes(doc: &JsonDocument, mode: ConflictMode, out: &mut Vec<u8
         depth: 0,
     };
     w.open(&[KEY_UPDATE]);
-    w.bytes_field(&[KEY_NAME], doc.name.as_bytes());
-    if visit_fields(&doc.json, &mut w) && w.open.len() == 1 {
+    w.bytes_field(&[KEY_NAME], doc.name().as_bytes());
+    if visit_document(doc, &mut w) && w.open.len() == 1 {
         w.close();
         if mode != ConflictMode::Overwrite {
             out.extend_from_slice(&PRECONDITION_MISSING);

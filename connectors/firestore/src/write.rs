@@ -119,14 +119,14 @@ pub(crate) async fn write_json_batch(
     docs: Vec<JsonDocument>,
     mode: ConflictMode,
 ) -> Result<Vec<WriteResult>> {
-    let named: Vec<_> = docs.iter().map(|d| check_name(inner, &d.name)).collect();
+    let named: Vec<_> = docs.iter().map(|d| check_name(inner, d.name())).collect();
     let (docs, encoded) = json_write::write_bytes_batch(docs, mode).await?;
     let writes = named
         .into_iter()
         .zip(encoded)
         .map(|(named, encoded)| named.and(encoded))
         .collect();
-    let names = docs.into_iter().map(|d| d.name).collect();
+    let names = docs.into_iter().map(JsonDocument::into_name).collect();
     write_encoded(inner, names, writes, mode).await
 }
 

@@ -151,9 +151,11 @@ async fn json_lines_restore_exactly() {
     let dst = connect(&server, &dst_db, 50).await;
     let lines: Vec<JsonDocument> = docs
         .iter()
-        .map(|d| JsonDocument {
-            name: d.rehome(&dst_db).unwrap().name,
-            json: firekeep_core::model::json::encode_document(d).into(),
+        .map(|d| {
+            JsonDocument::new(
+                d.rehome(&dst_db).unwrap().name,
+                firekeep_core::model::json::encode_document(d).into(),
+            )
         })
         .collect();
     for chunk in lines.chunks(dst.batch_limits().max_writes) {
@@ -183,8 +185,10 @@ async fn json_lines_restore_exactly() {
         ),
         "{r:?}"
     );
-    let mut broken = lines[0].clone();
-    broken.json = bytes::Bytes::from_static(b"{\"name\":");
+    let broken = JsonDocument::new(
+        lines[0].name().to_owned(),
+        bytes::Bytes::from_static(b"{\"name\":"),
+    );
     let r = dst
         .write_json_batch(vec![broken, lines[1].clone()], ConflictMode::Overwrite)
         .await

@@ -423,10 +423,7 @@ fn map_entry_encodings_match_the_reference_path() {
 const TARGET: &str = "projects/target-project/databases/restored/documents/";
 
 fn line_of(json: Vec<u8>, rel: &str) -> JsonDocument {
-    JsonDocument {
-        name: format!("{TARGET}{rel}"),
-        json: json.into(),
-    }
+    JsonDocument::new(format!("{TARGET}{rel}"), json.into())
 }
 
 fn direct_write(doc: &JsonDocument, mode: ConflictMode) -> Result<Vec<u8>, String> {
@@ -440,6 +437,31 @@ fn reference_write(doc: &JsonDocument, mode: ConflictMode) -> Result<Vec<u8>, St
     let mut out = Vec::new();
     slow_write_bytes(doc, mode, &mut out).map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+/// The line checked as the engine checks it (`JsonDocument::check`) is accepted exactly
+/// when it decodes, and the trusted walk then writes exactly the validating walk's bytes
+/// (the unchecked line's, which the caller compares to prost's).
+fn checked_writes_the_same(line: &JsonDocument, mode: ConflictMode) -> Result<(), TestCaseError> {
+    prop_assert!(!line.is_checked());
+    let checked = JsonDocument::check(line.name().to_owned(), line.json().clone());
+    prop_assert_eq!(checked.is_ok(), line.decode().is_ok(), "{:?}", checked);
+    if let Ok(checked) = checked {
+        prop_assert!(checked.is_checked());
+        let mut fast = Vec::new();
+        let mut validated = Vec::new();
+        prop_assert_eq!(
+            fast_write_bytes(&checked, mode, &mut fast),
+            fast_write_bytes(line, mode, &mut validated)
+        );
+        prop_assert_eq!(&fast, &validated);
+        // Lines either walk leaves go to prost (its map order varies from call to call).
+        match (direct_write(&checked, mode), direct_write(line, mode)) {
+            (Ok(a), Ok(b)) => same_write(&a, &b)?,
+            (a, b) => prop_assert_eq!(a, b),
+        }
+    }
+    Ok(())
 }
 
 /// Whether any map (the document's fields included) has two entries or more: only then
@@ -525,6 +547,7 @@ proptest! {
         // Restore sizes batches by `JsonDocument::size`: an upper bound of the request
         // share (the write plus its key and length, as the connector counts it).
         prop_assert!(direct.len() + 16 <= line.size(), "{} > {}", direct.len() + 16, line.size());
+        checked_writes_the_same(&line, mode)?;
     }
 
     /// Documents whose maps have at most one entry: byte for byte what prost writes.
@@ -536,6 +559,7 @@ proptest! {
         let doc = Document::new("projects/p/databases/(default)/documents/c/d", fields);
         let line = line_of(encode_document(&doc), "c/d");
         prop_assert_eq!(direct_write(&line, mode), reference_write(&line, mode));
+        checked_writes_the_same(&line, mode)?;
     }
 
     /// Nesting to Firestore's limit (20) is written; deeper fails as decoding fails.
@@ -555,6 +579,7 @@ proptest! {
         let (direct, reference) = (direct_write(&line, mode), reference_write(&line, mode));
         prop_assert_eq!(direct.is_ok(), depth <= 20);
         prop_assert_eq!(direct, reference);
+        checked_writes_the_same(&line, mode)?;
     }
 
     /// A damaged line: the direct path fails as decoding fails, or writes the same.
@@ -569,6 +594,7 @@ proptest! {
         let json = encode_document(&doc);
         let truncated = line_of(json[..cut.index(json.len())].to_vec(), "c/d");
         prop_assert_eq!(direct_write(&truncated, mode), reference_write(&truncated, mode));
+        checked_writes_the_same(&truncated, mode)?;
         let mut corrupted = json.clone();
         corrupted[flip.index(json.len())] ^= xor;
         let corrupted = line_of(corrupted, "c/d");
@@ -576,6 +602,7 @@ proptest! {
             (Ok(a), Ok(b)) => same_write(&a, &b)?,
             (a, b) => prop_assert_eq!(a, b),
         }
+        checked_writes_the_same(&corrupted, mode)?;
     }
 }
 
@@ -624,6 +651,11 @@ fn json_write_takes_the_direct_path() {
         assert!(fast_write_bytes(&line, mode, &mut fast));
         let reference = reference_write(&line, mode).unwrap();
         same_write(&fast, &reference).unwrap();
+        // Checked, the line takes the trusted walk: the same bytes.
+        let checked = JsonDocument::check(line.name().to_owned(), line.json().clone()).unwrap();
+        let mut trusted = Vec::new();
+        assert!(fast_write_bytes(&checked, mode, &mut trusted));
+        assert_eq!(trusted, fast);
     }
     // An escape in a string is left to the slow path, with the same result.
     let mut escaped = doc.clone();
@@ -637,4 +669,49 @@ fn json_write_takes_the_direct_path() {
         &mut Vec::new()
     ));
     assert!(direct_write(&line, ConflictMode::Overwrite).is_ok());
+}
+
+/// What the check settles is still refused on unchecked lines (control characters,
+/// invalid UTF-8, bad document timestamps), and such lines are never marked checked.
+#[test]
+fn unchecked_lines_are_validated_in_full() {
+    let doc = Document {
+        name: "projects/p/databases/(default)/documents/c/d".into(),
+        fields: BTreeMap::from([("s".to_owned(), Value::String("abcdefghijklmnop".into()))]),
+        create_time: Some(Timestamp::MIN),
+        update_time: None,
+    };
+    let json = encode_document(&doc);
+    let text = String::from_utf8(json.clone()).unwrap();
+    // A raw control character or invalid UTF-8 inside a string (past its first eight
+    // bytes, where the word-at-a-time search looks); a broken document timestamp.
+    let at = text.find("ijkl").unwrap() + 2;
+    let mut bad: Vec<Vec<u8>> = [0x01u8, 0x1f, 0xff, 0xc3, 0x80]
+        .into_iter()
+        .map(|b| {
+            let mut line = json.clone();
+            line[at] = b;
+            line
+        })
+        .collect();
+    let created = Timestamp::MIN.to_string();
+    assert!(text.contains(&created), "{text}");
+    bad.push(text.replacen(&created[..7], "0001-13", 1).into_bytes());
+    for line in bad {
+        let unchecked = line_of(line.clone(), "c/d");
+        assert!(!unchecked.is_checked());
+        let reference = reference_write(&unchecked, ConflictMode::Overwrite);
+        assert!(reference.is_err(), "{}", String::from_utf8_lossy(&line));
+        assert_eq!(direct_write(&unchecked, ConflictMode::Overwrite), reference);
+        assert!(JsonDocument::check(unchecked.name().to_owned(), line.into()).is_err());
+    }
+    // An escaped control character is valid, checked or not.
+    let escaped = text.replacen("ijkl", "ij\\u0001l", 1).into_bytes();
+    let unchecked = line_of(escaped.clone(), "c/d");
+    let checked = JsonDocument::check(unchecked.name().to_owned(), escaped.into()).unwrap();
+    assert_eq!(
+        direct_write(&checked, ConflictMode::Overwrite),
+        direct_write(&unchecked, ConflictMode::Overwrite)
+    );
+    assert!(direct_write(&unchecked, ConflictMode::Overwrite).is_ok());
 }

@@ -186,9 +186,12 @@ impl RestoreLines {
             .into_iter()
             .filter_map(|doc| {
                 let rel = DocumentPath::relative_of_resource_name(&doc.name)?;
-                self.scope.contains_relative(rel).then(|| JsonDocument {
-                    name: format!("{}{rel}", self.target_root),
-                    json: json::encode_document(&doc).into(),
+                // Re-encoded, not the checked line: marked unchecked.
+                self.scope.contains_relative(rel).then(|| {
+                    JsonDocument::new(
+                        format!("{}{rel}", self.target_root),
+                        json::encode_document(&doc).into(),
+                    )
                 })
             })
             .collect())
@@ -217,10 +220,11 @@ impl RestoreLines {
             };
             let rel = DocumentPath::relative_of_resource_name(&name)?;
             if self.scope.contains_relative(rel) {
-                docs.push(JsonDocument {
-                    name: format!("{}{rel}", self.target_root),
-                    json: plain.slice_ref(line),
-                });
+                // Checked just above (valid, or decoded when unsure).
+                docs.push(JsonDocument::checked(
+                    format!("{}{rel}", self.target_root),
+                    plain.slice_ref(line),
+                ));
             }
             if !names.push(name) {
                 return None;

@@ -27,6 +27,7 @@
 
 use super::timestamp::civil_from_days;
 use super::{Document, GeoPoint, MAX_VALUE_NESTING, Timestamp, Value};
+use crate::source::JsonDocument;
 use crate::{Error, Result};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -1191,6 +1192,7 @@ fn scan_document<'a>(json: &'a [u8], scratch: &mut Vec<u8>) -> Option<&'a str> {
         b: json,
         i: 0,
         utf8: false,
+        trusted: false,
     };
     s.ws();
     s.eat(b'{')?;
@@ -1229,6 +1231,9 @@ struct Scan<'a> {
     i: usize,
     /// The whole input is known to be UTF-8 (the decoder checked the line once).
     utf8: bool,
+    /// The line was checked ([`JsonDocument::is_checked`]): strings are only searched for
+    /// their end (no control or non-ASCII tests).
+    trusted: bool,
 }
 
 impl<'a> Scan<'a> {
@@ -1291,31 +1296,42 @@ impl<'a> Scan<'a> {
         (self.b.get(self.i..end)? == word).then(|| self.i = end)
     }
 
+    /// Eight bytes at a time to the next quote or backslash, and unless `TRUSTED` (a checked
+    /// line's strings hold neither), control or non-ASCII byte; what is left to the end.
+    #[inline(always)]
+    fn skip_plain<const TRUSTED: bool>(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            let quote = w ^ (ONES * u64::from(b'"'));
+            let slash = w ^ (ONES * u64::from(b'\\'));
+            let mut found =
+                (quote.wrapping_sub(ONES) & !quote) | (slash.wrapping_sub(ONES) & !slash);
+            if !TRUSTED {
+                found |= (w.wrapping_sub(ONES * 0x20) & !w) | w;
+            }
+            let found = found & HIGHS;
+            if found != 0 {
+                // The lowest flag of each test is a true hit, so the lowest is.
+                self.i += (found.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.i += 8;
+        }
+    }
+
     /// A string's raw bytes between the quotes, and whether it has escapes; valid JSON
     /// (no control characters, known escapes, no surrogate escapes) and valid UTF-8.
     fn string(&mut self) -> Option<(&'a [u8], bool)> {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGHS: u64 = 0x8080_8080_8080_8080;
         self.eat(b'"')?;
         let start = self.i;
         let (mut escaped, mut non_ascii) = (false, false);
         loop {
-            // Eight bytes at a time to the next quote, backslash, control or non-ASCII byte.
-            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-                let w = u64::from_le_bytes(chunk.try_into().ok()?);
-                let quote = w ^ (ONES * u64::from(b'"'));
-                let slash = w ^ (ONES * u64::from(b'\\'));
-                let found = (quote.wrapping_sub(ONES) & !quote)
-                    | (slash.wrapping_sub(ONES) & !slash)
-                    | (w.wrapping_sub(ONES * 0x20) & !w)
-                    | w;
-                let found = found & HIGHS;
-                if found != 0 {
-                    // The lowest flag of each test is a true hit, so the lowest is.
-                    self.i += (found.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                self.i += 8;
+            if self.trusted {
+                self.skip_plain::<true>();
+            } else {
+                self.skip_plain::<false>();
             }
             match self.peek()? {
                 b'"' => break,
@@ -1543,6 +1559,7 @@ fn build_document(text: &str) -> Option<Document> {
             b: text.as_bytes(),
             i: 0,
             utf8: true,
+            trusted: false,
         },
         text,
     };
@@ -1796,6 +1813,19 @@ pub trait FieldsVisitor {
 /// [`decode_document`], which decodes or refuses the line as always. The grammar is the
 /// tree builder's (`build_document`), so the same lines take the fast path.
 pub fn visit_fields(json: &[u8], v: &mut impl FieldsVisitor) -> bool {
+    walk(json, false, v)
+}
+
+/// [`visit_fields`] for a restore's line: a line core checked
+/// ([`JsonDocument::is_checked`]) is walked without re-validating what the check settled
+/// (control characters and UTF-8 inside strings, the document's own timestamps); any
+/// other line is validated in full, as [`visit_fields`] does. The outcome and the calls
+/// are the same as [`visit_fields`]'s for every line [`decode_document`] accepts.
+pub fn visit_document(doc: &JsonDocument, v: &mut impl FieldsVisitor) -> bool {
+    walk(doc.json(), doc.is_checked(), v)
+}
+
+fn walk(json: &[u8], trusted: bool, v: &mut impl FieldsVisitor) -> bool {
     let Ok(text) = std::str::from_utf8(json) else {
         return false;
     };
@@ -1805,6 +1835,7 @@ pub fn visit_fields(json: &[u8], v: &mut impl FieldsVisitor) -> bool {
                 b: json,
                 i: 0,
                 utf8: true,
+                trusted,
             },
             text,
         },
@@ -1840,6 +1871,18 @@ impl<V: FieldsVisitor> Walk<'_, '_, V> {
                     fields = true;
                     self.fields(0)?;
                 }
+                b"createTime" | b"updateTime" if self.b.s.trusted => {
+                    // Parsed by the check; not reported.
+                    let seen = if key == b"createTime" {
+                        &mut create_time
+                    } else {
+                        &mut update_time
+                    };
+                    if std::mem::replace(seen, true) {
+                        return None;
+                    }
+                    self.b.s.plain_str()?;
+                }
                 b"createTime" if !create_time => {
                     create_time = true;
                     self.b.timestamp()?;
@@ -1865,7 +1908,8 @@ impl<V: FieldsVisitor> Walk<'_, '_, V> {
         let mut prev: Option<&str> = None;
         loop {
             let key = self.b.str()?;
-            // Strictly ascending, as `build_document` requires.
+            // Strictly ascending, as `build_document` requires (kept for checked lines:
+            // the check accepts other orders, which the slow path writes in its order).
             if prev.is_some_and(|p| key <= p) {
                 return None;
             }

@@ -67,18 +67,75 @@ impl SourceDocument {
 /// backup stored ([`FirestoreTarget::write_json_batch`](super::FirestoreTarget::write_json_batch)).
 ///
 /// The engine passes only lines it authenticated and checked
-/// ([`decode_document`](crate::model::json::decode_document) accepts them); a target must
-/// still treat the bytes as input and report a line it cannot decode as an error.
+/// ([`decode_document`](crate::model::json::decode_document) accepts them), and marks them
+/// so ([`is_checked`](Self::is_checked)): a target may then skip re-validating such a line
+/// ([`visit_document`](crate::model::json::visit_document) does). A line made with
+/// [`new`](Self::new) is unchecked and must be treated as input; [`check`](Self::check)
+/// checks one. The bytes cannot change after the check (private, immutable `Bytes`).
 #[derive(Clone)]
 pub struct JsonDocument {
     /// Full resource name in the target's database. The line's own `"name"` is the
     /// document's name in the backed-up database and is ignored.
-    pub name: String,
+    name: String,
     /// The document's Firestore REST JSON line (no newline).
-    pub json: Bytes,
+    json: Bytes,
+    /// `decode_document` accepts `json` (set only by core, after checking it).
+    checked: bool,
 }
 
 impl JsonDocument {
+    /// An unchecked line named `name`: whoever reads it validates it in full.
+    pub fn new(name: String, json: Bytes) -> Self {
+        Self {
+            name,
+            json,
+            checked: false,
+        }
+    }
+
+    /// The line named `name`, checked as [`decode_document`](crate::model::json::decode_document)
+    /// checks it: `Err` exactly when it refuses the line.
+    pub fn check(name: String, json: Bytes) -> Result<Self> {
+        use crate::model::json::{Check, DocumentChecker};
+        match DocumentChecker::default().check(&json) {
+            Check::Valid(_) => {}
+            Check::Invalid | Check::Unsure => {
+                crate::model::json::decode_document(&json)?;
+            }
+        }
+        Ok(Self::checked(name, json))
+    }
+
+    /// A line core has checked ([`DocumentChecker`](crate::model::json::DocumentChecker)
+    /// accepted it, or `decode_document` did).
+    pub(crate) fn checked(name: String, json: Bytes) -> Self {
+        Self {
+            name,
+            json,
+            checked: true,
+        }
+    }
+
+    /// Full resource name in the target's database.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The name, owned.
+    pub fn into_name(self) -> String {
+        self.name
+    }
+
+    /// The JSON line (no newline).
+    pub fn json(&self) -> &Bytes {
+        &self.json
+    }
+
+    /// Whether core checked the line (`decode_document` accepts it).
+    pub fn is_checked(&self) -> bool {
+        self.checked
+    }
+
     /// The decoded document, named [`name`](Self::name).
     pub fn decode(&self) -> Result<Document> {
         let mut doc = crate::model::json::decode_document(&self.json)?;
@@ -101,6 +158,7 @@ impl std::fmt::Debug for JsonDocument {
         f.debug_struct("JsonDocument")
             .field("name", &self.name)
             .field("json_bytes", &self.json.len())
+            .field("checked", &self.checked)
             .finish()
     }
 }
