@@ -191,6 +191,10 @@ pub struct BackupArgs {
     /// A label to record in the manifest, key=value (repeatable).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Partitions of the database read at once, each one query stream (1 ..= 256)
+    /// [default: [backup] read_streams, else 16]. Independent of the worker threads.
+    #[arg(long, value_name = "N", conflicts_with_all = ["plan", "task", "commit"])]
+    pub read_streams: Option<usize>,
     /// Scale-out, step 1: fix the read time, split the work into --task-count tasks and
     /// print the backup id (docs/scale-out.md).
     #[arg(long, conflicts_with_all = ["task", "commit"])]

@@ -69,6 +69,8 @@ pub struct BackupConfig {
     pub part_size_mib: Option<f64>,
     /// Parallel compress/encrypt workers.
     pub parallelism: Option<usize>,
+    /// Partitions read at once (one query stream each).
+    pub read_streams: Option<usize>,
 }
 
 /// `[retention]` table (restic terms).

@@ -217,6 +217,23 @@ fn exit_codes_and_json_errors() {
     );
     assert_eq!(r.error()["error"]["code"], "ERR_USAGE");
 
+    // Read streams out of range: 2, naming the option; in range: a backup.
+    for bad in ["0", "257"] {
+        let r = run_ok(
+            env.cmd().args(["backup", "--json", "--read-streams", bad]),
+            2,
+        );
+        let message = r.error()["error"]["message"].as_str().unwrap().to_string();
+        assert!(
+            message.contains("read_streams") || message.contains("read-streams"),
+            "{message}"
+        );
+    }
+    run_ok(
+        env.cmd().args(["backup", "--json", "--read-streams", "3"]),
+        0,
+    );
+
     // Tampered part: verify 3 naming the part; restore 3 writing nothing.
     let parts_dir = env.repo.join("firekeep/v1/backups").join(&id).join("parts");
     let part = std::fs::read_dir(&parts_dir)

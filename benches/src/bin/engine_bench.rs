@@ -1,7 +1,7 @@
 //! Backup / verify / restore throughput and peak memory of the engine.
 //!
 //! `engine_bench --docs N --dir DIR [--source generated|memory|wire] [--target counting|wire]
-//! [--parallelism P]`
+//! [--parallelism P] [--read-streams S]` (S defaults to P, or one per core)
 //!
 //! Backs up N documents of about 1 KiB into a `LocalStorage` at DIR, prints peak RSS
 //! (VmHWM) right after the backup, then verifies and restores and prints one JSON line of
@@ -409,6 +409,15 @@ fn main() -> Result<()> {
     // `counting` (default): the restore target discards the lines (the engine alone);
     // `wire`: it encodes each write as the Firestore connector does.
     let target_kind = arg(&args, "--target").unwrap_or_else(|| "counting".into());
+    // A generated source is CPU-bound, not network-bound: by default one partition per
+    // worker, as before read streams were an option of their own.
+    let read_streams: usize = arg(&args, "--read-streams")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if parallelism == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            parallelism
+        });
     let skip_restore = args.iter().any(|a| a == "--backup-only");
     // Backup and verify only: with `--backup-only` and a full run, instruction counts of the
     // three runs give each operation's own cost by difference.
@@ -437,6 +446,7 @@ fn main() -> Result<()> {
     let cancel = CancellationToken::new();
     let opts = BackupOptions {
         parallelism,
+        read_streams,
         ..Default::default()
     };
 

@@ -116,14 +116,21 @@ class Client:
         read_time: Optional[_dt.datetime] = None,
         labels: Optional[Mapping[str, str]] = None,
         parallelism: Optional[int] = None,
+        read_streams: Optional[int] = None,
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancellationToken] = None,
     ) -> BackupReport:
-        """Backs up ``source`` (all of it, or ``collections``) at one consistent read time."""
+        """Backs up ``source`` (all of it, or ``collections``) at one consistent read time.
+
+        ``parallelism`` is the number of encoding/sealing threads (default: one per core);
+        ``read_streams`` the number of partitions read at once, one query stream each
+        (default 16, at most 256).
+        """
         raw = self._inner.backup(
             _firestore(source), collections=_strs(collections), subcollections=subcollections,
             exclude=list(exclude), read_time=read_time, labels=_labels(labels),
-            parallelism=parallelism, progress=progress, cancel=cancel,
+            parallelism=parallelism, read_streams=read_streams, progress=progress,
+            cancel=cancel,
         )
         return _build(BackupReport, _json.loads(raw))
 
@@ -137,6 +144,7 @@ class Client:
         read_time: Optional[_dt.datetime] = None,
         labels: Optional[Mapping[str, str]] = None,
         parallelism: Optional[int] = None,
+        read_streams: Optional[int] = None,
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancellationToken] = None,
     ) -> BackupReport:
@@ -144,7 +152,8 @@ class Client:
         raw = await self._inner.backup(
             _firestore(source), collections=_strs(collections), subcollections=subcollections,
             exclude=list(exclude), read_time=read_time, labels=_labels(labels),
-            parallelism=parallelism, progress=progress, cancel=cancel, is_async=True,
+            parallelism=parallelism, read_streams=read_streams, progress=progress,
+            cancel=cancel, is_async=True,
         )
         return _build(BackupReport, _json.loads(raw))
 

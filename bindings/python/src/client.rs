@@ -175,7 +175,7 @@ impl Client {
         self.inner.keys().key_id().to_string()
     }
 
-    #[pyo3(signature = (source, *, collections=None, subcollections=true, exclude=vec![], read_time=None, labels=None, parallelism=None, progress=None, cancel=None, is_async=false))]
+    #[pyo3(signature = (source, *, collections=None, subcollections=true, exclude=vec![], read_time=None, labels=None, parallelism=None, read_streams=None, progress=None, cancel=None, is_async=false))]
     #[allow(clippy::too_many_arguments)]
     fn backup(
         &self,
@@ -187,6 +187,7 @@ impl Client {
         read_time: Option<&Bound<'_, PyAny>>,
         labels: Option<BTreeMap<String, String>>,
         parallelism: Option<i64>,
+        read_streams: Option<i64>,
         progress: Option<Py<PyAny>>,
         cancel: Option<&CancellationToken>,
         is_async: bool,
@@ -200,6 +201,11 @@ impl Client {
         if let Some(p) = parallelism {
             opts.parallelism = count("parallelism", p)?.max(1);
         }
+        if let Some(n) = read_streams {
+            opts.read_streams = count("read_streams", n)?;
+        }
+        // Out-of-range options fail here, before anything is connected.
+        opts.validate().map_err(py_err)?;
         let client = self.inner.clone();
         let source = source.clone();
         let token = token_of(cancel);

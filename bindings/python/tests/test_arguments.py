@@ -100,6 +100,11 @@ def test_client_operation_arguments(key: firekeep.Key, tmp_path: Path) -> None:
     fs = firekeep.Firestore("p", emulator_host=f"127.0.0.1:{free_port()}")
     with pytest.raises(ValueError, match="parallelism must be >= 0"):
         client.backup(fs, parallelism=-2)
+    with pytest.raises(ValueError, match="read_streams must be >= 0"):
+        client.backup(fs, read_streams=-1)
+    # Out of range: refused before connecting (the emulator host has no server).
+    with pytest.raises(firekeep.InvalidConfig, match="read_streams 257 is out of range"):
+        client.backup(fs, read_streams=257)
     with pytest.raises(TypeError, match="collection ids"):
         client.backup(fs, collections="users")
     with pytest.raises(TypeError, match="firekeep.Firestore"):

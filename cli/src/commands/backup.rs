@@ -49,6 +49,14 @@ pub(super) fn options(ctx: &Ctx, a: &crate::args::BackupArgs) -> CliResult<Backu
     if let Some(p) = ctx.file.backup.parallelism {
         opts.parallelism = p;
     }
+    if let Some(n) = a.read_streams.or(ctx.file.backup.read_streams) {
+        if n == 0 {
+            return Err(CliError::usage(
+                "--read-streams (or [backup] read_streams) must be at least 1",
+            ));
+        }
+        opts.read_streams = n;
+    }
     for label in &a.labels {
         let (k, v) = label
             .split_once('=')

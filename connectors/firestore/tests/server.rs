@@ -489,6 +489,7 @@ async fn a_backup_reads_each_partition_in_one_query_and_survives_cuts() {
     let key = RawKey::from_bytes(&[7; 32]).unwrap();
     let opts = BackupOptions {
         parallelism: 3,
+        read_streams: 3,
         part_target_bytes: 64 * 1024,
         ..BackupOptions::default()
     };
@@ -522,6 +523,98 @@ async fn a_backup_reads_each_partition_in_one_query_and_survives_cuts() {
         }
     }
     faults.clear();
+    server.shutdown().await;
+}
+
+/// Reading waits on the network, encoding on the CPU: a backup keeps `read_streams`
+/// partitions streaming at once whatever its worker count, and the result is the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_reads_read_streams_partitions_at_once_with_one_worker() {
+    use firekeep_core::engine::{
+        self, BackupOptions, CancellationToken, Repository, RestoreOptions,
+    };
+    use firekeep_core::keys::RawKey;
+    use firekeep_core::storage::memory::MemoryStorage;
+    use std::sync::Arc;
+
+    let server = FirestoreServer::builder().build().start().await.unwrap();
+    let (d, want) = seeded(&server, "streams", 2400).await;
+    let c = connect(&server, &d, 100).await;
+    let faults = server.faults();
+    let key = RawKey::from_bytes(&[9; 32]).unwrap();
+    let rt = c.snapshot_time().await.unwrap();
+    for streams in [1usize, 6] {
+        // The partitions the backup will get (the data does not change).
+        let partitions = c.partition(&Scope::database(), rt, streams).await.unwrap();
+        assert_eq!(partitions.len(), streams);
+        // Every stream then lasts at least 2400 / streams / 1000 s, so streams read at
+        // once overlap at the server.
+        faults.rate_limit(Some(1000));
+        faults.reset_peak_streams();
+        let partition_calls = faults.calls(Method::PartitionQuery);
+        let repo = Repository::new(Arc::new(MemoryStorage::new()));
+        let opts = BackupOptions {
+            parallelism: 1,
+            read_streams: streams,
+            part_target_bytes: 32 * 1024,
+            ..BackupOptions::default()
+        };
+        let report = engine::backup(
+            Arc::new(c.clone()),
+            &repo,
+            &key,
+            &opts,
+            None,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        faults.clear();
+        assert_eq!(
+            faults.peak_concurrent_streams(),
+            streams as u64,
+            "{streams} read streams"
+        );
+        // One stream needs no split points.
+        let asked = u64::from(streams > 1);
+        assert_eq!(
+            faults.calls(Method::PartitionQuery) - partition_calls,
+            asked
+        );
+        assert_eq!(report.documents, want.len() as u64);
+
+        let verified = engine::verify(
+            &repo,
+            &key,
+            &report.backup_id,
+            None,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+        assert_eq!(verified.documents, want.len() as u64);
+        let dst_db = db(&format!("streams-restored-{streams}"));
+        let dst = connect(&server, &dst_db, 100).await;
+        let restored = engine::restore(
+            &repo,
+            &key,
+            &report.backup_id,
+            Arc::new(dst.clone()),
+            &RestoreOptions::default(),
+            None,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(restored.written, want.len() as u64);
+        let back = server.documents(&dst_db, None);
+        assert_eq!(back.len(), want.len());
+        for (a, b) in want.iter().zip(&back) {
+            assert_eq!(a.path().unwrap().1, b.path().unwrap().1);
+            assert!(a.fields == b.fields, "fields of {} differ", a.name);
+        }
+    }
     server.shutdown().await;
 }
 

@@ -19,10 +19,28 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// Default uncompressed size of a part (NDJSON before zstd). Peak memory is about one batch
-/// filling per partition plus `parallelism + 1` being sealed, each holding its documents at
-/// 2–3x their JSON size: 4 MiB keeps a backup on 2 cores under 100 MiB of RSS (8 MiB took
-/// 135 MiB, at the same speed; `scripts/bench-read-path.sh`).
+/// filling per read stream plus `parallelism + 1` being sealed, each holding its documents
+/// at 2–3x their JSON size: 4 MiB keeps a backup on 2 cores under 100 MiB of RSS (8 MiB took
+/// 135 MiB, at the same speed; `scripts/bench-read-path.sh`). With many read streams parts
+/// are smaller, see [`READ_BUFFER_BYTES`].
 pub const DEFAULT_PART_TARGET_BYTES: usize = 4 * 1024 * 1024;
+/// Default [`BackupOptions::read_streams`]: partitions read at once. A Firestore query
+/// stream delivers documents at a bounded rate whatever the client does, so a backup is as
+/// fast as the streams it keeps open, not as the cores it has; 16 streams of one HTTP/2
+/// connection stay far below the 100 concurrent streams a Google frontend allows.
+pub const DEFAULT_READ_STREAMS: usize = 16;
+/// Largest [`BackupOptions::read_streams`] accepted.
+pub const MAX_READ_STREAMS: usize = 256;
+/// Uncompressed bytes of the parts being filled, summed over all read streams: with more
+/// streams than `READ_BUFFER_BYTES / part_target_bytes`, each stream's parts are that
+/// share of it (at least [`MIN_STREAM_PART_BYTES`]), so memory does not grow with the
+/// stream count (16 streams: parts of 1 MiB).
+pub const READ_BUFFER_BYTES: usize = 16 * 1024 * 1024;
+/// Smallest part size a stream's share of [`READ_BUFFER_BYTES`] goes down to (unless
+/// `part_target_bytes` is smaller still): its share at [`MAX_READ_STREAMS`], so the bound
+/// holds for every stream count.
+pub const MIN_STREAM_PART_BYTES: usize = READ_BUFFER_BYTES / MAX_READ_STREAMS;
+const _: () = assert!(MAX_READ_STREAMS * MIN_STREAM_PART_BYTES <= READ_BUFFER_BYTES);
 /// Default ciphertext segment size of sealed objects (1 MiB, Tink's default).
 pub const DEFAULT_SEGMENT_SIZE: u32 = 1 << 20;
 
@@ -42,9 +60,14 @@ pub struct BackupOptions {
     pub segment_size: u32,
     /// Zstd compression level (default 3; 1 ..= 19).
     pub zstd_level: i32,
-    /// Worker threads for encoding and sealing, and partitions read in parallel; 0 means
-    /// one per core.
+    /// Worker threads for encoding and sealing; 0 means one per core.
     pub parallelism: usize,
+    /// Partitions of the database read at once, each as one query stream (PartitionQuery
+    /// asks for this many); 0 means [`DEFAULT_READ_STREAMS`], at most
+    /// [`MAX_READ_STREAMS`]. Independent of `parallelism`: reading waits on the network,
+    /// encoding and sealing on the CPU. Sources that cannot partition are read as one
+    /// stream.
+    pub read_streams: usize,
     /// Uploads in flight at once (default 4).
     pub upload_concurrency: usize,
     /// Free-form labels recorded in the manifest (e.g. `schedule=nightly`). Encrypted.
@@ -60,6 +83,7 @@ impl Default for BackupOptions {
             segment_size: DEFAULT_SEGMENT_SIZE,
             zstd_level: 3,
             parallelism: 0,
+            read_streams: 0,
             upload_concurrency: 4,
             labels: BTreeMap::new(),
         }
@@ -67,7 +91,9 @@ impl Default for BackupOptions {
 }
 
 impl BackupOptions {
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Checks every option is in range (`InvalidConfig` naming the option otherwise); a
+    /// backup does it first, and front ends may call it before connecting to anything.
+    pub fn validate(&self) -> Result<()> {
         if self.part_target_bytes < 1024 || self.part_target_bytes > 256 * 1024 * 1024 {
             return Err(Error::InvalidConfig(format!(
                 "part_target_bytes {} is out of range: choose 1 KiB ..= 256 MiB",
@@ -86,8 +112,31 @@ impl BackupOptions {
                 self.zstd_level
             )));
         }
+        if self.read_streams > MAX_READ_STREAMS {
+            return Err(Error::InvalidConfig(format!(
+                "read_streams {} is out of range: choose 1 ..= {MAX_READ_STREAMS}, or 0 for \
+                 the default ({DEFAULT_READ_STREAMS})",
+                self.read_streams
+            )));
+        }
         Ok(())
     }
+
+    /// The number of partitions read at once (`read_streams`, 0 resolved to the default).
+    pub fn effective_read_streams(&self) -> usize {
+        match self.read_streams {
+            0 => DEFAULT_READ_STREAMS,
+            n => n,
+        }
+    }
+}
+
+/// The part size of each of `streams` streams read at once: `part_target` while the parts
+/// being filled fit [`READ_BUFFER_BYTES`] together, else an equal share of it (not below
+/// [`MIN_STREAM_PART_BYTES`]).
+pub(crate) fn stream_part_target(part_target: usize, streams: usize) -> usize {
+    let share = (READ_BUFFER_BYTES / streams.max(1)).max(MIN_STREAM_PART_BYTES);
+    part_target.min(share)
 }
 
 /// What a backup did.
@@ -238,31 +287,31 @@ async fn run(
     tracker: &mut Tracker,
     cancel: &CancellationToken,
 ) -> Result<BackupReport> {
-    let parallelism = if opts.parallelism == 0 {
-        default_parallelism()
-    } else {
-        opts.parallelism
-    };
+    let streams = opts.effective_read_streams();
     let dek = Arc::new(dek);
     let scope = &opts.scope;
 
-    // An estimate for progress only: a failure to count must not fail the backup.
-    tracker.total_documents = source
-        .count_documents(scope, read_time)
-        .await
-        .ok()
-        .flatten();
-    let ranges = if parallelism > 1 {
-        let mut r = source.partition(scope, read_time, parallelism).await?;
-        if r.is_empty() {
-            r.push(NameRange::all());
+    // Both wait on the network; neither needs the other. The count is an estimate for
+    // progress only: a failure to count must not fail the backup.
+    let (count, ranges) = futures::join!(source.count_documents(scope, read_time), async {
+        if streams > 1 {
+            source.partition(scope, read_time, streams).await
+        } else {
+            Ok(Vec::new())
         }
-        r
-    } else {
-        vec![NameRange::all()]
+    });
+    tracker.total_documents = count.ok().flatten();
+    let mut ranges = ranges?;
+    if ranges.is_empty() {
+        ranges.push(NameRange::all());
+    }
+    // Every range is read at once: their parts being filled share one memory budget.
+    let read_opts = BackupOptions {
+        part_target_bytes: stream_part_target(opts.part_target_bytes, ranges.len()),
+        ..opts.clone()
     };
     let written = write_parts(
-        source, repo, id, ranges, read_time, &dek, opts, "parts/", tracker, cancel,
+        source, repo, id, ranges, read_time, &dek, &read_opts, "parts/", tracker, cancel,
     )
     .await?;
     let (parts, totals) = (written.parts, written.totals);
@@ -339,7 +388,7 @@ pub(crate) struct WrittenParts {
     pub totals: Totals,
 }
 
-/// Reads `ranges` of `opts.scope` at `read_time` (in parallel), seals the documents into
+/// Reads `ranges` of `opts.scope` at `read_time` (all at once), seals the documents into
 /// parts named `<part_prefix><seq>.fkp` under backup `id` and uploads them. Shared by the
 /// one-process backup and a distributed backup's tasks.
 #[allow(clippy::too_many_arguments)]
@@ -613,4 +662,35 @@ fn seal_part(
         data: Bytes::from(sealed),
         docs: batch.docs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_streams_default_and_bounds() {
+        let mut o = BackupOptions::default();
+        assert_eq!(o.effective_read_streams(), DEFAULT_READ_STREAMS);
+        o.read_streams = MAX_READ_STREAMS;
+        assert!(o.validate().is_ok());
+        assert_eq!(o.effective_read_streams(), MAX_READ_STREAMS);
+        o.read_streams = MAX_READ_STREAMS + 1;
+        let e = o.validate().unwrap_err().to_string();
+        assert!(e.contains("read_streams 257 is out of range"), "{e}");
+    }
+
+    #[test]
+    fn parts_shrink_so_the_batches_being_filled_share_one_budget() {
+        let part = DEFAULT_PART_TARGET_BYTES;
+        // Few streams: the part size asked for.
+        assert_eq!(stream_part_target(part, 1), part);
+        assert_eq!(stream_part_target(part, 4), part);
+        // Many: an equal share of the budget, never below the floor.
+        assert_eq!(stream_part_target(part, 16), READ_BUFFER_BYTES / 16);
+        assert!(16 * stream_part_target(part, 16) <= READ_BUFFER_BYTES);
+        assert_eq!(stream_part_target(part, 256), MIN_STREAM_PART_BYTES);
+        // A part size below the share is kept.
+        assert_eq!(stream_part_target(64 * 1024, 16), 64 * 1024);
+    }
 }

@@ -154,6 +154,8 @@ impl BackupPlan {
             segment_size: self.segment_size,
             zstd_level: self.zstd_level,
             parallelism,
+            // A task reads its own ranges (the plan's partitions), all at once.
+            read_streams: 0,
             upload_concurrency,
             labels: self.labels.clone(),
         }

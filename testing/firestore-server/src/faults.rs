@@ -48,6 +48,9 @@ struct State {
     cut_every: HashMap<Method, usize>,
     stall: Option<(usize, Duration)>,
     calls: HashMap<Method, u64>,
+    /// RunQuery streams sending now, and the most there were at once.
+    open_streams: u64,
+    peak_open_streams: u64,
 }
 
 /// Fault injection switches, shared by every call the server handles. Each switch applies
@@ -60,6 +63,15 @@ pub struct Faults {
 impl std::fmt::Debug for Faults {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Faults").finish_non_exhaustive()
+    }
+}
+
+/// A RunQuery stream being served (see [`Faults::peak_concurrent_streams`]).
+pub(crate) struct OpenStream(std::sync::Arc<Faults>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.lock().open_streams -= 1;
     }
 }
 
@@ -131,7 +143,10 @@ impl Faults {
     }
 
     /// Each RunQuery stream sends at most `docs_per_sec` documents a second (`None` or
-    /// zero turns it off), as a server whose per-query throughput is bounded.
+    /// zero turns it off), as a server whose per-query throughput is bounded. Streams are
+    /// limited independently (ten streams get ten times the rate of one), and a stream
+    /// whose reader fell behind may catch up by at most 100 ms worth of documents at once,
+    /// as a token bucket does: waiting does not bank throughput.
     pub fn rate_limit(&self, docs_per_sec: Option<u64>) {
         self.lock().rate_limit = docs_per_sec.filter(|&r| r > 0);
     }
@@ -165,14 +180,39 @@ impl Faults {
         self.lock().calls.get(&method).copied().unwrap_or(0)
     }
 
-    /// Turns every fault off (call counts and scanned documents are kept).
+    /// The most RunQuery streams that were sending documents at the same time since the
+    /// last [`Faults::reset_peak_streams`] (a stream counts from when it starts sending,
+    /// after any cursor cost, until it has handed its last document to the transport or
+    /// its reader went away).
+    pub fn peak_concurrent_streams(&self) -> u64 {
+        self.lock().peak_open_streams
+    }
+
+    /// Starts a new [`Faults::peak_concurrent_streams`] measurement.
+    pub fn reset_peak_streams(&self) {
+        let mut st = self.lock();
+        st.peak_open_streams = st.open_streams;
+    }
+
+    /// Counts a RunQuery stream as open until the guard drops.
+    pub(crate) fn open_stream(self: &std::sync::Arc<Self>) -> OpenStream {
+        let mut st = self.lock();
+        st.open_streams += 1;
+        st.peak_open_streams = st.peak_open_streams.max(st.open_streams);
+        OpenStream(self.clone())
+    }
+
+    /// Turns every fault off (call counts, stream counts and scanned documents are kept).
     pub fn clear(&self) {
         let mut st = self.lock();
         let calls = std::mem::take(&mut st.calls);
-        let cursor_scanned = st.cursor_scanned;
+        let (cursor_scanned, open, peak) =
+            (st.cursor_scanned, st.open_streams, st.peak_open_streams);
         *st = State {
             calls,
             cursor_scanned,
+            open_streams: open,
+            peak_open_streams: peak,
             ..State::default()
         };
     }

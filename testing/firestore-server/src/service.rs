@@ -22,6 +22,8 @@ use crate::convert::timestamp_to_proto;
 const STREAM_CHUNK: usize = 64;
 /// Responses buffered ahead of a slow reader (backpressure beyond that).
 const STREAM_BUFFER: usize = 32;
+/// How far behind a rate-limited stream may fall and still catch up at full speed.
+const RATE_BURST: Duration = Duration::from_millis(100);
 /// Most writes Firestore accepts in one BatchWrite.
 const MAX_BATCH_WRITES: usize = 500;
 
@@ -573,8 +575,10 @@ impl Firestore for Service {
                 faults.add_cursor_scanned(skipped as u64);
                 tokio::time::sleep(cursor_cost * u32::try_from(skipped).unwrap_or(u32::MAX)).await;
             }
+            let _open = faults.open_stream();
             let read_time = Some(timestamp_to_proto(rt));
-            let started = tokio::time::Instant::now();
+            // When the next document is due under the rate limit.
+            let mut due = tokio::time::Instant::now();
             let mut sent = 0usize;
             let mut reported_skips = 0usize;
             loop {
@@ -607,10 +611,13 @@ impl Firestore for Service {
                     }
                     sent += 1;
                     if let Some(rate) = rate_limit {
-                        // Document `sent` is due `sent / rate` seconds after the start;
-                        // sleeping only when a millisecond ahead keeps timer calls rare.
-                        let due = started + Duration::from_secs_f64(sent as f64 / rate as f64);
-                        if due > tokio::time::Instant::now() + Duration::from_millis(1) {
+                        // One document every 1/rate s; a reader that fell behind gets at
+                        // most RATE_BURST of catching up (a token bucket, not a schedule).
+                        // Sleeping only when a millisecond ahead keeps timer calls rare.
+                        let now = tokio::time::Instant::now();
+                        due = due.max(now.checked_sub(RATE_BURST).unwrap_or(now))
+                            + Duration::from_secs_f64(1.0 / rate as f64);
+                        if due > now + Duration::from_millis(1) {
                             tokio::time::sleep_until(due).await;
                         }
                     }
