@@ -20,8 +20,9 @@ const TAG_LEN = 16
 const OVERLAP_MIN = 64 * 1024
 
 class SegmentStream extends Transform {
-  constructor(deps) {
+  constructor(native, deps) {
     super()
+    this._native = native
     this._deps = deps
     this._ops = null // { run, runCopy, outLen } once the object's parameters are known
     this._index = 0 // index of the segment in this._cur
@@ -30,6 +31,18 @@ class SegmentStream extends Transform {
     this._cap = 0
     this._pending = null // a full segment known not to be the last, not yet processed
     this._pendingN = 0
+    this._yield = false // whether to let the event loop turn before taking the next chunk
+  }
+
+  /** A segment Buffer: warm memory from the native pool, else an ordinary Buffer. */
+  _alloc(len) {
+    const pooled = this._native.segmentBuffer(len)
+    if (pooled !== null) return pooled
+    // The pool is at its cap. Dropped pooled Buffers come back only from their finalizers,
+    // which Node runs on a later event-loop turn: if some are out, let the loop turn once
+    // after this chunk (see _transform).
+    if (!this._yield && this._native.segmentPoolUsage().live > 0) this._yield = true
+    return Buffer.allocUnsafe(len)
   }
 
   _out(buf, len) {
@@ -47,7 +60,7 @@ class SegmentStream extends Transform {
     while (off < len) {
       if (this._cur === null) {
         this._cap = this._segment(this._index)
-        this._cur = Buffer.allocUnsafe(this._cap + this._slack)
+        this._cur = this._alloc(this._cap + this._slack)
         this._fill = 0
       } else if (this._fill === this._cap) {
         // Full, and more input follows: not the last segment.
@@ -76,7 +89,7 @@ class SegmentStream extends Transform {
     if (this._pending !== null) this._runPending(false)
     if (this._cur === null) {
       this._cap = this._segment(this._index)
-      this._cur = Buffer.allocUnsafe(this._cap + this._slack)
+      this._cur = this._alloc(this._cap + this._slack)
       this._fill = 0
     }
     const seg = this._cur
@@ -94,7 +107,14 @@ class SegmentStream extends Transform {
     } catch (e) {
       return cb(this._deps.adapt(e))
     }
-    cb()
+    if (this._yield) {
+      // A pipeline fed from memory runs on microtasks alone and would never let the pool's
+      // finalizers run; one turn of the loop now and then refills the pool.
+      this._yield = false
+      setImmediate(cb)
+    } else {
+      cb()
+    }
   }
 
   _flush(cb) {
@@ -109,7 +129,7 @@ class SegmentStream extends Transform {
 
 class EncryptStream extends SegmentStream {
   constructor(native, deps, key, options) {
-    super(deps)
+    super(native, deps)
     const s = new native.SegmentSealer(key, options)
     const first = s.firstPlaintextLen
     const later = s.plaintextLen
@@ -143,8 +163,7 @@ class EncryptStream extends SegmentStream {
 
 class DecryptStream extends SegmentStream {
   constructor(native, deps, key) {
-    super(deps)
-    this._native = native
+    super(native, deps)
     this._key = key
     this._head = Buffer.alloc(0)
     this._need = HEADER_PREFIX_LEN

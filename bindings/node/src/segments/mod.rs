@@ -22,6 +22,7 @@
 //!   concurrent calls: more only adds threads competing with the event loop.
 
 pub mod helper;
+pub mod pool;
 pub mod stream;
 pub mod whole;
 
