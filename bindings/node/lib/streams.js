@@ -1,8 +1,10 @@
 'use strict'
 // createEncryptStream / createDecryptStream. Each chunk is copied once, straight into a
-// segment Buffer that Node allocates (and frees promptly, like any Buffer); the native side
-// seals or opens that segment in place and the same Buffer is pushed downstream. No
-// per-chunk native allocation, no external buffers.
+// segment Buffer; the native side seals or opens that segment in place and the same Buffer
+// is pushed downstream. Segment Buffers of 128 KiB or more come from a bounded native pool
+// (native.segmentBuffer): warm memory that goes back to the pool only when V8 has collected
+// the Buffer, so a consumer may keep chunks as long as it likes. At the pool's cap the
+// stream takes ordinary Buffers.
 //
 // A full segment can be sealed as "not last" only once a byte after it has arrived (Tink
 // marks the last segment in its nonce). That wait is put to use: the full segment is kept
@@ -10,7 +12,7 @@
 // chunk into the following segment, in one native call (sealCopy/openCopy). If the second
 // core is busy with other processes and has not started by the time the copy is done, the
 // event loop seals the segment itself instead of waiting. Memory: the segment being filled
-// plus at most one pending segment.
+// plus at most one pending segment (and the process-wide pool, at most 96 MiB).
 
 const { Transform } = require('node:stream')
 

@@ -192,15 +192,17 @@ impl ToNapiValue for Pooled {
             };
             pool.give_back(v)
         };
+        // Tell V8 how much memory the Buffer holds, so that it collects dropped Buffers (and
+        // the pool gets their memory back) as soon as they add up.
+        // Before the Buffer is made: where external Buffers are not allowed (Electron),
+        // napi-rs copies the block and runs the finalizer at once.
+        let mut total = 0;
+        // SAFETY: on the JS thread with its env.
+        unsafe { napi::sys::napi_adjust_external_memory(env.raw(), len as i64, &mut total) };
         // SAFETY: `block` is moved into the finalizer's hint (its heap memory does not move)
         // and lives until the Buffer is collected; no other Buffer shares the memory, and the
         // pool reuses it only after the finalizer ran, when no JS value reaches it.
         let slice = unsafe { BufferSlice::from_external(&env, ptr, len, block, finalize)? };
-        // Tell V8 how much memory the Buffer holds, so that it collects dropped Buffers (and
-        // the pool gets their memory back) as soon as they add up.
-        let mut total = 0;
-        // SAFETY: on the JS thread with its env.
-        unsafe { napi::sys::napi_adjust_external_memory(env.raw(), len as i64, &mut total) };
         unsafe { <&BufferSlice<'_>>::to_napi_value(env.raw(), &slice) }
     }
 }
