@@ -15,8 +15,6 @@
 #       fed the same into io::sink (`stream/fast/encrypt-from-memory`; the cache-resident
 #       `stream/fast/encrypt` is printed too), and vs a Node Transform that only copies each
 #       chunk into a new Buffer (what emitting fresh Buffers costs any Node stream).
-#       The streams push segment Buffers from a native pool of reused memory (at most 96 MiB),
-#       so after the first 96 MiB they write warm memory; the copying Transform does not.
 #  2. A 100,000-document backup from Node (Client.backup) vs the release `firekeep` CLI, both
 #     from the same firekeep-firestore-server process over gRPC into local folders.
 #  3. `firestore-export-import` (npm, over FIRESTORE_EMULATOR_HOST) exporting the same data

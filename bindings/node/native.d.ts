@@ -405,27 +405,6 @@ export declare function parseDuration(text: string): number
 /** Parses an RFC 3339 timestamp into `[unixSeconds, nanos]`. */
 export declare function parseRfc3339(s: string): Array<number>
 
-/**
- * A Buffer of `len` bytes (contents unspecified) for a stream's next segment, over warm
- * memory from the segment pool; null if `len` is below the pool's minimum or the pool is
- * at its cap (then the stream allocates an ordinary Buffer). The memory is reused only
- * after V8 collected the Buffer and every view of it.
- */
-export declare function segmentBuffer(len: number): Buffer | null
-
-/** What the segment pool holds, in bytes. */
-export interface SegmentPoolUsage {
-  /** Capacity of pooled segment Buffers JS holds (not yet collected). */
-  live: number
-  /** Capacity of collected ones kept for reuse. */
-  spare: number
-  /** The cap on `live + spare`. */
-  limit: number
-}
-
-/** What the segment pool holds (for tests and diagnostics). */
-export declare function segmentPoolUsage(): SegmentPoolUsage
-
 /** The access review as JSON; `applyInactive` disables inactive members in the file. */
 export declare function accessReview(options: AdminOptions, inactiveDays?: number | undefined | null, rotationDays?: number | undefined | null, applyInactive?: boolean | undefined | null): Promise<string>
 

@@ -865,5 +865,3 @@ module.exports.objectHeader = nativeBinding.objectHeader
 module.exports.objectPrefixLen = nativeBinding.objectPrefixLen
 module.exports.parseDuration = nativeBinding.parseDuration
 module.exports.parseRfc3339 = nativeBinding.parseRfc3339
-module.exports.segmentBuffer = nativeBinding.segmentBuffer
-module.exports.segmentPoolUsage = nativeBinding.segmentPoolUsage

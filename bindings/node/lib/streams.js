@@ -1,10 +1,8 @@
 'use strict'
 // createEncryptStream / createDecryptStream. Each chunk is copied once, straight into a
-// segment Buffer; the native side seals or opens that segment in place and the same Buffer
-// is pushed downstream. Segment Buffers of 128 KiB or more come from a bounded native pool
-// (native.segmentBuffer): warm memory that goes back to the pool only when V8 has collected
-// the Buffer, so a consumer may keep chunks as long as it likes. At the pool's cap the
-// stream takes ordinary Buffers.
+// segment Buffer that Node allocates (and frees promptly, like any Buffer); the native side
+// seals or opens that segment in place and the same Buffer is pushed downstream. No
+// per-chunk native allocation, no external buffers.
 //
 // A full segment can be sealed as "not last" only once a byte after it has arrived (Tink
 // marks the last segment in its nonce). That wait is put to use: the full segment is kept
@@ -12,7 +10,7 @@
 // chunk into the following segment, in one native call (sealCopy/openCopy). If the second
 // core is busy with other processes and has not started by the time the copy is done, the
 // event loop seals the segment itself instead of waiting. Memory: the segment being filled
-// plus at most one pending segment (and the process-wide pool, at most 96 MiB).
+// plus at most one pending segment.
 
 const { Transform } = require('node:stream')
 
@@ -22,9 +20,8 @@ const TAG_LEN = 16
 const OVERLAP_MIN = 64 * 1024
 
 class SegmentStream extends Transform {
-  constructor(native, deps) {
+  constructor(deps) {
     super()
-    this._native = native
     this._deps = deps
     this._ops = null // { run, runCopy, outLen } once the object's parameters are known
     this._index = 0 // index of the segment in this._cur
@@ -33,18 +30,6 @@ class SegmentStream extends Transform {
     this._cap = 0
     this._pending = null // a full segment known not to be the last, not yet processed
     this._pendingN = 0
-    this._yield = false // whether to let the event loop turn before taking the next chunk
-  }
-
-  /** A segment Buffer: warm memory from the native pool, else an ordinary Buffer. */
-  _alloc(len) {
-    const pooled = this._native.segmentBuffer(len)
-    if (pooled !== null) return pooled
-    // The pool is at its cap. Dropped pooled Buffers come back only from their finalizers,
-    // which Node runs on a later event-loop turn: if some are out, let the loop turn once
-    // after this chunk (see _transform).
-    if (!this._yield && this._native.segmentPoolUsage().live > 0) this._yield = true
-    return Buffer.allocUnsafe(len)
   }
 
   _out(buf, len) {
@@ -62,7 +47,7 @@ class SegmentStream extends Transform {
     while (off < len) {
       if (this._cur === null) {
         this._cap = this._segment(this._index)
-        this._cur = this._alloc(this._cap + this._slack)
+        this._cur = Buffer.allocUnsafe(this._cap + this._slack)
         this._fill = 0
       } else if (this._fill === this._cap) {
         // Full, and more input follows: not the last segment.
@@ -91,7 +76,7 @@ class SegmentStream extends Transform {
     if (this._pending !== null) this._runPending(false)
     if (this._cur === null) {
       this._cap = this._segment(this._index)
-      this._cur = this._alloc(this._cap + this._slack)
+      this._cur = Buffer.allocUnsafe(this._cap + this._slack)
       this._fill = 0
     }
     const seg = this._cur
@@ -109,14 +94,7 @@ class SegmentStream extends Transform {
     } catch (e) {
       return cb(this._deps.adapt(e))
     }
-    if (this._yield) {
-      // A pipeline fed from memory runs on microtasks alone and would never let the pool's
-      // finalizers run; one turn of the loop now and then refills the pool.
-      this._yield = false
-      setImmediate(cb)
-    } else {
-      cb()
-    }
+    cb()
   }
 
   _flush(cb) {
@@ -131,7 +109,7 @@ class SegmentStream extends Transform {
 
 class EncryptStream extends SegmentStream {
   constructor(native, deps, key, options) {
-    super(native, deps)
+    super(deps)
     const s = new native.SegmentSealer(key, options)
     const first = s.firstPlaintextLen
     const later = s.plaintextLen
@@ -165,7 +143,8 @@ class EncryptStream extends SegmentStream {
 
 class DecryptStream extends SegmentStream {
   constructor(native, deps, key) {
-    super(native, deps)
+    super(deps)
+    this._native = native
     this._key = key
     this._head = Buffer.alloc(0)
     this._need = HEADER_PREFIX_LEN

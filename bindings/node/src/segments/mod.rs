@@ -4,28 +4,24 @@
 //! AES-GCM on one core runs at about the speed of a memory copy, so the shape is decided
 //! by copies and allocations, not by the cipher:
 //!
-//! * Streams: `lib/streams.js` copies each chunk once, straight into a segment `Buffer`, and
-//!   this module seals (or opens) that segment in place; the same `Buffer` is what the
-//!   stream pushes. Segment Buffers come from a bounded pool of native blocks
-//!   ([`stream::segment_buffer`], [`pool`]): fresh memory costs a page fault and zeroing per
-//!   4 KiB, as much as the cipher, and glibc returns freed MiB blocks to the kernel. A block
-//!   is reused only after V8 collected its Buffer (its finalizer gives it back); at the cap,
-//!   the stream takes ordinary Buffers and lets the event loop turn once, since Node runs
-//!   those finalizers only there and a pipeline fed from memory never yields on its own.
-//!   A full segment waits for the next byte anyway (Tink marks the last segment), so it is
-//!   sealed on a helper thread during the next call, while the event loop copies the new
-//!   chunk; the helper also takes a share of that copy, tuned so both finish together.
+//! * Streams: `lib/streams.js` copies each chunk once, straight into a Node-allocated
+//!   segment `Buffer`, and this module seals (or opens) that segment in place; the same
+//!   `Buffer` is what the stream pushes. No `Vec` per chunk and no external buffers
+//!   (which Node frees only on a later event-loop turn, so a fast producer grew RSS far
+//!   beyond the data in flight). A full segment waits for the next byte anyway (Tink marks
+//!   the last segment), so it is sealed on a helper thread during the next call, while the
+//!   event loop copies the new chunk; the helper also takes a share of that copy, tuned so
+//!   both finish together (copying into fresh pages costs about as much as the cipher).
 //!   A helper that has not started by then (its core busy elsewhere) is not waited for:
 //!   the event loop does the work itself.
 //! * Whole buffers: `format::seal_into` / `open_into` write each segment once, in its
 //!   final place in the result, the two halves on two threads. `encrypt`/`decrypt` take
-//!   the result from a small pool of recently dropped ones ([`pool`]);
-//!   `encryptInto`/`decryptInto` write into a buffer the caller owns.
+//!   the result from a small pool of recently dropped ones (fresh memory costs a page
+//!   fault per 4 KiB); `encryptInto`/`decryptInto` write into a buffer the caller owns.
 //! * At most one CPU job per core runs at once ([`run_cpu`]), whatever the number of
 //!   concurrent calls: more only adds threads competing with the event loop.
 
 pub mod helper;
-pub mod pool;
 pub mod stream;
 pub mod whole;
 

@@ -3,7 +3,6 @@
 use crate::errors::{invalid_input, js_err};
 use crate::object_format::{ObjectOptions, data_key, header_for};
 use crate::segments::helper::{copy_spans, overlap};
-use crate::segments::pool::{Pool, Pooled};
 use firekeep_core::format;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -165,51 +164,5 @@ impl SegmentOpener {
         let seg: &mut [u8] = &mut seg;
         let out = overlap(move || opener.open(claimed, seg), d, s).map_err(invalid_input)?;
         Ok(out as u32)
-    }
-}
-
-/// Segment Buffers of the streams that JS dropped, kept for the next segments of any
-/// stream. Capped: once this much is held (by JS or as spares), `segmentBuffer` gives
-/// null and the stream allocates ordinary Buffers. A dropped Buffer comes back only when
-/// V8 collects it, which it does about once per 64 MiB of dropped external memory, so the
-/// cap is above that.
-pub(crate) static SEGMENTS: Pool = Pool::new(SEGMENT_POOL_MIN, 96, SEGMENT_POOL_LIMIT);
-/// Segments below this come from malloc's reused memory anyway (glibc maps blocks from
-/// 128 KiB on, and returns them to the kernel when freed).
-pub(crate) const SEGMENT_POOL_MIN: usize = 128 << 10;
-/// Most memory of pooled segment Buffers in the process, in use or spare.
-pub(crate) const SEGMENT_POOL_LIMIT: usize = 96 << 20;
-
-/// A Buffer of `len` bytes (contents unspecified) for a stream's next segment, over warm
-/// memory from the segment pool; null if `len` is below the pool's minimum or the pool is
-/// at its cap (then the stream allocates an ordinary Buffer). The memory is reused only
-/// after V8 collected the Buffer and every view of it.
-#[napi]
-pub fn segment_buffer(len: u32) -> Option<Pooled> {
-    SEGMENTS.take(len as usize).map(|block| Pooled {
-        block,
-        pool: &SEGMENTS,
-    })
-}
-
-/// What the segment pool holds, in bytes.
-#[napi(object)]
-pub struct SegmentPoolUsage {
-    /// Capacity of pooled segment Buffers JS holds (not yet collected).
-    pub live: f64,
-    /// Capacity of collected ones kept for reuse.
-    pub spare: f64,
-    /// The cap on `live + spare`.
-    pub limit: f64,
-}
-
-/// What the segment pool holds (for tests and diagnostics).
-#[napi]
-pub fn segment_pool_usage() -> SegmentPoolUsage {
-    let u = SEGMENTS.usage();
-    SegmentPoolUsage {
-        live: u.live as f64,
-        spare: u.spare as f64,
-        limit: SEGMENT_POOL_LIMIT as f64,
     }
 }

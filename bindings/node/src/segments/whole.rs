@@ -4,61 +4,140 @@
 use crate::errors::{CoreResult, js_err, range_err};
 use crate::object_format::{ObjectOptions, data_key, header_for};
 use crate::runtime::spawn;
-use crate::segments::pool::{Pool, Pooled};
 use crate::segments::{PARALLEL_MIN_SEGMENTS, POOL_MIN, run_cpu};
 use firekeep_core::format::{self};
 use firekeep_core::secret::SecretBytes;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-/// A result buffer of `len` bytes (contents unspecified: every byte is overwritten): from
-/// [`RESULTS`] if it is large, so that a loop of calls reuses the memory of the results JS
-/// dropped instead of paying a page fault per 4 KiB of fresh memory.
-pub(crate) fn output(len: usize) -> Output {
-    match RESULTS.take(len) {
-        Some(block) => Output::Pooled(Pooled {
-            block,
-            pool: &RESULTS,
-        }),
-        None => Output::Plain(vec![0u8; len]),
-    }
-}
-
-/// Large results JS dropped, kept for the next calls: two (a loop of calls needs one or
-/// two), and no cap on results held by JS (each is the result of a call).
-pub(crate) static RESULTS: Pool = Pool::new(POOL_MIN, 2, usize::MAX);
-
-/// A result handed to JS: a Buffer over pooled memory, or an ordinary Buffer.
-pub enum Output {
-    Pooled(Pooled),
-    Plain(Vec<u8>),
-}
-
-impl std::ops::Deref for Output {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Output::Pooled(p) => &p.block,
-            Output::Plain(v) => v,
+/// A result buffer of `len` bytes (contents unspecified: every byte is overwritten).
+///
+/// Fresh memory is what a large result costs most: the kernel zeroes and maps every page
+/// on first write (here that runs at about the speed of the cipher). So a result JS has
+/// let go of is kept a moment ([`give_back`]) and reused by the next call of a similar
+/// size; otherwise calloc takes a fresh mmap'd block without writing it.
+pub(crate) fn output(len: usize) -> Vec<u8> {
+    if len >= POOL_MIN {
+        if let Some(v) = take_spare(len) {
+            return v;
         }
     }
+    // Pooled blocks get ~3% headroom, so that an object and its plaintext (a little
+    // smaller) can take turns in the same block. Untouched headroom costs no memory.
+    let cap = if len >= POOL_MIN {
+        (len + len / 32).next_multiple_of(1 << 20)
+    } else {
+        len
+    };
+    let mut v = vec![0u8; cap];
+    v.truncate(len);
+    v
 }
 
-impl std::ops::DerefMut for Output {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        match self {
-            Output::Pooled(p) => &mut p.block,
-            Output::Plain(v) => v,
+/// Freed large results, newest last, with when they were freed.
+pub(crate) static SPARES: Mutex<Vec<(Vec<u8>, Instant)>> = Mutex::new(Vec::new());
+/// How many freed results are kept, and for how long: enough for a loop of calls, short
+/// enough that an idle process gives the memory back.
+pub(crate) const SPARES_MAX: usize = 2;
+pub(crate) const SPARE_TTL: Duration = Duration::from_secs(2);
+/// Whether a thread is waiting to drop expired spares.
+pub(crate) static EVICTING: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn take_spare(len: usize) -> Option<Vec<u8>> {
+    let mut spares = SPARES.lock().unwrap_or_else(|e| e.into_inner());
+    // The smallest that fits, and not more than twice the size (the rest would be held).
+    let i = (0..spares.len())
+        .filter(|&i| {
+            let c = spares[i].0.capacity();
+            c >= len && c / 2 <= len
+        })
+        .min_by_key(|&i| spares[i].0.capacity())?;
+    let (mut v, _) = spares.swap_remove(i);
+    drop(spares);
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, 0);
+    }
+    Some(v)
+}
+
+/// Called by the finalizer of a result Buffer: keeps its memory for [`SPARE_TTL`].
+pub(crate) fn give_back(v: Vec<u8>) {
+    if v.capacity() < POOL_MIN {
+        return;
+    }
+    let mut spares = SPARES.lock().unwrap_or_else(|e| e.into_inner());
+    spares.push((v, Instant::now()));
+    let old = if spares.len() > SPARES_MAX {
+        Some(spares.remove(0))
+    } else {
+        None
+    };
+    if !EVICTING.swap(true, Ordering::AcqRel) {
+        let started = std::thread::Builder::new()
+            .name("firekeep-spares".into())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(SPARE_TTL);
+                    let mut spares = SPARES.lock().unwrap_or_else(|e| e.into_inner());
+                    let (expired, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut *spares)
+                        .into_iter()
+                        .partition(|(_, t)| t.elapsed() >= SPARE_TTL);
+                    *spares = keep;
+                    let done = spares.is_empty();
+                    if done {
+                        EVICTING.store(false, Ordering::Release);
+                    }
+                    drop(spares);
+                    drop(expired);
+                    if done {
+                        return;
+                    }
+                }
+            });
+        if started.is_err() {
+            // No timer: keep nothing rather than hold memory indefinitely.
+            spares.clear();
+            EVICTING.store(false, Ordering::Release);
         }
     }
+    drop(spares);
+    drop(old);
 }
+
+/// A result handed to JS as a Buffer over its own memory, which [`give_back`] gets when
+/// the Buffer is collected.
+pub struct Output(Vec<u8>);
 
 impl ToNapiValue for Output {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
-        match val {
-            Output::Pooled(p) => unsafe { Pooled::to_napi_value(env, p) },
-            Output::Plain(v) => unsafe { Buffer::to_napi_value(env, Buffer::from(v)) },
+        let mut v = val.0;
+        if v.capacity() < POOL_MIN {
+            return unsafe { Buffer::to_napi_value(env, Buffer::from(v)) };
         }
+        let (ptr, len) = (v.as_mut_ptr(), v.len());
+        let env = Env::from_raw(env);
+        // SAFETY: `v` is moved into the finalizer's hint (its heap block does not move) and
+        // lives until the Buffer is collected; no other Buffer shares the block.
+        let finalize = |env: Env, v: Vec<u8>| {
+            let mut total = 0;
+            // SAFETY: called on the JS thread with its env.
+            unsafe {
+                napi::sys::napi_adjust_external_memory(env.raw(), -(v.len() as i64), &mut total)
+            };
+            give_back(v)
+        };
+        let slice = unsafe { BufferSlice::from_external(&env, ptr, len, v, finalize)? };
+        // Tell V8 how much memory the Buffer holds, so that it collects dropped results
+        // (and the pool gets their memory back) as soon as they add up.
+        let mut total = 0;
+        // SAFETY: on the JS thread with its env.
+        unsafe { napi::sys::napi_adjust_external_memory(env.raw(), len as i64, &mut total) };
+        unsafe { <&BufferSlice<'_>>::to_napi_value(env.raw(), &slice) }
     }
 }
 
@@ -78,7 +157,7 @@ pub(crate) fn encrypt_all(
     header: &format::ObjectHeader,
     input: &[u8],
     threads: usize,
-) -> CoreResult<Output> {
+) -> CoreResult<Vec<u8>> {
     let mut out = output(format::sealed_len(header, input.len())?);
     format::seal_into(dek, header, input, &mut out, threads)?;
     Ok(out)
@@ -86,7 +165,7 @@ pub(crate) fn encrypt_all(
 
 /// The plaintext of a whole object (`format::open_into`, into a pooled result); only
 /// returned once every tag verified.
-pub(crate) fn decrypt_all(dek: &SecretBytes, object: &[u8], threads: usize) -> CoreResult<Output> {
+pub(crate) fn decrypt_all(dek: &SecretBytes, object: &[u8], threads: usize) -> CoreResult<Vec<u8>> {
     let mut out = output(format::opened_len_for(dek, object)?);
     format::open_into(dek, object, &mut out, threads)?;
     Ok(out)
@@ -106,7 +185,7 @@ pub fn encrypt(
     let threads = threads_for(data.len());
     spawn(env, async move {
         let out = run_cpu(threads, move || encrypt_all(&dek, &h, &data, threads)).await?;
-        Ok(out)
+        Ok(Output(out))
     })
 }
 
@@ -117,7 +196,7 @@ pub fn decrypt(env: &Env, key: Buffer, data: Buffer) -> Result<PromiseRaw<'_, Ou
     let threads = threads_for(data.len());
     spawn(env, async move {
         let out = run_cpu(threads, move || decrypt_all(&dek, &data, threads)).await?;
-        Ok(out)
+        Ok(Output(out))
     })
 }
 
