@@ -29,6 +29,8 @@
 #   scripts/bench-node.sh [DOCS=100000]
 #   BENCH_SECTIONS=1 scripts/bench-node.sh     only section 1 (any of 1, 2, 3; default all)
 #   FIREKEEP_BENCH_ADDON=old.so ...             measure that addon build instead
+#   FIREKEEP_BENCH_PKG=old/lib/index.js ...     with that package's JS (an older checkout's
+#                                               bindings/node, to go with the older addon)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -158,7 +160,9 @@ const { initializeFirebaseApp, backups } = require('firestore-export-import')
 })().catch((e) => { console.error(e); process.exit(1) })
 JS
 
-export FIREKEEP_PKG="$ROOT/bindings/node/lib/index.js"
+# FIREKEEP_BENCH_PKG: an older package's lib/index.js, for an addon build from before a change
+# that also changed the JS (e.g. `git archive <commit> bindings/node | tar -x -C /tmp/old`).
+export FIREKEEP_PKG="${FIREKEEP_BENCH_PKG:-$ROOT/bindings/node/lib/index.js}"
 node - "$WORK" "$HOST" "$DOCS" "$TARGET_DIR/release/firekeep" "$TARGET_DIR/release/object_bench" <<'JS'
 const fs = require('node:fs')
 const path = require('node:path')
