@@ -362,6 +362,7 @@ export interface NativeBackupOptions {
   readTime?: string
   labels?: Record<string, string>
   parallelism?: number
+  readStreams?: number
 }
 
 /** Restore options. */

@@ -12,13 +12,13 @@ const { ROOT, startFirestore, startMoto, freePort, s3, gclient, seed, tmpdir, fi
 
 const POLICY = fs.readFileSync(path.join(ROOT, 'testing/fixtures/owner-and-viewer.toml'), 'utf8')
 
-let server, moto, db, source
+let server, moto, db, source, seeded
 
 test.before(async () => {
   ;[server, moto] = await Promise.all([startFirestore(), startMoto()])
   process.env.FIRESTORE_EMULATOR_HOST = server.host
   db = gclient('errors')
-  await seed(db, 5)
+  seeded = await seed(db, 5)
   source = new fk.Firestore('errors', { emulatorHost: server.host })
 })
 
@@ -134,6 +134,20 @@ test('ERR_INTEGRITY on a tampered S3 object; ERR_STORAGE without the bucket; no 
     assert.ok(!e.message.includes('testing'), `credentials leaked: ${e.message}`)
     return true
   })
+})
+
+test('readStreams: RangeError below 1, ERR_INVALID_CONFIG above 256, before connecting', async () => {
+  const client = new fk.Client({ repository: tmpdir(), key: fk.Key.raw(fk.generateDataKey()) })
+  const dead = new fk.Firestore('errors', { emulatorHost: `127.0.0.1:${await freePort()}` })
+  await assert.rejects(client.backup(dead, { readStreams: 0 }), RangeError)
+  await assert.rejects(client.backup(dead, { readStreams: 257 }), (e) => {
+    firekeepError('ERR_INVALID_CONFIG')(e)
+    assert.match(e.message, /read_streams 257 is out of range/)
+    return true
+  })
+  // In range: a backup of the live server, read in 3 streams.
+  const report = await client.backup(source, { readStreams: 3 })
+  assert.equal(report.documents, seeded)
 })
 
 test('ERR_INVALID_CONFIG for a bad storage option or policy', () => {

@@ -156,6 +156,7 @@ class Client extends EventEmitter {
       readTime: timeArg('readTime', o.readTime),
       labels,
       parallelism: optCount('parallelism', o.parallelism, 1),
+      readStreams: optCount('readStreams', o.readStreams, 1),
     }
     const raw = await run(this, 'backup', o, (p, t) => this[kNative].backup(src, opts, p, t))
     return results.backupReport(JSON.parse(raw))

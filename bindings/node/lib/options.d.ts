@@ -113,8 +113,10 @@ export interface BackupOptions extends ProgressOptions {
   /** A past read time (point-in-time backup): within 1 hour, or whole minutes within 7 days with PITR. */
   readTime?: Date | Timestamp | string
   labels?: Record<string, string>
-  /** Parallel readers (default from the core). */
+  /** Encoding and sealing threads (default: one per core). */
   parallelism?: number
+  /** Partitions read at once, one query stream each (default 16, at most 256). */
+  readStreams?: number
 }
 
 export interface VerifyOptions extends ProgressOptions {

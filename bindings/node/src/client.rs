@@ -41,6 +41,7 @@ pub struct NativeBackupOptions {
     pub read_time: Option<String>,
     pub labels: Option<HashMap<String, String>>,
     pub parallelism: Option<u32>,
+    pub read_streams: Option<u32>,
 }
 
 /// Restore options.
@@ -126,6 +127,11 @@ impl Client {
         if let Some(p) = o.parallelism {
             opts.parallelism = (p as usize).max(1);
         }
+        if let Some(n) = o.read_streams {
+            opts.read_streams = n as usize;
+        }
+        // Out-of-range options fail here, before anything is connected.
+        opts.validate().map_err(js_err)?;
         let client = self.inner.clone();
         let source = source.clone();
         let t = token_of(cancel);

@@ -93,8 +93,11 @@ impl Client {
         let opts = CoreBackupOptions {
             scope: scope(options.collections, options.subcollections),
             labels: options.labels.into_iter().collect(),
+            read_streams: options.read_streams as usize,
             ..CoreBackupOptions::default()
         };
+        // Out-of-range options fail here, before anything is connected.
+        opts.validate()?;
         let progress = progress_fn(progress);
         let r = cancellable(cancel, |t| async move {
             let conn = connect(source).await?;

@@ -68,6 +68,10 @@ pub struct BackupOptions {
     pub subcollections: bool,
     /// Labels recorded in the manifest.
     pub labels: HashMap<String, String>,
+    /// Partitions read at once, one query stream each; 0 means the default (16), at most
+    /// 256.
+    #[uniffi(default = 0)]
+    pub read_streams: u32,
 }
 
 /// What to do with a document that already exists in the target.

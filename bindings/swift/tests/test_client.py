@@ -100,6 +100,20 @@ async def test_backup_list_verify_restore(firestore_server, tmp_path):
 
 
 @sync
+async def test_read_streams_are_mapped_and_checked(firestore_server, tmp_path):
+    c = client(tmp_path)
+    with pytest.raises(fk.FirekeepError.InvalidConfig, match="read_streams 257 is out of range"):
+        await c.backup(source(firestore_server),
+                       fk.BackupOptions(collections=[], subcollections=True, labels={},
+                                        read_streams=257), None, None)
+    assert (await c.list()).backups == []  # nothing was written
+    report = await c.backup(source(firestore_server),
+                            fk.BackupOptions(collections=[], subcollections=True, labels={},
+                                             read_streams=3), None, None)
+    assert report.documents > 0
+
+
+@sync
 async def test_tampered_part_fails_verify_as_integrity(firestore_server, tmp_path):
     c = client(tmp_path)
     report = await c.backup(source(firestore_server),

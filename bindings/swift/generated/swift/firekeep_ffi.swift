@@ -1878,6 +1878,11 @@ public struct BackupOptions: Equatable, Hashable {
      * Labels recorded in the manifest.
      */
     public var labels: [String: String]
+    /**
+     * Partitions read at once, one query stream each; 0 means the default (16), at most
+     * 256.
+     */
+    public var readStreams: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1890,10 +1895,15 @@ public struct BackupOptions: Equatable, Hashable {
          */subcollections: Bool = true, 
         /**
          * Labels recorded in the manifest.
-         */labels: [String: String]) {
+         */labels: [String: String], 
+        /**
+         * Partitions read at once, one query stream each; 0 means the default (16), at most
+         * 256.
+         */readStreams: UInt32 = UInt32(0)) {
         self.collections = collections
         self.subcollections = subcollections
         self.labels = labels
+        self.readStreams = readStreams
     }
 
     
@@ -1914,7 +1924,8 @@ public struct FfiConverterTypeBackupOptions: FfiConverterRustBuffer {
             try BackupOptions(
                 collections: FfiConverterSequenceString.read(from: &buf), 
                 subcollections: FfiConverterBool.read(from: &buf), 
-                labels: FfiConverterDictionaryStringString.read(from: &buf)
+                labels: FfiConverterDictionaryStringString.read(from: &buf), 
+                readStreams: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -1922,6 +1933,7 @@ public struct FfiConverterTypeBackupOptions: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.collections, into: &buf)
         FfiConverterBool.write(value.subcollections, into: &buf)
         FfiConverterDictionaryStringString.write(value.labels, into: &buf)
+        FfiConverterUInt32.write(value.readStreams, into: &buf)
     }
 }
 

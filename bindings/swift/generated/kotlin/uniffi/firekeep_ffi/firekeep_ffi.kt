@@ -3476,6 +3476,12 @@ data class BackupOptions (
      * Labels recorded in the manifest.
      */
     var `labels`: Map<kotlin.String, kotlin.String>
+    , 
+    /**
+     * Partitions read at once, one query stream each; 0 means the default (16), at most
+     * 256.
+     */
+    var `readStreams`: kotlin.UInt = 0u 
     
 ){
     
@@ -3495,19 +3501,22 @@ public object FfiConverterTypeBackupOptions: FfiConverterRustBuffer<BackupOption
             FfiConverterSequenceString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterMapStringString.read(buf),
+            FfiConverterUInt.read(buf),
         )
     }
 
     override fun allocationSize(value: BackupOptions) = (
             FfiConverterSequenceString.allocationSize(value.`collections`) +
             FfiConverterBoolean.allocationSize(value.`subcollections`) +
-            FfiConverterMapStringString.allocationSize(value.`labels`)
+            FfiConverterMapStringString.allocationSize(value.`labels`) +
+            FfiConverterUInt.allocationSize(value.`readStreams`)
     )
 
     override fun write(value: BackupOptions, buf: ByteBuffer) {
             FfiConverterSequenceString.write(value.`collections`, buf)
             FfiConverterBoolean.write(value.`subcollections`, buf)
             FfiConverterMapStringString.write(value.`labels`, buf)
+            FfiConverterUInt.write(value.`readStreams`, buf)
     }
 }
 
