@@ -9,12 +9,8 @@
 //! never a half-written object.
 //!
 //! The calls are plain blocking `std::fs` inside `async fn`s: each is short (one object of
-//! a few MiB at most), and the core has no runtime to offload them to. The exception is
-//! `put`, the call a backup makes once per part: its write and two fsyncs (tens of ms on a
-//! busy disk) run on a thread of their own, so the task that awaits it — in a backup, the
-//! one that also reads every partition — keeps going, and several parts in flight
-//! (`upload_concurrency`) overlap their fsyncs. Callers on a latency-sensitive executor can
-//! wrap the sink in their runtime's blocking pool.
+//! a few MiB at most), and the core has no runtime to offload them to. Callers on a
+//! latency-sensitive executor can wrap the sink in their runtime's blocking pool.
 
 use super::memory::check_path;
 use super::{MultipartUpload, ObjectMeta, StorageSink};
@@ -93,23 +89,6 @@ fn random_hex() -> String {
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).expect("operating system random number generator failed");
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// Runs `f` (blocking file I/O) on a thread of its own and waits for it without blocking
-/// the awaiting task (see the module docs).
-async fn off_thread<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let (tx, rx) = futures::channel::oneshot::channel();
-    std::thread::Builder::new()
-        .name("firekeep-local-put".into())
-        .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .map_err(|e| Error::Storage(format!("cannot start a thread to write a file: {e}")))?;
-    rx.await.map_err(|_| {
-        Error::Storage("the thread writing a file stopped without finishing (it panicked)".into())
-    })?
 }
 
 /// Fsyncs a directory so a rename or link in it is durable.
@@ -292,17 +271,13 @@ fn walk(dir: &Path, rel: &str, prefix: &str, out: &mut Vec<Result<ObjectMeta>>) 
 impl StorageSink for LocalStorage {
     async fn put(&self, path: &str, data: Bytes) -> Result<()> {
         let dest = self.resolve(path)?;
-        let this = self.clone();
-        off_thread(move || {
-            let tmp = this.write_temp(&dest, &data)?;
-            if let Err(e) = fs::rename(&tmp, &dest) {
-                let _ = fs::remove_file(&tmp);
-                return Err(map_io(e, "renaming into place", &dest));
-            }
-            sync_dir(dest.parent().unwrap_or(&this.root));
-            Ok(())
-        })
-        .await
+        let tmp = self.write_temp(&dest, &data)?;
+        if let Err(e) = fs::rename(&tmp, &dest) {
+            let _ = fs::remove_file(&tmp);
+            return Err(map_io(e, "renaming into place", &dest));
+        }
+        sync_dir(dest.parent().unwrap_or(&self.root));
+        Ok(())
     }
 
     async fn put_if_absent(&self, path: &str, data: Bytes) -> Result<()> {
